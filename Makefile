@@ -1,0 +1,41 @@
+# edgebench. `make bench` runs the built-in default model; `make test` runs the tests.
+# Both create and fill the git-ignored virtual environment .venv first.
+# User values (DEVICE, MODEL, DATA, FRAMEWORK, ARGS) reach Python through the environment, never
+# through a shell string: see launcher/make_bench.py.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+DEVICE ?=
+MODEL ?=
+DATA ?=
+FRAMEWORK ?=
+ARGS ?=
+TARGET ?=
+export DEVICE MODEL DATA FRAMEWORK ARGS TARGET
+
+.PHONY: venv bench test lint images base-images clean-venv
+
+$(STAMP): requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/host.txt -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/nodeps.txt
+	touch $@
+
+venv: $(STAMP)
+
+## bench: no arguments -> built-in default on this machine; MODEL=... -> native run; DEVICE=... -> container
+bench: $(STAMP)
+	$(PY) -m launcher.make_bench
+
+test: $(STAMP)
+	$(PY) -m pytest -ra tests
+
+lint: $(STAMP)
+	$(PY) -m ruff check bench launcher tests benchmarks
+	$(PY) -m ruff format --check bench launcher tests benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

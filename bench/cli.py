@@ -1,0 +1,157 @@
+"""Command line: `python -m bench {run,demo,report,selfcheck}`.
+
+Only the standard library and bench's light modules are imported here, so `--help`, `report` and
+`selfcheck` work without any framework installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from bench import __version__
+from bench.config import RunConfig, Timing
+from bench.convert import options as convert_options
+from bench.errors import BenchError
+from bench.runtimes import RUNTIMES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTPUT = Path("results/results.jsonl")
+
+
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-type", choices=("classification", "regression"), default="classification")
+    p.add_argument("--use-softmax", action="store_true", help="apply softmax to outputs before metrics (classification)")
+    p.add_argument("--model-class-path", type=Path, help="Python file defining the model class (PyTorch state_dict)")
+    p.add_argument("--model-class-name", help="name of the model class in --model-class-path")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads for every runtime (recorded)")
+    p.add_argument(
+        "--delegate",
+        choices=("xnnpack", "armnn", "edgetpu", "none"),
+        default=None,
+        help="TFLite delegate (default: the runtime's own, XNNPACK in LiteRT)",
+    )
+    t = p.add_argument_group("run length (count and minimum time, with a cap)")
+    d = Timing()
+    t.add_argument("--warmup-runs", type=int, default=d.warmup_runs)
+    t.add_argument("--warmup-min-s", type=float, default=d.warmup_min_s)
+    t.add_argument("--min-runs", type=int, default=d.min_runs)
+    t.add_argument("--min-time-s", type=float, default=d.min_time_s)
+    t.add_argument("--max-time-s", type=float, default=d.max_time_s)
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON Lines file the record is appended to")
+    p.add_argument("--label", help="free text stored with the record")
+    p.add_argument("--no-raw", action="store_true", help="do not keep raw latencies in the record")
+    convert_options.add_arguments(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark a model's latency and quality.")
+    parser.add_argument("--version", action="version", version=f"edgebench {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="benchmark MODEL on DATA with one framework")
+    run.add_argument("model", type=Path, help="model file or SavedModel folder")
+    run.add_argument("data", type=Path, help=".npz with x_data (no batch dimension) and y_data")
+    run.add_argument("--framework", required=True, choices=tuple(RUNTIMES))
+    _add_run_arguments(run)
+
+    demo = sub.add_parser("demo", help="the built-in digits CNN on PyTorch, ONNX Runtime and TFLite")
+    demo.add_argument("--frameworks", default="pytorch,onnx,tflite", help="comma-separated")
+    demo.add_argument("--threads", type=int, default=None)
+    demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+
+    rep = sub.add_parser("report", help="render result files as a table")
+    rep.add_argument("files", type=Path, nargs="+")
+    rep.add_argument("--last", type=int, default=None, help="only the last N records")
+
+    sc = sub.add_parser("selfcheck", help="print runtime versions and delegates; fail if a required one is missing")
+    sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
+    sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> RunConfig:
+    timing = Timing(
+        warmup_runs=args.warmup_runs,
+        warmup_min_s=args.warmup_min_s,
+        min_runs=args.min_runs,
+        min_time_s=args.min_time_s,
+        max_time_s=args.max_time_s,
+    ).validate()
+    return RunConfig(
+        model=args.model,
+        data=args.data,
+        framework=args.framework,
+        model_type=args.model_type,
+        use_softmax=args.use_softmax,
+        model_class_path=args.model_class_path,
+        model_class_name=args.model_class_name,
+        threads=args.threads,
+        delegate=args.delegate,
+        timing=timing,
+        output=args.output,
+        label=args.label,
+        keep_raw=not args.no_raw,
+        convert=convert_options.from_args(args),
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bench import report, runner
+
+    record = runner.run_and_record(_config_from_args(args))
+    report.print_records([record.to_dict()])
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bench import report, runner
+
+    records = runner.demo(
+        frameworks=[f for f in args.frameworks.split(",") if f], threads=args.threads, output=args.output
+    )
+    report.print_records([r.to_dict() for r in records])
+    return 0 if all(r.status == "ok" for r in records) else 1
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from bench import report
+    from bench.records import read_jsonl
+
+    records = [r for f in args.files for r in read_jsonl(f)]
+    if args.last:
+        records = records[-args.last :]
+    report.print_records(records)
+    return 0
+
+
+def _cmd_selfcheck(args: argparse.Namespace) -> int:
+    from bench import selfcheck
+
+    required = [r for r in args.require.split(",") if r]
+    return selfcheck.main(required, model=args.model)
+
+
+COMMANDS = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "selfcheck": _cmd_selfcheck}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="edgebench: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return COMMANDS[args.command](args)
+    except BenchError as exc:
+        print(f"edgebench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edgebench: interrupted; results already written are kept", file=sys.stderr)
+        return 130

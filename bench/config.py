@@ -1,0 +1,61 @@
+"""Run configuration: plain frozen data, no I/O at import."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from bench.errors import InputError
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Warm-up and run length, by count *and* minimum time, with a cap (TFLite benchmark_model spirit)."""
+
+    warmup_runs: int = 10
+    warmup_min_s: float = 0.5
+    min_runs: int = 50
+    min_time_s: float = 1.0
+    max_time_s: float = 150.0
+
+    def validate(self) -> "Timing":
+        if self.warmup_runs < 0 or self.min_runs < 1:
+            raise InputError("--warmup-runs must be >= 0 and --min-runs >= 1", "pass sensible counts")
+        if min(self.warmup_min_s, self.min_time_s) < 0 or self.max_time_s <= 0:
+            raise InputError("timing limits must not be negative", "pass seconds >= 0 and --max-time-s > 0")
+        if self.max_time_s < self.min_time_s:
+            raise InputError(
+                f"--max-time-s {self.max_time_s} is below --min-time-s {self.min_time_s}", "raise --max-time-s"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a single benchmark run needs. Recorded verbatim in the result."""
+
+    model: Path
+    data: Path
+    framework: str
+    model_type: str = "classification"  # or "regression"
+    use_softmax: bool = False
+    model_class_path: Optional[Path] = None
+    model_class_name: Optional[str] = None
+    threads: Optional[int] = None
+    delegate: Optional[str] = None
+    timing: Timing = field(default_factory=Timing)
+    output: Optional[Path] = None
+    label: Optional[str] = None
+    keep_raw: bool = True
+    #: conversion options (bench.convert.options.ConvertOptions), None when no conversion was asked for
+    convert: Any = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = asdict(self)
+        for k, v in list(d.items()):
+            if isinstance(v, Path):
+                d[k] = str(v)
+        if self.convert is not None and hasattr(self.convert, "to_dict"):
+            d["convert"] = self.convert.to_dict()
+        return d

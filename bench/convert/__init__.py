@@ -1,0 +1,1 @@
+"""Model conversion (issue 3). Heavy converter imports live in the edge modules, never here."""

@@ -1,0 +1,64 @@
+"""Conversion options: plain frozen data and the command-line flags that fill it. No heavy imports."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+PRECISIONS = ("fp32", "fp16", "dynamic-range", "int8")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """How to convert. ``precision`` int8 means full-integer quantization with representative data."""
+
+    precision: str = "fp32"
+    representative_data: Optional[Path] = None
+    keep_shape: bool = True  # keep the NCHW input of ONNX/PyTorch models (onnx2tf -kat)
+    transposed_data: Optional[Path] = None  # compat: data already in NHWC for --do-not-keep-shape
+    convert_only: bool = False
+    cache_dir: Optional[Path] = None
+    opset: Optional[int] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = asdict(self)
+        for k, v in list(d.items()):
+            if isinstance(v, Path):
+                d[k] = str(v)
+        return d
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Conversion flags of `bench run`."""
+    g = parser.add_argument_group("conversion (when the model is not in the framework's own format)")
+    g.add_argument("--convert-only", action="store_true", help="convert (and check fidelity), do not benchmark")
+    g.add_argument(
+        "--quantization",
+        action="store_true",
+        help="full-integer int8 TFLite; needs --representative-data-path (same as --precision int8)",
+    )
+    g.add_argument("--precision", choices=PRECISIONS, default=None, help="TFLite precision (default fp32)")
+    g.add_argument("--representative-data-path", type=Path, default=None, help=".npz whose x_data calibrates int8")
+    g.add_argument(
+        "--do-not-keep-shape",
+        action="store_true",
+        help="give TFLite/TF models an NHWC input; the tool transposes the data itself",
+    )
+    g.add_argument("--transposed-data-path", type=Path, default=None, help="(compat) NHWC data for --do-not-keep-shape")
+    g.add_argument("--cache-dir", type=Path, default=None, help="conversion cache (default ~/.cache/edgebench)")
+    g.add_argument("--opset", type=int, default=None, help="ONNX opset for PyTorch export")
+
+
+def from_args(args: argparse.Namespace) -> ConvertOptions:
+    precision = args.precision or ("int8" if args.quantization else "fp32")
+    return ConvertOptions(
+        precision=precision,
+        representative_data=args.representative_data_path,
+        keep_shape=not args.do_not_keep_shape,
+        transposed_data=args.transposed_data_path,
+        convert_only=args.convert_only,
+        cache_dir=args.cache_dir,
+        opset=args.opset,
+    )

@@ -1,0 +1,53 @@
+"""Make the shipped default model and data: `python -m bench.models.make_default`.
+
+Trains DigitsCNN on scikit-learn's digits, writes the state_dict, a one-file ONNX export, a float32
+TFLite model (onnx2tf, NCHW input kept) and the held-out test set as digits_test.npz.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench import models
+
+log = logging.getLogger(__name__)
+
+
+def main() -> int:
+    import torch
+
+    from bench.models.digits import digits_arrays, train_digits_cnn
+
+    x_tr, y_tr, x_te, y_te = digits_arrays()
+    model = train_digits_cnn(x_tr, y_tr)
+    with torch.inference_mode():
+        acc = float((model(torch.from_numpy(x_te)).argmax(1).numpy() == y_te).mean())
+    print(f"test accuracy {acc:.4f} on {len(y_te)} samples")
+    models.ASSETS.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), models.DIGITS_STATE_DICT)
+    np.savez_compressed(models.DIGITS_TEST_DATA, x_data=x_te, y_data=y_te)
+    torch.onnx.export(
+        model, (torch.from_numpy(x_te[:1]),), str(models.DIGITS_ONNX), input_names=["input"],
+        output_names=["logits"], dynamo=False, external_data=False, opset_version=17,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "digits_cnn.onnx"
+        shutil.copy(models.DIGITS_ONNX, src)  # onnx2tf rewrites its input in place
+        out = Path(tmp) / "tf"
+        onnx2tf = Path(sys.executable).with_name("onnx2tf")
+        subprocess.run([str(onnx2tf), "-i", str(src), "-o", str(out), "-kat", "input", "-n"], check=True, cwd=tmp)
+        shutil.copy(out / "digits_cnn_float32.tflite", models.DIGITS_TFLITE)
+    for p in (models.DIGITS_STATE_DICT, models.DIGITS_ONNX, models.DIGITS_TFLITE, models.DIGITS_TEST_DATA):
+        print(f"{p.name}: {p.stat().st_size / 1024:.1f} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

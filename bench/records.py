@@ -1,0 +1,124 @@
+"""Typed result records, written as JSON Lines. Standard library only.
+
+Appending never rewrites or truncates what is already in the file: one ``os.write`` of one complete
+line on a file opened with O_APPEND, then fsync. If an earlier crash left a partial last line, the new
+record starts on a fresh line and readers skip (and report) the broken one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from bench.errors import InputError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class ModelInfo:
+    path: str
+    sha256: str
+    size_mb: float
+    format: str
+    inputs: List[Dict[str, Any]] = field(default_factory=list)
+    outputs: List[Dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DataInfo:
+    path: str
+    sha256: str
+    samples: int
+    x_shape: List[int] = field(default_factory=list)
+    x_dtype: str = ""
+    y_shape: List[int] = field(default_factory=list)
+    keys: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Latency:
+    """Steady-state latencies. ``invoke``: the runtime call alone; ``e2e``: prepare + invoke + fetch."""
+
+    invoke: Dict[str, float]
+    e2e: Dict[str, float]
+    load_ms: float
+    first_inference_ms: float
+    warmup_runs: int
+    warmup_s: float
+    measured_s: float
+    high_variance: bool
+    raw_invoke_ns: List[int] = field(default_factory=list)
+    raw_e2e_ns: List[int] = field(default_factory=list)
+
+
+@dataclass
+class RunRecord:
+    created_utc: str
+    tool: Dict[str, str]
+    framework: str
+    runtime: Dict[str, Any]
+    options: Dict[str, Any]
+    machine: Dict[str, Any]
+    model: Optional[ModelInfo] = None
+    data: Optional[DataInfo] = None
+    latency: Optional[Latency] = None
+    quality: Dict[str, Any] = field(default_factory=dict)
+    conversion: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+    status: str = "ok"
+    error: Optional[str] = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def to_json_line(record: Any) -> str:
+    data = record.to_dict() if hasattr(record, "to_dict") else record
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str) + "\n"
+
+
+def append_jsonl(path: Path, record: Any) -> None:
+    """Append one record as one line. Never truncates or rewrites earlier lines."""
+    line = to_json_line(record).encode("utf-8")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise InputError(f"output {path} is a directory", "give a file path such as results/results.jsonl")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size > 0:
+            with open(path, "rb") as f:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    line = b"\n" + line  # an earlier writer died mid-line: start clean, keep its bytes
+        written = os.write(fd, line)
+        while written < len(line):  # regular files write fully; this guards odd filesystems
+            written += os.write(fd, line[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
+    """Records of a results file; broken lines are skipped with a warning, never fatal."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"results file {path} not found", "run `python -m bench run ... --output FILE` first")
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s:%d is not a complete JSON record (interrupted write?); skipped", path, lineno)
