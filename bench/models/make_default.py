@@ -20,6 +20,20 @@ from bench import models
 log = logging.getLogger(__name__)
 
 
+def onnx_to_tflite_fp32(onnx_path: Path, out: Path, keep_input: str = "") -> Path:
+    """fp32 TFLite from ONNX by calling onnx2tf directly (on a copy: onnx2tf rewrites its input)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "model.onnx"
+        shutil.copy(onnx_path, src)
+        onnx2tf = Path(sys.executable).with_name("onnx2tf")
+        cmd = [str(onnx2tf), "-i", str(src), "-o", str(Path(tmp) / "tf"), "-n"]
+        if keep_input:
+            cmd += ["-kat", keep_input]
+        subprocess.run(cmd, check=True, cwd=tmp, capture_output=True, timeout=600)
+        shutil.copy(Path(tmp) / "tf" / "model_float32.tflite", out)
+    return out
+
+
 def main() -> int:
     import torch
 
@@ -37,13 +51,7 @@ def main() -> int:
         model, (torch.from_numpy(x_te[:1]),), str(models.DIGITS_ONNX), input_names=["input"],
         output_names=["logits"], dynamo=False, external_data=False, opset_version=17,
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "digits_cnn.onnx"
-        shutil.copy(models.DIGITS_ONNX, src)  # onnx2tf rewrites its input in place
-        out = Path(tmp) / "tf"
-        onnx2tf = Path(sys.executable).with_name("onnx2tf")
-        subprocess.run([str(onnx2tf), "-i", str(src), "-o", str(out), "-kat", "input", "-n"], check=True, cwd=tmp)
-        shutil.copy(out / "digits_cnn_float32.tflite", models.DIGITS_TFLITE)
+    onnx_to_tflite_fp32(models.DIGITS_ONNX, models.DIGITS_TFLITE, keep_input="input")
     for p in (models.DIGITS_STATE_DICT, models.DIGITS_ONNX, models.DIGITS_TFLITE, models.DIGITS_TEST_DATA):
         print(f"{p.name}: {p.stat().st_size / 1024:.1f} KiB")
     return 0

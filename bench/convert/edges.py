@@ -1,0 +1,181 @@
+"""The conversion table as a plain dict of edges, and the planner that chains them. No heavy imports.
+
+Each edge is one tool turning one format into another. A conversion is the shortest chain of edges
+from the source format to the format the chosen framework loads (PyTorch -> ONNX -> TFLite, ...).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import bench.formats as F
+from bench.convert.options import ConvertOptions
+from bench.errors import ConversionError, FrameworkUnavailable
+from bench.runtimes.base import RuntimeOptions
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    tool: str
+    #: "module:function"; the function takes a Step and returns a StepResult
+    func: str
+    #: distributions whose versions enter the cache key and the record
+    packages: Tuple[str, ...]
+    #: precisions this edge can produce; fp32 only for intermediate formats
+    precisions: Tuple[str, ...] = ("fp32",)
+
+    def load(self) -> Callable[["Step"], "StepResult"]:
+        module, name = self.func.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass
+class Step:
+    """One edge to run: convert ``source`` into a new file or folder inside ``out_dir``."""
+
+    edge: Edge
+    source: Path
+    out_dir: Path
+    work_dir: Path
+    precision: str
+    options: ConvertOptions
+    runtime_options: RuntimeOptions
+    #: float32 calibration samples in the *source model's* input layout (batch dimension excluded)
+    calibration: Any = None
+    #: input shape of the source model, batch 1 included, when known
+    input_shape: Optional[Tuple[int, ...]] = None
+
+
+@dataclass
+class StepResult:
+    path: Path
+    options: Dict[str, Any] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+
+_TF_PKGS = ("tensorflow", "tf-keras", "keras")
+_ONNX2TF_PKGS = ("onnx2tf", "onnx", "onnxsim", "tensorflow", "onnx-graphsurgeon", "sng4onnx")
+_TF_PRECISIONS = ("fp32", "fp16", "dynamic-range", "int8")
+
+EDGES: Dict[Tuple[str, str], Edge] = {
+    (F.TORCH_STATE_DICT, F.ONNX): Edge(
+        F.TORCH_STATE_DICT, F.ONNX, "torch.onnx.export", "bench.convert.onnx_export:export", ("torch", "onnx")
+    ),
+    (F.TORCHSCRIPT, F.ONNX): Edge(
+        F.TORCHSCRIPT, F.ONNX, "torch.onnx.export", "bench.convert.onnx_export:export", ("torch", "onnx")
+    ),
+    (F.ONNX, F.TFLITE): Edge(
+        F.ONNX, F.TFLITE, "onnx2tf", "bench.convert.onnx2tf_edge:to_tflite", _ONNX2TF_PKGS, _TF_PRECISIONS
+    ),
+    (F.ONNX, F.SAVEDMODEL): Edge(
+        F.ONNX, F.SAVEDMODEL, "onnx2tf", "bench.convert.onnx2tf_edge:to_savedmodel", _ONNX2TF_PKGS
+    ),
+    (F.SAVEDMODEL, F.TFLITE): Edge(
+        F.SAVEDMODEL, F.TFLITE, "TFLiteConverter", "bench.convert.tflite_converter:convert", _TF_PKGS, _TF_PRECISIONS
+    ),
+    (F.KERAS, F.TFLITE): Edge(
+        F.KERAS, F.TFLITE, "TFLiteConverter", "bench.convert.tflite_converter:convert", _TF_PKGS, _TF_PRECISIONS
+    ),
+    (F.SAVEDMODEL, F.ONNX): Edge(
+        F.SAVEDMODEL, F.ONNX, "tf2onnx", "bench.convert.tf2onnx_edge:convert", ("tf2onnx", "onnx") + _TF_PKGS
+    ),
+    (F.KERAS, F.ONNX): Edge(
+        F.KERAS, F.ONNX, "tf2onnx", "bench.convert.tf2onnx_edge:convert", ("tf2onnx", "onnx") + _TF_PKGS
+    ),
+    (F.ONNX, F.TENSORRT_ENGINE): Edge(
+        F.ONNX,
+        F.TENSORRT_ENGINE,
+        "tensorrt",
+        "bench.convert.tensorrt_edge:build",
+        ("tensorrt",),
+        ("fp32", "fp16", "int8"),
+    ),
+    (F.TFLITE, F.EDGETPU_TFLITE): Edge(
+        F.TFLITE, F.EDGETPU_TFLITE, "edgetpu_compiler", "bench.convert.edgetpu_edge:compile", (), ("int8",)
+    ),
+}
+
+#: the model format each framework is converted to
+FRAMEWORK_TARGET: Dict[str, Optional[str]] = {
+    "onnx": F.ONNX,
+    "tflite": F.TFLITE,
+    "tensorrt": F.TENSORRT_ENGINE,
+    "coral": F.EDGETPU_TFLITE,
+    "pytorch": None,  # nothing converts *to* PyTorch
+    "tensorflow": F.SAVEDMODEL,  # no benchmark runtime; reachable through bench.convert.convert()
+}
+
+
+def plan(source_format: str, target_format: str, precision: str = "fp32") -> List[Edge]:
+    """Shortest chain of edges from ``source_format`` to ``target_format``; ConversionError if none.
+
+    The precision is produced by the edge into TFLite (or TensorRT); every other edge stays fp32.
+    """
+    if source_format == target_format:
+        return []
+    prev: Dict[str, Optional[Edge]] = {source_format: None}
+    queue = deque([source_format])
+    while queue:
+        fmt = queue.popleft()
+        for (src, dst), edge in EDGES.items():
+            if src == fmt and dst not in prev:
+                prev[dst] = edge
+                queue.append(dst)
+    if target_format not in prev:
+        raise ConversionError(
+            f"no conversion from {source_format} to {target_format} "
+            f"(supported: {', '.join(f'{a}->{b}' for a, b in EDGES)})",
+            _unsupported_fix(source_format, target_format),
+        )
+    chain: List[Edge] = []
+    fmt = target_format
+    while fmt != source_format:
+        edge = prev[fmt]
+        assert edge is not None
+        chain.append(edge)
+        fmt = edge.source
+    chain.reverse()
+    if precision != "fp32" and not any(precision in e.precisions and e.precisions != ("fp32",) for e in chain):
+        raise ConversionError(
+            f"precision {precision} is not produced on the way {source_format} -> {target_format}",
+            "quantized and half-precision models are made for TFLite: use --framework tflite",
+        )
+    return chain
+
+
+def _unsupported_fix(source_format: str, target_format: str) -> str:
+    if target_format is None:
+        return "nothing converts to PyTorch: give a PyTorch model (state_dict with its class, or TorchScript)"
+    if source_format in (F.TFLITE, F.EDGETPU_TFLITE):
+        return "a TFLite flatbuffer is an end format: convert from the original ONNX, SavedModel or Keras model"
+    if source_format == F.TENSORRT_ENGINE:
+        return "a TensorRT engine is an end format: convert from the original ONNX model"
+    return "convert the model yourself to a format the framework loads"
+
+
+def target_for(framework: str) -> str:
+    if framework not in FRAMEWORK_TARGET:
+        raise ConversionError(f"unknown framework {framework!r}", f"use one of: {', '.join(FRAMEWORK_TARGET)}")
+    target = FRAMEWORK_TARGET[framework]
+    if target is None:
+        raise ConversionError(
+            f"nothing converts to {framework}", "give a PyTorch model (state_dict with its class, or TorchScript)"
+        )
+    return target
+
+
+def precision_for(edge: Edge, precision: str) -> str:
+    """The precision an edge is asked for inside a chain: the requested one where the edge makes it."""
+    if edge.precisions == ("fp32",):
+        return "fp32"
+    if precision in edge.precisions:
+        return precision
+    if edge.target == F.EDGETPU_TFLITE:
+        raise ConversionError("the Edge TPU runs only full-integer int8 models", "add --quantization")
+    raise FrameworkUnavailable(f"{edge.tool} cannot make {precision} models", "use --precision fp32")

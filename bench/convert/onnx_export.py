@@ -1,0 +1,91 @@
+"""PyTorch (state_dict + class, or TorchScript) -> ONNX with torch.onnx.export.
+
+One file (weights inside, ``external_data=False``) unless the weights pass protobuf's 2 GB limit; batch
+size 1 and static shapes; the legacy TorchScript-based exporter (``dynamo=False``), which worked here
+on every model tried; the opset is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from bench.convert.edges import Step, StepResult
+from bench.errors import BenchError, ConversionError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPSET = 17
+_TWO_GB = 2**31 - 1
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+
+
+def export(step: Step) -> StepResult:
+    import numpy as np
+    import onnx
+    import torch
+
+    from bench import formats
+    from bench.runtimes.pytorch import load_module
+
+    if step.input_shape is None:
+        raise ConversionError(
+            f"the input shape of PyTorch model {step.source.name} is unknown, so it cannot be exported to ONNX",
+            "give a data file (its x_data fixes the input shape)",
+        )
+    fmt = formats.detect(step.source)
+    ro = step.runtime_options
+    model = load_module(step.source, fmt, ro.model_class_path, ro.model_class_name)
+    opset = step.options.opset or DEFAULT_OPSET
+    x = torch.from_numpy(np.zeros(step.input_shape, dtype=np.float32))
+    n_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) + sum(
+        b.numel() * b.element_size() for b in model.buffers()
+    )
+    external = n_bytes >= _TWO_GB
+    out = step.out_dir / "model.onnx"
+    try:
+        with torch.inference_mode():
+            torch.onnx.export(
+                model,
+                (x,),
+                str(out),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                opset_version=opset,
+                dynamo=False,
+                external_data=external,
+                do_constant_folding=True,
+            )
+    except BenchError:
+        raise
+    except Exception as exc:
+        last = " | ".join(traceback.format_exception_only(type(exc), exc)[-1].strip().splitlines()[-3:])
+        raise ConversionError(
+            f"torch.onnx.export failed on {step.source.name}: {last}",
+            "check the model runs on a tensor of the data's shape; try another --opset",
+        ) from exc
+    if not out.is_file():
+        raise ConversionError(f"torch.onnx.export wrote no {out.name}", "re-run with -v to see the exporter's output")
+    try:
+        onnx.checker.check_model(str(out))
+    except Exception as exc:
+        raise ConversionError(f"the exported ONNX model does not pass onnx.checker: {exc}", "try another --opset") from exc
+    model_proto = onnx.load(str(out), load_external_data=False)
+    opset_seen = max((o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")), default=opset)
+    notes = []
+    if external:
+        notes.append(f"weights are {n_bytes / 2**30:.1f} GB, over protobuf's 2 GB limit: stored as external data")
+    return StepResult(
+        path=out,
+        options={
+            "opset": int(opset_seen),
+            "exporter": "torchscript (dynamo=False)",
+            "external_data": external,
+            "input_shape": list(step.input_shape),
+            "input_names": [INPUT_NAME],
+            "output_names": [OUTPUT_NAME],
+        },
+        notes=notes,
+    )

@@ -1,0 +1,206 @@
+"""One benchmark run: detect, (convert), load, measure, score, record.
+
+Every run produces one RunRecord. A run that fails with a BenchError is recorded with status
+``error`` (when an output file is given) and the error is raised again for the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bench import __version__, formats, machine
+from bench.config import RunConfig, Timing
+from bench.errors import BenchError
+from bench.records import DataInfo, Latency, ModelInfo, RunRecord, append_jsonl
+from bench.stats import HIGH_CV, summarize_ns
+
+log = logging.getLogger(__name__)
+
+
+def tool_info() -> Dict[str, str]:
+    """edgebench version and git commit (EDGEBENCH_GIT_COMMIT in images, else the checkout's HEAD)."""
+    commit = os.environ.get("EDGEBENCH_GIT_COMMIT", "")
+    if not commit:
+        repo = Path(__file__).resolve().parent.parent
+        if (repo / ".git").exists():
+            try:
+                commit = subprocess.run(
+                    ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+                ).stdout.strip()
+                dirty = subprocess.run(
+                    ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                    capture_output=True, text=True, timeout=5,
+                ).stdout.strip()
+                if commit and dirty:
+                    commit += "-dirty"
+            except (OSError, subprocess.SubprocessError):
+                commit = ""
+    return {"name": "edgebench", "version": __version__, "git_commit": commit or "unknown"}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _model_info(path: Path, fmt: str, rt: Any = None, out_shape: Optional[List[int]] = None) -> ModelInfo:
+    from bench.data import sha256_file
+
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    info = ModelInfo(path=str(path), sha256=sha256_file(path), size_mb=round(size / 1e6, 6), format=fmt)
+    if rt is not None:
+        info.inputs = [rt.input.to_dict()]
+        out = rt.output.to_dict()
+        if not out["shape"] and out_shape:
+            out["shape"] = [1] + list(out_shape)  # runtimes like PyTorch declare no output shape
+        info.outputs = [out]
+    return info
+
+
+def _needs_conversion(fmt: str, framework: str, config: RunConfig) -> bool:
+    from bench import runtimes
+
+    native = fmt in runtimes.runtime_class(framework).formats
+    precision = getattr(config.convert, "precision", "fp32")
+    return not native or (precision != "fp32" and fmt != formats.EDGETPU_TFLITE)
+
+
+def run(config: RunConfig) -> RunRecord:
+    """Run one benchmark and return its record (status ok); raise BenchError after recording an error."""
+    record = RunRecord(
+        created_utc=_now(),
+        tool=tool_info(),
+        framework=config.framework,
+        runtime={},
+        options=config.to_dict(),
+        machine=machine.facts(),
+    )
+    try:
+        _run_into(config, record)
+    except BenchError as exc:
+        record.status, record.error = "error", str(exc)
+        record.machine["peak_rss_mb"] = machine.peak_rss_mb()
+        exc.record = record  # type: ignore[attr-defined]
+        raise
+    return record
+
+
+def _run_into(config: RunConfig, record: RunRecord) -> None:
+    import numpy as np
+
+    from bench import data as data_mod
+    from bench import harness, metrics, runtimes
+    from bench.runtimes.base import RuntimeOptions
+
+    model_path = Path(config.model)
+    fmt = formats.detect(model_path)
+    record.model = _model_info(model_path, fmt)
+    dataset = data_mod.load_npz(config.data)
+    record.data = DataInfo(
+        path=str(config.data), sha256=dataset.sha256, samples=int(len(dataset.x)), x_shape=list(dataset.x.shape),
+        x_dtype=str(dataset.x.dtype), y_shape=list(dataset.y.shape), keys=dataset.keys,
+    )
+    in_dtype = "float32" if np.issubdtype(dataset.x.dtype, np.floating) else "int64"
+    options = RuntimeOptions(
+        threads=config.threads,
+        delegate=config.delegate,
+        model_class_path=config.model_class_path,
+        model_class_name=config.model_class_name,
+        input_shape=(1,) + tuple(dataset.x.shape[1:]),
+        extra={"input_dtype": in_dtype},
+    )
+    run_path, run_fmt = model_path, fmt
+    if _needs_conversion(fmt, config.framework, config):
+        from bench import convert
+        from bench.convert.options import ConvertOptions
+
+        converted = convert.convert_for(
+            model_path, fmt, config.framework, config.convert or ConvertOptions(), runtime_options=options,
+            data=Path(config.data), model_type=config.model_type,
+        )
+        record.conversion = converted.to_dict()
+        record.warnings.extend(converted.fidelity.get("warnings", []))
+        run_path, run_fmt = Path(converted.path), converted.format
+    if config.convert is not None and getattr(config.convert, "convert_only", False):
+        record.runtime = {"name": config.framework, "note": "convert only: not benchmarked"}
+        return
+
+    rt = runtimes.create(config.framework)
+    with machine.Sampler() as sampler:
+        try:
+            load_ns = harness.timed_load(rt, run_path, options)
+            adapted = data_mod.adapt(dataset.x, rt.input)
+            record.warnings.extend(adapted.notes)
+            m = harness.measure(rt, adapted, config.timing)
+            record.runtime = {"name": rt.name, "versions": rt.versions(), **rt.describe()}
+        finally:
+            rt.close()
+    record.machine["state"] = sampler.summary()
+    record.machine["peak_rss_mb"] = machine.peak_rss_mb()
+    # the record's model is what was measured; a converted artifact names its source
+    record.model = _model_info(run_path, run_fmt, rt, list(m.outputs.shape[1:]))
+    if run_path != model_path:
+        record.conversion.setdefault("source_model", {"path": str(model_path), "format": fmt})
+
+    invoke, e2e = summarize_ns(m.invoke_ns), summarize_ns(m.e2e_ns)
+    high_cv = invoke["cv"] > HIGH_CV
+    if high_cv:
+        msg = f"latency varies a lot (coefficient of variation {invoke['cv']:.2f}); close other programs or pin CPU frequency"
+        log.warning(msg)
+        record.warnings.append(msg)
+    if record.machine["state"]["throttled"]:
+        msg = "the board throttled during the run: " + "; ".join(record.machine["state"]["throttle_reasons"])
+        log.warning(msg)
+        record.warnings.append(msg)
+    record.latency = Latency(
+        invoke=invoke, e2e=e2e, load_ms=load_ns / 1e6, first_inference_ms=m.first_inference_ns / 1e6,
+        warmup_runs=m.warmup_runs, warmup_s=m.warmup_ns / 1e9, measured_s=m.measured_ns / 1e9, high_variance=high_cv,
+        raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [], raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
+    )
+    record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
+
+
+def run_and_record(config: RunConfig) -> RunRecord:
+    """Run, then append the record (ok or error) to ``config.output``."""
+    try:
+        record = run(config)
+    except BenchError as exc:
+        rec = getattr(exc, "record", None)
+        if config.output and rec is not None:
+            append_jsonl(Path(config.output), rec)
+        raise
+    if config.output:
+        append_jsonl(Path(config.output), record)
+        log.info("record appended to %s", config.output)
+    return record
+
+
+def demo(frameworks: List[str], threads: Optional[int] = None, output: Optional[Path] = None,
+         timing: Optional[Timing] = None) -> List[RunRecord]:
+    """The built-in digits CNN and its test set on each framework; errors are recorded, not raised."""
+    from bench import models
+
+    sources = {
+        "pytorch": (models.DIGITS_STATE_DICT, models.DIGITS_CLASS_FILE, models.DIGITS_CLASS_NAME),
+        "onnx": (models.DIGITS_ONNX, None, None),
+        "tflite": (models.DIGITS_TFLITE, None, None),
+    }
+    records = []
+    for fw in frameworks:
+        model, cls_path, cls_name = sources.get(fw, (models.DIGITS_ONNX, None, None))
+        config = RunConfig(
+            model=model, data=models.DIGITS_TEST_DATA, framework=fw, model_class_path=cls_path,
+            model_class_name=cls_name, threads=threads, output=output, timing=timing or Timing(), label="demo",
+        )
+        try:
+            records.append(run_and_record(config))
+        except BenchError as exc:
+            log.error("%s: %s", fw, exc)
+            records.append(getattr(exc, "record", None) or RunRecord(
+                created_utc=_now(), tool=tool_info(), framework=fw, runtime={}, options=config.to_dict(),
+                machine={}, status="error", error=str(exc)))
+    return records

@@ -1,0 +1,154 @@
+"""PyTorch runtime: TorchScript archives, or a state_dict plus the Python file defining the class."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from bench import formats
+from bench.errors import FrameworkUnavailable, InputError, ModelFormatError, UnsupportedModelError
+from bench.runtimes.base import Runtime, RuntimeOptions, TensorSpec
+
+log = logging.getLogger(__name__)
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:
+        raise FrameworkUnavailable(
+            "PyTorch is not installed", "pip install torch==2.13.0 (or use an image that has it)"
+        ) from exc
+    return torch
+
+
+def probe() -> Dict[str, str]:
+    """Versions, without loading a model; raises FrameworkUnavailable."""
+    return {"torch": _torch().__version__}
+
+
+def _import_class(class_path: Path, class_name: str) -> type:
+    class_path = Path(class_path)
+    if not class_path.is_file():
+        raise InputError(f"model class file {class_path} not found", "pass --model-class-path FILE.py")
+    spec = importlib.util.spec_from_file_location(f"edgebench_user_model_{class_path.stem}", class_path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"cannot import {class_path} as Python", "pass a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise InputError(f"importing {class_path} failed: {type(exc).__name__}: {exc}", "fix the model class file") from exc
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise InputError(f"{class_path} defines no {class_name!r}", "pass the class name with --model-class-name")
+    return cls
+
+
+def load_module(
+    path: Path, fmt: Optional[str] = None, class_path: Optional[Path] = None, class_name: Optional[str] = None
+) -> Any:
+    """A torch.nn.Module (or ScriptModule) in eval mode. State dicts load with ``weights_only=True``."""
+    torch = _torch()
+    fmt = fmt or formats.detect(path)
+    if fmt == formats.TORCHSCRIPT:
+        try:
+            return torch.jit.load(str(path), map_location="cpu").eval()
+        except Exception as exc:
+            raise ModelFormatError(f"TorchScript archive {path} could not be loaded: {exc}", "re-export it with torch.jit.save") from exc
+    if fmt != formats.TORCH_STATE_DICT:
+        raise ModelFormatError(f"{path} is a {fmt} model, not a PyTorch one", "use the framework that runs it, or convert it")
+    if not class_path or not class_name:
+        raise InputError(
+            f"{path} is a PyTorch state_dict, which needs its model class",
+            "pass --model-class-path FILE.py --model-class-name CLASS, or give a TorchScript archive",
+        )
+    cls = _import_class(class_path, class_name)
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelFormatError(
+            f"{path} could not be loaded as weights only ({type(exc).__name__}); a pickled full model is not loaded for safety",
+            "save model.state_dict() with torch.save, or a TorchScript archive",
+        ) from exc
+    if not isinstance(state, dict):
+        raise ModelFormatError(f"{path} holds a {type(state).__name__}, not a state_dict", "save model.state_dict()")
+    try:
+        model = cls()
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise ModelFormatError(
+            f"state_dict {path} does not fit {class_name}: {str(exc).splitlines()[0]}",
+            "check --model-class-name and that the class matches the weights",
+        ) from exc
+    return model.eval()
+
+
+def _count_inputs(model: Any) -> int:
+    schema = getattr(getattr(model, "forward", None), "schema", None)
+    if schema is not None:  # TorchScript
+        return len([a for a in schema.arguments if a.name != "self"])
+    params = [
+        p
+        for p in inspect.signature(model.forward).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(params)
+
+
+class PyTorchRuntime(Runtime):
+    name = "pytorch"
+    formats = (formats.TORCHSCRIPT, formats.TORCH_STATE_DICT)
+
+    def load(self, model_path: Path, options: RuntimeOptions) -> None:
+        torch = _torch()
+        self._torch = torch
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        self._model = load_module(model_path, None, options.model_class_path, options.model_class_name)
+        n_inputs = _count_inputs(self._model)
+        if n_inputs != 1:
+            raise UnsupportedModelError(
+                f"model forward() takes {n_inputs} inputs; only single-input single-output models are measured",
+                "wrap the model so forward takes one tensor",
+            )
+        shape = tuple(options.input_shape or ())
+        dtype = options.extra.get("input_dtype", "float32")
+        self.input = TensorSpec("input", shape, dtype)
+        self.output = TensorSpec("output", (), "float32")  # PyTorch models declare no output shape
+        self._grad_was = torch.is_grad_enabled()
+        torch.set_grad_enabled(False)
+        self._y = None
+
+    def prepare(self, x: Any) -> None:
+        self._x = self._torch.from_numpy(x)
+
+    def invoke(self) -> None:
+        self._y = self._model(self._x)
+
+    def fetch(self) -> Any:
+        y = self._y
+        if isinstance(y, (tuple, list)):
+            if len(y) != 1:
+                raise UnsupportedModelError(
+                    f"model returned {len(y)} outputs; only single-output models are measured",
+                    "wrap the model so forward returns one tensor",
+                )
+            y = y[0]
+        return y.numpy()
+
+    def close(self) -> None:
+        if hasattr(self, "_grad_was"):
+            self._torch.set_grad_enabled(self._grad_was)
+        self._model = None
+
+    def versions(self) -> Dict[str, str]:
+        return probe()
+
+    def describe(self) -> Dict[str, Any]:
+        return {"threads": self._torch.get_num_threads(), "device": "cpu"}
