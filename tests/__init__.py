@@ -1,0 +1,1 @@
+"""edgebench tests."""

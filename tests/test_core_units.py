@@ -1,0 +1,347 @@
+"""Units of the bench core, each checked against an independent reference (numpy, scikit-learn, hand math)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import data, formats, machine, metrics, records, stats
+from bench.errors import BenchError, DataError, ModelFormatError
+from bench.runtimes.base import TensorSpec
+
+from .conftest import require
+
+# ---------- statistics ----------
+
+
+def test_stats_equal_hand_computed_values() -> None:
+    samples_ns = [1_000_000, 2_000_000, 3_000_000, 4_000_000, 10_000_000]  # 1,2,3,4,10 ms
+    s = stats.summarize_ns(samples_ns)
+    assert s["count"] == 5
+    assert s["mean_ms"] == pytest.approx(4.0)
+    assert s["std_ms"] == pytest.approx((((9 + 4 + 1 + 0 + 36) / 4) ** 0.5))  # sample std, n-1
+    assert (s["min_ms"], s["max_ms"], s["p50_ms"]) == (1.0, 10.0, 3.0)
+    assert s["p90_ms"] == pytest.approx(4 + 0.6 * 6)  # rank 3.6 between 4 and 10
+    assert s["throughput_per_s"] == pytest.approx(250.0)
+    assert s["cv"] == pytest.approx(s["std_ms"] / 4.0)
+
+
+def test_stats_match_numpy_and_statistics_on_random_samples() -> None:
+    rng = np.random.default_rng(0)
+    ns = rng.integers(10_000, 5_000_000, size=1001).tolist()
+    s = stats.summarize_ns(ns)
+    ms = np.array(ns) / 1e6
+    for q in (50, 90, 95, 99):
+        assert s[f"p{q}_ms"] == pytest.approx(np.percentile(ms, q), rel=1e-12)
+    assert s["std_ms"] == pytest.approx(statistics.stdev(ms.tolist()))
+    assert s["mean_ms"] == pytest.approx(ms.mean())
+
+
+def test_stats_single_sample_and_empty() -> None:
+    assert stats.summarize_ns([5_000_000])["std_ms"] == 0.0
+    with pytest.raises(ValueError):
+        stats.summarize_ns([])
+
+
+# ---------- metrics against scikit-learn ----------
+
+
+def test_classification_metrics_equal_sklearn() -> None:
+    sk = require("sklearn.metrics")
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 10, size=300)
+    logits = rng.normal(size=(300, 10))
+    logits[np.arange(300), y] += rng.uniform(0, 3, size=300)  # mostly right, not always
+    pred = logits.argmax(1)
+    m = metrics.classification(y, logits)
+    assert m["accuracy"] == pytest.approx(sk.accuracy_score(y, pred))
+    assert m["precision"] == pytest.approx(sk.precision_score(y, pred, average="macro", zero_division=0))
+    assert m["recall"] == pytest.approx(sk.recall_score(y, pred, average="macro", zero_division=0))
+    assert m["f1"] == pytest.approx(sk.f1_score(y, pred, average="macro", zero_division=0))
+    assert m["top5_accuracy"] == pytest.approx(sk.top_k_accuracy_score(y, logits, k=5, labels=np.arange(10)))
+    assert m["confusion_matrix"] == sk.confusion_matrix(y, pred, labels=np.arange(10)).tolist()
+
+
+def test_classification_one_hot_labels_and_missing_classes_match_sklearn() -> None:
+    sk = require("sklearn.metrics")
+    y = np.array([0, 1, 1, 2, 2, 2])
+    logits = np.eye(4)[[0, 1, 3, 2, 2, 1]]  # predicts class 3, which never occurs in y
+    one_hot = np.eye(4)[y]
+    m = metrics.classification(one_hot, logits[:, None, :])  # outputs with an extra axis are reshaped
+    pred = logits.argmax(1)
+    assert m["precision"] == pytest.approx(sk.precision_score(y, pred, average="macro", zero_division=0))
+    assert m["f1"] == pytest.approx(sk.f1_score(y, pred, average="macro", zero_division=0))
+    assert "top5_accuracy" not in m  # only 4 classes
+
+
+def test_regression_metrics_equal_sklearn_and_shapes_do_not_broadcast() -> None:
+    sk = require("sklearn.metrics")
+    rng = np.random.default_rng(2)
+    y = rng.normal(100, 30, size=200)
+    pred = y + rng.normal(0, 5, size=200)
+    m = metrics.regression(y, pred.reshape(200, 1, 1))  # (N,) targets vs (N,1,1) outputs
+    assert m["mse"] == pytest.approx(sk.mean_squared_error(y, pred))
+    assert m["mae"] == pytest.approx(sk.mean_absolute_error(y, pred))
+    assert m["rmse"] == pytest.approx(np.sqrt(sk.mean_squared_error(y, pred)))
+    assert m["r2"] == pytest.approx(sk.r2_score(y, pred))
+    assert m["mape_pct"] == pytest.approx(100 * sk.mean_absolute_percentage_error(y, pred))
+    perfect = metrics.regression(y, y.reshape(200, 1, 1))
+    assert perfect["mse"] == 0.0 and perfect["r2"] == 1.0  # the original tool reported MSE 4.0 here
+
+
+def test_mape_excludes_and_counts_zero_targets() -> None:
+    sk = require("sklearn.metrics")
+    y = np.array([0.0, 2.0, 4.0, 0.0, 5.0])
+    pred = np.array([1.0, 2.5, 3.0, -1.0, 5.0])
+    m = metrics.regression(y, pred)
+    mask = y != 0
+    assert m["mape_excluded_zero_targets"] == 2
+    assert m["mape_pct"] == pytest.approx(100 * sk.mean_absolute_percentage_error(y[mask], pred[mask]))
+    assert np.isfinite(m["mape_pct"])
+    assert metrics.regression(np.zeros(3), np.ones(3))["mape_pct"] is None
+
+
+def test_bad_labels_are_clear_errors() -> None:
+    with pytest.raises(DataError, match="labels span"):
+        metrics.classification(np.array([0, 11]), np.zeros((2, 10)))
+    with pytest.raises(DataError, match="values per sample"):
+        metrics.regression(np.zeros((4, 2)), np.zeros((4, 3)))
+
+
+# ---------- quantization and data adaptation ----------
+
+
+def test_quantize_rounds_and_clips_instead_of_wrapping() -> None:
+    # uint8-style image scaling on an int8 tensor: 1.0 must be 127, not wrap to -128
+    q = data.quantize(np.array([0.0, 0.6, 1.0, 2.0, -3.0]), scale=1 / 255, zero_point=-128, dtype="int8")
+    assert q.tolist() == [-128, 25, 127, 127, -128]  # 0.6*255=153 -> 153-128=25
+    assert data.quantize(np.array([-0.25, 0.25]), 0.5, 0, "int8").tolist() == [-1, 1]  # half away from zero
+    assert data.quantize(np.array([300.0]), 1.0, 0, "uint8").tolist() == [255]
+
+
+def test_dequantize_inverts_quantize_within_half_a_step() -> None:
+    spec = TensorSpec("y", (1, 4), "int8", scale=0.05, zero_point=3)
+    x = np.array([-1.0, 0.0, 0.77, 2.0], dtype=np.float32)
+    back = data.dequantize(data.quantize(x, 0.05, 3, "int8"), spec)
+    assert np.allclose(back, x, atol=0.025 + 1e-6)
+
+
+def test_adapt_quantizes_float_data_per_sample_for_int8_models() -> None:
+    spec = TensorSpec("in", (1, 2, 2, 1), "int8", scale=1 / 255, zero_point=-128)
+    x = np.ones((3, 2, 2, 1), dtype=np.float64)
+    a = data.adapt(x, spec)
+    assert a.quantize and a.sample(0).dtype == np.int8 and a.sample(0).shape == (1, 2, 2, 1)
+    assert (a.sample(2) == 127).all()
+
+
+def test_adapt_transposes_nchw_data_for_nhwc_model_and_drops_batch_axis() -> None:
+    spec = TensorSpec("in", (1, 32, 32, 3), "float32")
+    x = np.arange(2 * 3 * 32 * 32, dtype=np.float64).reshape(2, 3, 32, 32)
+    a = data.adapt(x, spec)
+    assert a.transposed == (0, 2, 3, 1) and a.x.dtype == np.float32
+    assert np.array_equal(a.x[1, 5, 7, :], x[1, :, 5, 7])
+    b = data.adapt(x[:, None], TensorSpec("in", (1, 3, 32, 32), "float32"))
+    assert b.x.shape == (2, 3, 32, 32)
+
+
+def test_adapt_shape_mismatch_names_both_shapes() -> None:
+    with pytest.raises(DataError, match=r"\[64\].*\[1, 1, 8, 8\]"):
+        data.adapt(np.zeros((5, 64), np.float32), TensorSpec("input", (1, 1, 8, 8), "float32"))
+
+
+def test_adapt_integer_input_checks_range_and_fractions() -> None:
+    spec = TensorSpec("ids", (1, 4), "int8")
+    with pytest.raises(DataError, match="outside int8"):
+        data.adapt(np.full((2, 4), 300), spec)
+    with pytest.raises(DataError, match="fractional"):
+        data.adapt(np.full((2, 4), 0.5), spec)
+    assert data.adapt(np.full((2, 4), 3.0), spec).x.dtype == np.int8
+
+
+def _npz(tmp_path: Path, name: str = "d.npz", **arrays: np.ndarray) -> Path:
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+def test_load_npz_by_name_and_legacy_two_arrays(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ds = data.load_npz(_npz(tmp_path, x_data=np.zeros((3, 2)), y_data=np.arange(3)))
+    assert ds.x.shape == (3, 2) and ds.keys == ["x_data", "y_data"] and len(ds.sha256) == 64
+    legacy = data.load_npz(_npz(tmp_path, "l.npz", inputs=np.zeros((4, 2)), targets=np.arange(4)))
+    assert legacy.x.shape == (4, 2) and "in order" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        ({"x_data": np.zeros((3, 2)), "y_data": np.arange(4)}, "3 samples but y_data has 4"),
+        ({"x_data": np.zeros((0, 2)), "y_data": np.zeros(0)}, "empty"),
+        ({"x_data": np.array([["a", "b"]]), "y_data": np.arange(1)}, "not a real number"),
+        ({"a": np.zeros(2), "b": np.zeros(2), "c": np.zeros(2)}, "not x_data and y_data"),
+        ({"x_data": np.zeros((2, 2))}, "no y_data"),
+    ],
+)
+def test_load_npz_bad_inputs(tmp_path: Path, arrays: dict, match: str) -> None:
+    with pytest.raises(DataError, match=match) as err:
+        data.load_npz(_npz(tmp_path, **arrays))
+    assert "Fix:" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_load_npz_refuses_pickles_and_non_npz(tmp_path: Path) -> None:
+    pickled = tmp_path / "p.npz"
+    np.savez(pickled, x_data=np.array([{"a": 1}], dtype=object), y_data=np.arange(1))
+    with pytest.raises(DataError, match="pickled"):
+        data.load_npz(pickled)
+    text = tmp_path / "t.npz"
+    text.write_text("hello")
+    with pytest.raises(DataError, match="not an .npz"):
+        data.load_npz(text)
+    with pytest.raises(DataError, match="not found"):
+        data.load_npz(tmp_path / "missing.npz")
+
+
+# ---------- format detection ----------
+
+
+def test_formats_detected_from_content_not_name(tmp_path: Path) -> None:
+    tfl = tmp_path / "model.bin"
+    tfl.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 64)
+    assert formats.detect(tfl) == formats.TFLITE
+    tpu = tmp_path / "plain_name.tflite"
+    tpu.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"\x00" * 64 + formats.EDGETPU_OP + b"\x00" * 8)
+    assert formats.detect(tpu) == formats.EDGETPU_TFLITE
+    h5 = tmp_path / "m.weird"
+    h5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 16)
+    assert formats.detect(h5) == formats.KERAS
+    sm = tmp_path / "saved"
+    sm.mkdir()
+    (sm / "saved_model.pb").write_bytes(b"x")
+    assert formats.detect(sm) == formats.SAVEDMODEL
+    ts = tmp_path / "script.bin"
+    with zipfile.ZipFile(ts, "w") as z:
+        z.writestr("archive/code/__torch__.py", "x")
+        z.writestr("archive/constants.pkl", "x")
+    assert formats.detect(ts) == formats.TORCHSCRIPT
+    sd = tmp_path / "weights.bin"
+    with zipfile.ZipFile(sd, "w") as z:
+        z.writestr("archive/data.pkl", "x")
+    assert formats.detect(sd) == formats.TORCH_STATE_DICT
+
+
+def test_real_model_files_detected(digits_onnx: Path, digits_state_dict: tuple, digits_torchscript: Path) -> None:
+    renamed = digits_onnx.with_suffix(".model")
+    renamed.write_bytes(digits_onnx.read_bytes())
+    assert formats.detect(renamed) == formats.ONNX
+    assert formats.detect(digits_state_dict[0]) == formats.TORCH_STATE_DICT
+    assert formats.detect(digits_torchscript) == formats.TORCHSCRIPT
+
+
+def test_unknown_corrupt_and_missing_models(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"this is not a model at all, just text")
+    with pytest.raises(ModelFormatError, match="no known format"):
+        formats.detect(junk)
+    empty = tmp_path / "empty.tflite"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelFormatError, match="empty"):
+        formats.detect(empty)
+    with pytest.raises(ModelFormatError, match="not found"):
+        formats.detect(tmp_path / "nope.onnx")
+
+
+# ---------- records ----------
+
+
+def test_append_never_rewrites_and_recovers_from_a_torn_line(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    records.append_jsonl(out, {"n": 1})
+    first = out.read_bytes()
+    with open(out, "ab") as f:
+        f.write(b'{"n": 2, "torn')  # a writer that died mid-line
+    records.append_jsonl(out, {"n": 3})
+    raw = out.read_bytes()
+    assert raw.startswith(first) and b'{"n": 2, "torn' in raw and raw.endswith(b"\n")
+    assert [r["n"] for r in records.read_jsonl(out)] == [1, 3]
+
+
+def test_record_dataclass_round_trips_with_schema_version(tmp_path: Path) -> None:
+    rec = records.RunRecord(created_utc="t", tool={}, framework="onnx", runtime={}, options={}, machine={})
+    out = tmp_path / "r.jsonl"
+    records.append_jsonl(out, rec)
+    loaded = next(records.read_jsonl(out))
+    assert loaded["schema_version"] == records.SCHEMA_VERSION and loaded["status"] == "ok"
+    assert json.loads(out.read_text()) == loaded
+
+
+def test_append_refuses_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(BenchError, match="is a directory"):
+        records.append_jsonl(tmp_path, {"n": 1})
+
+
+# ---------- machine state from a fake sysfs ----------
+
+
+def _fake_root(tmp_path: Path, model: str, throttled: str = "0x0", temp: int = 45000) -> Path:
+    (tmp_path / "proc/device-tree").mkdir(parents=True)
+    (tmp_path / "proc/device-tree/model").write_bytes(model.encode() + b"\x00")
+    (tmp_path / "proc/cpuinfo").write_text("processor: 0\nModel\t\t: " + model + "\n")
+    zone = tmp_path / "sys/class/thermal/thermal_zone0"
+    zone.mkdir(parents=True)
+    (zone / "temp").write_text(str(temp))
+    (zone / "type").write_text("cpu-thermal")
+    (zone / "trip_point_0_type").write_text("passive")
+    (zone / "trip_point_0_temp").write_text("80000")
+    fw = tmp_path / "sys/devices/platform/soc/soc:firmware"
+    fw.mkdir(parents=True)
+    (fw / "get_throttled").write_text(throttled)
+    gov = tmp_path / "sys/devices/system/cpu/cpu0/cpufreq"
+    gov.mkdir(parents=True)
+    (gov / "scaling_governor").write_text("ondemand")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "model, board_id",
+    [
+        ("Raspberry Pi 4 Model B Rev 1.4", "rpi4"),
+        ("Raspberry Pi 5 Model B Rev 1.0", "rpi5"),
+        ("NVIDIA Jetson Nano Developer Kit", "jetson-nano"),
+        ("Some Other Board", "generic"),
+    ],
+)
+def test_board_detection(tmp_path: Path, model: str, board_id: str) -> None:
+    root = _fake_root(tmp_path, model)
+    assert machine.board(root)["id"] == board_id
+    assert machine.cpu(root)["governor"] == "ondemand"
+
+
+def test_sampler_marks_a_run_that_throttled(tmp_path: Path) -> None:
+    root = _fake_root(tmp_path, "Raspberry Pi 4 Model B", throttled="0x0")
+    fw = root / "sys/devices/platform/soc/soc:firmware/get_throttled"
+    with machine.Sampler(interval_s=0.01, root=root) as s:
+        fw.write_text("0x40004")  # firmware reports throttling mid-run
+        (root / "sys/class/thermal/thermal_zone0/temp").write_text("81000")
+        for _ in range(200):
+            if s.reads >= 3:
+                break
+            os.sched_yield()
+            import time
+
+            time.sleep(0.01)
+    summary = s.summary()
+    assert summary["throttled"] and summary["max_temp_c"] == 81.0
+    assert any("throttled" in r for r in summary["throttle_reasons"])
+    assert any("passive trip" in r for r in summary["throttle_reasons"])
+
+
+def test_sampler_quiet_run_is_not_throttled(tmp_path: Path) -> None:
+    root = _fake_root(tmp_path, "Raspberry Pi 5", throttled="0x50000")  # sticky bits from before the run
+    with machine.Sampler(interval_s=0.01, root=root) as s:
+        pass
+    assert s.summary()["throttled"] is False
