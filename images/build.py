@@ -1,0 +1,344 @@
+"""Build the edgebench images from docker-bake.hcl: `docker buildx bake` where buildx exists, plain builds otherwise.
+
+Without buildx (Docker engine 20.10 from Debian, this build machine) the bake file is read with python-hcl2 and every
+target/platform pair becomes one classic ``docker build --platform``. A classic image store keeps one architecture per
+tag, so each build is tagged ``<tag>-<arch>`` and, when the target has a single platform or the platform is the
+engine's own, also ``<tag>``. The launcher looks for both.
+
+Options for machines without the public registries (air-gapped labs, this build machine):
+
+* ``--local-bases``: use the debootstrap bases from ``make base-images`` (``edgebench-base:<suite>-<arch>``) instead of
+  ``debian:<suite>-slim``.
+* ``--wheelhouse DIR``: serve DIR over http on 127.0.0.1 during the build and install torch from it
+  (``--find-links``); platforms without a torch wheel there get ``WITH_TORCH=0`` and a warning.
+* ``--set VAR=VALUE``: override a bake variable (``WITH_EDGETPU=0``, ``WITH_ARMNN_DELEGATE=0``, ...); environment
+  variables of the same name do the same, as with buildx.
+
+Extra CA certificates in /usr/local/share/ca-certificates are copied into build/ca-certificates (git-ignored) so that
+pip inside the build trusts the same proxies the host does.
+
+Usage::
+
+    python images/build.py [TARGET ...] [--platform linux/arm64] [--local-bases] [--wheelhouse DIR] [--set K=V]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+BAKE_FILE = REPO / "docker-bake.hcl"
+CA_SOURCE = Path("/usr/local/share/ca-certificates")
+CA_DIR = REPO / "build" / "ca-certificates"
+BUILD_TIMEOUT_S = 3600
+# Public base -> Debian suite of the local debootstrap base standing in for it.
+LOCAL_BASE_SUITES = {"debian:bookworm-slim": "bookworm", "debian:bullseye-slim": "bullseye"}
+
+
+def _unquote(value: Any) -> Any:
+    """python-hcl2 8.x keeps the quotes of strings and keys; strip them recursively."""
+    if isinstance(value, str):
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            return value[1:-1]
+        return value
+    if isinstance(value, list):
+        return [_unquote(v) for v in value]
+    if isinstance(value, dict):
+        return {_unquote(k): _unquote(v) for k, v in value.items() if k != "__is_block__"}
+    return value
+
+
+def _blocks(raw: Dict[str, Any], kind: str) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
+    for entry in raw.get(kind, []):
+        for name, body in _unquote(entry).items():
+            out[name] = body
+    return out
+
+
+_INTERP = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _interpolate(value: Any, variables: Dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _INTERP.sub(lambda m: variables[m.group(1)], value)
+    if isinstance(value, list):
+        return [_interpolate(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: _interpolate(v, variables) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Target:
+    """One bake target after `inherits` and variable interpolation."""
+
+    name: str
+    dockerfile: str
+    context: str
+    platforms: Tuple[str, ...]
+    tags: Tuple[str, ...]
+    args: Dict[str, str] = field(default_factory=dict)
+    labels: Dict[str, str] = field(default_factory=dict)
+    contexts: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bake:
+    variables: Dict[str, str]
+    groups: Dict[str, List[str]]
+    targets: Dict[str, Target]
+
+
+def load_bake(path: Path = BAKE_FILE, overrides: Optional[Dict[str, str]] = None) -> Bake:
+    """Parse the bake file: variables (defaults, then environment, then ``overrides``), groups, resolved targets."""
+    import hcl2  # dev dependency (requirements/dev.txt); only this build driver and the tests need it
+
+    with path.open() as f:
+        raw = hcl2.load(f)
+    variables = {name: str(body.get("default", "")) for name, body in _blocks(raw, "variable").items()}
+    for name in variables:
+        if name in os.environ:
+            variables[name] = os.environ[name]
+    variables.update(overrides or {})
+    groups = {name: list(body.get("targets", [])) for name, body in _blocks(raw, "group").items()}
+    bodies = _blocks(raw, "target")
+
+    def resolved(name: str) -> Dict[str, Any]:
+        body = dict(bodies[name])
+        merged: Dict[str, Any] = {}
+        for parent in body.pop("inherits", []):
+            merged.update(resolved(parent))
+        for key, val in body.items():
+            if isinstance(val, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **val}
+            else:
+                merged[key] = val
+        return merged
+
+    targets = {}
+    for name in bodies:
+        if name.startswith("_"):
+            continue
+        body = _interpolate(resolved(name), variables)
+        targets[name] = Target(
+            name=name,
+            dockerfile=body["dockerfile"],
+            context=body.get("context", "."),
+            platforms=tuple(body.get("platforms", [])),
+            tags=tuple(body.get("tags", [])),
+            args={k: str(v) for k, v in body.get("args", {}).items()},
+            labels={k: str(v) for k, v in body.get("labels", {}).items()},
+            contexts=dict(body.get("contexts", {})),
+        )
+    return Bake(variables, groups, targets)
+
+
+def arch_of(platform: str) -> str:
+    """linux/arm64 -> arm64."""
+    return platform.split("/")[1]
+
+
+def engine_arch() -> str:
+    out = subprocess.run(
+        ["docker", "version", "--format", "{{.Server.Arch}}"], capture_output=True, text=True, timeout=60, check=True
+    )
+    return out.stdout.strip()
+
+
+def have_buildx() -> bool:
+    proc = subprocess.run(["docker", "buildx", "version"], capture_output=True, timeout=60)
+    return proc.returncode == 0
+
+
+def tags_for(target: Target, platform: str, native: str) -> List[str]:
+    """Tags of a plain build for ``platform``: always ``<tag>-<arch>``, plus ``<tag>`` when unambiguous."""
+    arch = arch_of(platform)
+    out = [f"{t}-{arch}" for t in target.tags]
+    if len(target.platforms) == 1 or arch == native:
+        out += list(target.tags)
+    return out
+
+
+def build_order(bake: Bake, names: Sequence[str]) -> List[str]:
+    """Targets in dependency order (a ``target:X`` context builds X first)."""
+    order: List[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for ctx in bake.targets[name].contexts.values():
+            if ctx.startswith("target:"):
+                visit(ctx.split(":", 1)[1])
+        order.append(name)
+
+    for n in names:
+        visit(n)
+    return order
+
+
+def copy_ca_certificates() -> None:
+    """Put the host's extra CA files into the build context (git-ignored); keep the folder non-empty."""
+    CA_DIR.mkdir(parents=True, exist_ok=True)
+    for old in CA_DIR.glob("*.crt"):
+        old.unlink()
+    for crt in sorted(CA_SOURCE.glob("**/*.crt")) if CA_SOURCE.is_dir() else []:
+        shutil.copy2(crt, CA_DIR / crt.name)
+    (CA_DIR / "README").write_text("Extra CA certificates copied by images/build.py at build time; never committed.\n")
+    (REPO / "build" / "wheelhouse").mkdir(parents=True, exist_ok=True)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        log.debug("wheelhouse: " + format, *args)
+
+
+@contextlib.contextmanager
+def serve_wheelhouse(directory: Optional[Path]) -> Iterator[Optional[str]]:
+    """Serve ``directory`` on 127.0.0.1 (builds run with --network host) and yield its URL, or None."""
+    if directory is None:
+        yield None
+        return
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def torch_wheel_for(wheelhouse: Path, arch: str) -> Optional[Path]:
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}[arch]
+    found = sorted(wheelhouse.glob(f"torch-*{machine}.whl"))
+    return found[-1] if found else None
+
+
+def plain_build_args(
+    bake: Bake, target: Target, platform: str, local_bases: bool, wheelhouse: Optional[Path], wheel_url: Optional[str]
+) -> Dict[str, str]:
+    """Build arguments for one classic build, with the air-gapped substitutions applied."""
+    arch = arch_of(platform)
+    args = dict(target.args)
+    base = args.get("BASE_IMAGE")
+    ctx = target.contexts.get(base or "")
+    if ctx and ctx.startswith("target:"):
+        parent = bake.targets[ctx.split(":", 1)[1]]
+        args["BASE_IMAGE"] = f"{parent.tags[0]}-{arch}"
+    elif local_bases and base in LOCAL_BASE_SUITES:
+        args["BASE_IMAGE"] = f"edgebench-base:{LOCAL_BASE_SUITES[base]}-{arch}"
+    if wheelhouse is not None and "TORCH_PIP_ARGS" in args and args.get("WITH_TORCH") == "1":
+        if torch_wheel_for(wheelhouse, arch):
+            args["TORCH_PIP_ARGS"] = f"--find-links {wheel_url} --trusted-host 127.0.0.1"
+        else:
+            log.warning("%s %s: no torch wheel for %s in %s: WITH_TORCH=0", target.name, platform, arch, wheelhouse)
+            args["WITH_TORCH"] = "0"
+    return args
+
+
+def plain_build(bake: Bake, target: Target, platform: str, native: str, args: Dict[str, str], timeout: float) -> float:
+    """One classic `docker build --platform`; returns seconds taken."""
+    cmd = ["docker", "build", "--network", "host", "--platform", platform, "-f", target.dockerfile]
+    for key, val in sorted(args.items()):
+        cmd += ["--build-arg", f"{key}={val}"]
+    for key, val in sorted(target.labels.items()):
+        cmd += ["--label", f"{key}={val}"]
+    for tag in tags_for(target, platform, native):
+        cmd += ["-t", tag]
+    cmd.append(str(REPO / target.context))
+    log.info("build %s for %s: %s", target.name, platform, " ".join(cmd))
+    start = time.monotonic()
+    subprocess.run(cmd, check=True, timeout=timeout, cwd=REPO)
+    return time.monotonic() - start
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="bake targets or groups (default: the default group)")
+    parser.add_argument("--platform", action="append", default=None, help="only these platforms (linux/arm64, ...)")
+    parser.add_argument("--local-bases", action="store_true", help="build FROM the bases of `make base-images`")
+    parser.add_argument("--wheelhouse", type=Path, default=None, help="serve torch wheels from this folder")
+    parser.add_argument("--set", action="append", default=[], metavar="VAR=VALUE", help="override a bake variable")
+    parser.add_argument("--no-buildx", action="store_true", help="plain docker build even if buildx exists")
+    parser.add_argument("--timings", type=Path, default=None, help="append one JSON line per build here")
+    parser.add_argument("--timeout", type=float, default=BUILD_TIMEOUT_S, help="seconds per build")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="images: %(message)s")
+
+    overrides = dict(kv.split("=", 1) for kv in args.set)
+    bake = load_bake(overrides=overrides)
+    names: List[str] = []
+    for name in args.targets or ["default"]:
+        if name in bake.groups:
+            names += bake.groups[name]
+        elif name in bake.targets:
+            names.append(name)
+        else:
+            parser.error(f"unknown target {name!r}; known: {', '.join(sorted(bake.targets))}")
+    copy_ca_certificates()
+
+    if have_buildx() and not args.no_buildx and not args.local_bases and args.wheelhouse is None:
+        cmd = ["docker", "buildx", "bake", "-f", str(BAKE_FILE), *names]
+        for kv in args.set:
+            var, val = kv.split("=", 1)
+            cmd += ["--set", f"*.args.{var}={val}"] if var not in bake.variables else []
+        env = {**os.environ, **overrides}
+        log.info("buildx: %s", " ".join(cmd))
+        return subprocess.run(cmd, cwd=REPO, env=env, timeout=args.timeout * len(names)).returncode
+
+    native = engine_arch()
+    timings = []
+    with serve_wheelhouse(args.wheelhouse) as wheel_url:
+        for name in build_order(bake, names):
+            target = bake.targets[name]
+            for platform in target.platforms:
+                if args.platform and platform not in args.platform:
+                    continue
+                build_args = plain_build_args(bake, target, platform, args.local_bases, args.wheelhouse, wheel_url)
+                took = plain_build(bake, target, platform, native, build_args, args.timeout)
+                tag = tags_for(target, platform, native)[0]
+                size = subprocess.run(
+                    ["docker", "image", "inspect", "--format", "{{.Size}}", tag],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=True,
+                ).stdout.strip()
+                row = {
+                    "target": name,
+                    "platform": platform,
+                    "tag": tag,
+                    "seconds": round(took, 1),
+                    "size_mb": round(int(size) / 1e6),
+                    "args": build_args,
+                }
+                log.info("built %s for %s in %.0f s, %s MB", name, platform, took, row["size_mb"])
+                timings.append(row)
+                if args.timings:
+                    args.timings.parent.mkdir(parents=True, exist_ok=True)
+                    with args.timings.open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
