@@ -25,7 +25,9 @@ DEFAULT_OUTPUT = Path("results/results.jsonl")
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-type", choices=("classification", "regression"), default="classification")
-    p.add_argument("--use-softmax", action="store_true", help="apply softmax to outputs before metrics (classification)")
+    p.add_argument(
+        "--use-softmax", action="store_true", help="apply softmax to outputs before metrics (classification)"
+    )
     p.add_argument("--model-class-path", type=Path, help="Python file defining the model class (PyTorch state_dict)")
     p.add_argument("--model-class-name", help="name of the model class in --model-class-path")
     p.add_argument("--threads", type=int, default=None, help="intra-op threads for every runtime (recorded)")

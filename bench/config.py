@@ -19,7 +19,7 @@ class Timing:
     min_time_s: float = 1.0
     max_time_s: float = 150.0
 
-    def validate(self) -> "Timing":
+    def validate(self) -> Timing:
         if self.warmup_runs < 0 or self.min_runs < 1:
             raise InputError("--warmup-runs must be >= 0 and --min-runs >= 1", "pass sensible counts")
         if min(self.warmup_min_s, self.min_time_s) < 0 or self.max_time_s <= 0:

@@ -53,7 +53,9 @@ def load_npz(path: Path, require_y: bool = True) -> Dataset:
     if not path.is_file():
         raise DataError(f"data file {path} not found", "give an .npz with x_data and y_data arrays")
     if not zipfile.is_zipfile(path):
-        raise DataError(f"data file {path} is not an .npz archive", "save it with numpy.savez(path, x_data=..., y_data=...)")
+        raise DataError(
+            f"data file {path} is not an .npz archive", "save it with numpy.savez(path, x_data=..., y_data=...)"
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = list(npz.files)
@@ -92,7 +94,9 @@ def load_npz(path: Path, require_y: bool = True) -> Dataset:
 
 def _check_numeric(a: np.ndarray, name: str, path: Path) -> None:
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or np.issubdtype(a.dtype, np.complexfloating):
-        raise DataError(f"{name} in {path} has dtype {a.dtype}, not a real number type", f"store {name} as float or int")
+        raise DataError(
+            f"{name} in {path} has dtype {a.dtype}, not a real number type", f"store {name} as float or int"
+        )
 
 
 def quantize(x: np.ndarray, scale: float, zero_point: int, dtype: str) -> np.ndarray:

@@ -79,7 +79,9 @@ def _detect_zip(path: Path) -> str:
         return TORCHSCRIPT
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         return TORCH_STATE_DICT
-    raise ModelFormatError(f"model {path} is a zip archive of no known model format", "give a TorchScript, PyTorch or Keras file")
+    raise ModelFormatError(
+        f"model {path} is a zip archive of no known model format", "give a TorchScript, PyTorch or Keras file"
+    )
 
 
 def _read_varint(buf: bytes, pos: int) -> tuple:

@@ -83,8 +83,14 @@ def thermal(root: Path = Path("/")) -> List[Dict[str, Any]]:
                 t = _read(trip_type.with_name(trip_type.name.replace("_type", "_temp")))
                 if t and t.lstrip("-").isdigit():
                     passive.append(int(t) / 1000.0)
-        zones.append({"zone": zone.name, "type": _read(zone / "type"), "temp_c": int(temp) / 1000.0,
-                      "passive_trip_c": min(passive) if passive else None})
+        zones.append(
+            {
+                "zone": zone.name,
+                "type": _read(zone / "type"),
+                "temp_c": int(temp) / 1000.0,
+                "passive_trip_c": min(passive) if passive else None,
+            }
+        )
     return zones
 
 
@@ -186,7 +192,7 @@ class Sampler:
         while not self._stop.wait(self.interval_s):
             self._sample()
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self.before = state(self.root)
         self._thread.start()
         return self
@@ -203,7 +209,9 @@ class Sampler:
         now = (after | self.pi_flags_seen) & THROTTLE_MASK_NOW
         reasons = []
         if new_ever or now:
-            reasons.append("raspberry-pi firmware: " + ",".join(throttle_flags((after | self.pi_flags_seen) & ~before | now)))
+            reasons.append(
+                "raspberry-pi firmware: " + ",".join(throttle_flags((after | self.pi_flags_seen) & ~before | now))
+            )
         if self.passive_trip_hit:
             reasons.append("a thermal zone reached its passive trip point")
         return {

@@ -26,7 +26,10 @@ def class_labels(y: np.ndarray, n_classes: int) -> np.ndarray:
     if flat.shape[1] == 1:
         labels = flat[:, 0]
         if np.issubdtype(labels.dtype, np.floating) and np.any(labels != np.round(labels)):
-            raise DataError("classification y_data holds fractional values", "use class indices or one-hot rows, or --model-type regression")
+            raise DataError(
+                "classification y_data holds fractional values",
+                "use class indices or one-hot rows, or --model-type regression",
+            )
         return labels.astype(np.int64)
     if flat.shape[1] != n_classes:
         raise DataError(

@@ -49,29 +49,44 @@ def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
             status = "ok (" + str(len(r["warnings"])) + " warnings)"
         if _get(r, "machine", "state", "throttled"):
             status += " THROTTLED"
-        out.append([
-            (r.get("created_utc") or "")[:19],
-            _get(r, "machine", "board", "id") or "-",
-            runtime,
-            model,
-            str(_get(r, "options", "threads") or "default"),
-            _fmt(inv.get("p50_ms")),
-            _fmt(inv.get("p90_ms")),
-            _fmt(inv.get("p99_ms")),
-            "-" if not inv else f"{inv['mean_ms']:.3f}±{inv['std_ms']:.3f}",
-            _fmt(e2e.get("p50_ms")),
-            _fmt(_get(r, "latency", "load_ms"), 1),
-            _fmt(_get(r, "latency", "first_inference_ms"), 2),
-            str(inv.get("count", "-")),
-            quality_text(r.get("quality") or {}),
-            status,
-        ])
+        out.append(
+            [
+                (r.get("created_utc") or "")[:19],
+                _get(r, "machine", "board", "id") or "-",
+                runtime,
+                model,
+                str(_get(r, "options", "threads") or "default"),
+                _fmt(inv.get("p50_ms")),
+                _fmt(inv.get("p90_ms")),
+                _fmt(inv.get("p99_ms")),
+                "-" if not inv else f"{inv['mean_ms']:.3f}±{inv['std_ms']:.3f}",
+                _fmt(e2e.get("p50_ms")),
+                _fmt(_get(r, "latency", "load_ms"), 1),
+                _fmt(_get(r, "latency", "first_inference_ms"), 2),
+                str(inv.get("count", "-")),
+                quality_text(r.get("quality") or {}),
+                status,
+            ]
+        )
     return out
 
 
 HEADERS = [
-    "time (UTC)", "board", "runtime", "model", "threads", "p50 ms", "p90 ms", "p99 ms", "mean±std ms",
-    "e2e p50 ms", "load ms", "first ms", "runs", "quality", "status",
+    "time (UTC)",
+    "board",
+    "runtime",
+    "model",
+    "threads",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "mean±std ms",
+    "e2e p50 ms",
+    "load ms",
+    "first ms",
+    "runs",
+    "quality",
+    "status",
 ]
 
 

@@ -34,7 +34,9 @@ def tool_info() -> Dict[str, str]:
                 ).stdout.strip()
                 dirty = subprocess.run(
                     ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                    capture_output=True, text=True, timeout=5,
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
                 ).stdout.strip()
                 if commit and dirty:
                     commit += "-dirty"
@@ -101,8 +103,13 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     record.model = _model_info(model_path, fmt)
     dataset = data_mod.load_npz(config.data)
     record.data = DataInfo(
-        path=str(config.data), sha256=dataset.sha256, samples=int(len(dataset.x)), x_shape=list(dataset.x.shape),
-        x_dtype=str(dataset.x.dtype), y_shape=list(dataset.y.shape), keys=dataset.keys,
+        path=str(config.data),
+        sha256=dataset.sha256,
+        samples=int(len(dataset.x)),
+        x_shape=list(dataset.x.shape),
+        x_dtype=str(dataset.x.dtype),
+        y_shape=list(dataset.y.shape),
+        keys=dataset.keys,
     )
     in_dtype = "float32" if np.issubdtype(dataset.x.dtype, np.floating) else "int64"
     options = RuntimeOptions(
@@ -119,8 +126,13 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         from bench.convert.options import ConvertOptions
 
         converted = convert.convert_for(
-            model_path, fmt, config.framework, config.convert or ConvertOptions(), runtime_options=options,
-            data=Path(config.data), model_type=config.model_type,
+            model_path,
+            fmt,
+            config.framework,
+            config.convert or ConvertOptions(),
+            runtime_options=options,
+            data=Path(config.data),
+            model_type=config.model_type,
         )
         record.conversion = converted.to_dict()
         record.warnings.extend(converted.fidelity.get("warnings", []))
@@ -157,9 +169,16 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         log.warning(msg)
         record.warnings.append(msg)
     record.latency = Latency(
-        invoke=invoke, e2e=e2e, load_ms=load_ns / 1e6, first_inference_ms=m.first_inference_ns / 1e6,
-        warmup_runs=m.warmup_runs, warmup_s=m.warmup_ns / 1e9, measured_s=m.measured_ns / 1e9, high_variance=high_cv,
-        raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [], raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
+        invoke=invoke,
+        e2e=e2e,
+        load_ms=load_ns / 1e6,
+        first_inference_ms=m.first_inference_ns / 1e6,
+        warmup_runs=m.warmup_runs,
+        warmup_s=m.warmup_ns / 1e9,
+        measured_s=m.measured_ns / 1e9,
+        high_variance=high_cv,
+        raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [],
+        raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
     )
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
 
@@ -179,8 +198,9 @@ def run_and_record(config: RunConfig) -> RunRecord:
     return record
 
 
-def demo(frameworks: List[str], threads: Optional[int] = None, output: Optional[Path] = None,
-         timing: Optional[Timing] = None) -> List[RunRecord]:
+def demo(
+    frameworks: List[str], threads: Optional[int] = None, output: Optional[Path] = None, timing: Optional[Timing] = None
+) -> List[RunRecord]:
     """The built-in digits CNN and its test set on each framework; errors are recorded, not raised."""
     from bench import models
 
@@ -193,14 +213,31 @@ def demo(frameworks: List[str], threads: Optional[int] = None, output: Optional[
     for fw in frameworks:
         model, cls_path, cls_name = sources.get(fw, (models.DIGITS_ONNX, None, None))
         config = RunConfig(
-            model=model, data=models.DIGITS_TEST_DATA, framework=fw, model_class_path=cls_path,
-            model_class_name=cls_name, threads=threads, output=output, timing=timing or Timing(), label="demo",
+            model=model,
+            data=models.DIGITS_TEST_DATA,
+            framework=fw,
+            model_class_path=cls_path,
+            model_class_name=cls_name,
+            threads=threads,
+            output=output,
+            timing=timing or Timing(),
+            label="demo",
         )
         try:
             records.append(run_and_record(config))
         except BenchError as exc:
             log.error("%s: %s", fw, exc)
-            records.append(getattr(exc, "record", None) or RunRecord(
-                created_utc=_now(), tool=tool_info(), framework=fw, runtime={}, options=config.to_dict(),
-                machine={}, status="error", error=str(exc)))
+            records.append(
+                getattr(exc, "record", None)
+                or RunRecord(
+                    created_utc=_now(),
+                    tool=tool_info(),
+                    framework=fw,
+                    runtime={},
+                    options=config.to_dict(),
+                    machine={},
+                    status="error",
+                    error=str(exc),
+                )
+            )
     return records

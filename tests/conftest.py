@@ -30,7 +30,7 @@ def require(name: str) -> ModuleType:
         pytest.skip(f"{name} not installed: {exc}")
 
 
-def run_cli(*args: str, cwd: Path = REPO, timeout: float = 600) -> "subprocess.CompletedProcess[str]":  # noqa: F821
+def run_cli(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess[str]:  # noqa: F821
     """`python -m bench ARGS` in a subprocess (the way a user runs it)."""
     import subprocess
 
@@ -87,8 +87,14 @@ def _export_onnx(model: object, example: np.ndarray, path: Path) -> Path:
     torch = require("torch")
     require("onnx")
     torch.onnx.export(
-        model, (torch.from_numpy(example),), str(path), input_names=["input"], output_names=["output"],
-        dynamo=False, external_data=False, opset_version=17,
+        model,
+        (torch.from_numpy(example),),
+        str(path),
+        input_names=["input"],
+        output_names=["output"],
+        dynamo=False,
+        external_data=False,
+        opset_version=17,
     )
     return path
 
@@ -117,7 +123,9 @@ def diabetes_trained() -> Tuple[object, np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     x, y = load_diabetes(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(x.astype(np.float32), y.astype(np.float32), test_size=0.25, random_state=0)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x.astype(np.float32), y.astype(np.float32), test_size=0.25, random_state=0
+    )
     mean, std = x_tr.mean(0), x_tr.std(0)
     x_tr, x_te = (x_tr - mean) / std, (x_te - mean) / std
     torch.manual_seed(0)

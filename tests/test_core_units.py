@@ -25,7 +25,7 @@ def test_stats_equal_hand_computed_values() -> None:
     s = stats.summarize_ns(samples_ns)
     assert s["count"] == 5
     assert s["mean_ms"] == pytest.approx(4.0)
-    assert s["std_ms"] == pytest.approx((((9 + 4 + 1 + 0 + 36) / 4) ** 0.5))  # sample std, n-1
+    assert s["std_ms"] == pytest.approx(((9 + 4 + 1 + 0 + 36) / 4) ** 0.5)  # sample std, n-1
     assert (s["min_ms"], s["max_ms"], s["p50_ms"]) == (1.0, 10.0, 3.0)
     assert s["p90_ms"] == pytest.approx(4 + 0.6 * 6)  # rank 3.6 between 4 and 10
     assert s["throughput_per_s"] == pytest.approx(250.0)

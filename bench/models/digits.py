@@ -45,10 +45,10 @@ try:  # the class needs torch; the data helper above does not
             )
             self.classifier = nn.Linear(16 * 8 * 8, 10)
 
-        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.classifier(torch.flatten(self.features(x), 1))
 
-    def train_digits_cnn(x: np.ndarray, y: np.ndarray, epochs: int = 15, seed: int = 0) -> "DigitsCNN":
+    def train_digits_cnn(x: np.ndarray, y: np.ndarray, epochs: int = 15, seed: int = 0) -> DigitsCNN:
         """Train a DigitsCNN with Adam; a few seconds on 2 cores."""
         torch.manual_seed(seed)
         model = DigitsCNN()

@@ -48,8 +48,14 @@ def main() -> int:
     torch.save(model.state_dict(), models.DIGITS_STATE_DICT)
     np.savez_compressed(models.DIGITS_TEST_DATA, x_data=x_te, y_data=y_te)
     torch.onnx.export(
-        model, (torch.from_numpy(x_te[:1]),), str(models.DIGITS_ONNX), input_names=["input"],
-        output_names=["logits"], dynamo=False, external_data=False, opset_version=17,
+        model,
+        (torch.from_numpy(x_te[:1]),),
+        str(models.DIGITS_ONNX),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamo=False,
+        external_data=False,
+        opset_version=17,
     )
     onnx_to_tflite_fp32(models.DIGITS_ONNX, models.DIGITS_TFLITE, keep_input="input")
     for p in (models.DIGITS_STATE_DICT, models.DIGITS_ONNX, models.DIGITS_TFLITE, models.DIGITS_TEST_DATA):

@@ -25,7 +25,9 @@ def runtime_class(name: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:  # a runtime module imports its framework lazily; this is a bug guard
-        raise FrameworkUnavailable(f"runtime {name!r} could not be imported: {exc}", "see `python -m bench selfcheck`") from exc
+        raise FrameworkUnavailable(
+            f"runtime {name!r} could not be imported: {exc}", "see `python -m bench selfcheck`"
+        ) from exc
     return getattr(module, class_name)
 
 

@@ -87,7 +87,7 @@ class Runtime(abc.ABC):
         """Runtime facts for the record (provider, delegate, threads actually used)."""
         return {}
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -43,7 +43,9 @@ def _import_class(class_path: Path, class_name: str) -> type:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise InputError(f"importing {class_path} failed: {type(exc).__name__}: {exc}", "fix the model class file") from exc
+        raise InputError(
+            f"importing {class_path} failed: {type(exc).__name__}: {exc}", "fix the model class file"
+        ) from exc
     cls = getattr(module, class_name, None)
     if cls is None:
         raise InputError(f"{class_path} defines no {class_name!r}", "pass the class name with --model-class-name")
@@ -60,9 +62,13 @@ def load_module(
         try:
             return torch.jit.load(str(path), map_location="cpu").eval()
         except Exception as exc:
-            raise ModelFormatError(f"TorchScript archive {path} could not be loaded: {exc}", "re-export it with torch.jit.save") from exc
+            raise ModelFormatError(
+                f"TorchScript archive {path} could not be loaded: {exc}", "re-export it with torch.jit.save"
+            ) from exc
     if fmt != formats.TORCH_STATE_DICT:
-        raise ModelFormatError(f"{path} is a {fmt} model, not a PyTorch one", "use the framework that runs it, or convert it")
+        raise ModelFormatError(
+            f"{path} is a {fmt} model, not a PyTorch one", "use the framework that runs it, or convert it"
+        )
     if not class_path or not class_name:
         raise InputError(
             f"{path} is a PyTorch state_dict, which needs its model class",

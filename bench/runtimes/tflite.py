@@ -35,9 +35,8 @@ def interpreter_module(preferred: Optional[str] = None) -> Tuple[str, Any, str]:
     for name in order:
         try:
             if name == "ai_edge_litert":
-                from ai_edge_litert import interpreter as mod
-
                 import ai_edge_litert
+                from ai_edge_litert import interpreter as mod
 
                 return "ai-edge-litert", mod, getattr(ai_edge_litert, "__version__", _dist_version("ai-edge-litert"))
             if name == "tflite_runtime":
@@ -142,7 +141,13 @@ class TFLiteRuntime(Runtime):
                 raise FrameworkUnavailable(
                     f"{model_path} is compiled for the Edge TPU and needs its delegate", "use --framework coral"
                 ) from exc
-            raise ModelFormatError(f"TFLite could not load {model_path}: {msg}", "check the file is a complete .tflite model") from exc
+            raise ModelFormatError(
+                f"TFLite could not load {model_path}: {msg}", "check the file is a complete .tflite model"
+            ) from exc
+        self._adopt(interp, options.threads)
+
+    def _adopt(self, interp: Any, threads: Optional[int]) -> None:
+        """Take an allocated interpreter: check it has one input and one output, bind the fast paths."""
         ins, outs = interp.get_input_details(), interp.get_output_details()
         if len(ins) != 1 or len(outs) != 1:
             raise UnsupportedModelError(
@@ -156,7 +161,7 @@ class TFLiteRuntime(Runtime):
         self._invoke = interp.invoke
         self._get = interp.get_tensor
         self._in_idx, self._out_idx = ins[0]["index"], outs[0]["index"]
-        self._threads = options.threads
+        self._threads = threads
 
     def prepare(self, x: Any) -> None:
         self._set(self._in_idx, x)
