@@ -30,7 +30,7 @@ class Edge:
     #: precisions this edge can produce; fp32 only for intermediate formats
     precisions: Tuple[str, ...] = ("fp32",)
 
-    def load(self) -> Callable[["Step"], "StepResult"]:
+    def load(self) -> Callable[[Step], StepResult]:
         module, name = self.func.split(":")
         return getattr(importlib.import_module(module), name)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-from pathlib import Path
 
 from bench.convert.edges import Step, StepResult
 from bench.errors import BenchError, ConversionError
@@ -71,7 +70,9 @@ def export(step: Step) -> StepResult:
     try:
         onnx.checker.check_model(str(out))
     except Exception as exc:
-        raise ConversionError(f"the exported ONNX model does not pass onnx.checker: {exc}", "try another --opset") from exc
+        raise ConversionError(
+            f"the exported ONNX model does not pass onnx.checker: {exc}", "try another --opset"
+        ) from exc
     model_proto = onnx.load(str(out), load_external_data=False)
     opset_seen = max((o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")), default=opset)
     notes = []

@@ -21,6 +21,10 @@ class ConvertOptions:
     convert_only: bool = False
     cache_dir: Optional[Path] = None
     opset: Optional[int] = None
+    #: samples of the data run through source and converted model for the fidelity check
+    fidelity_samples: int = 1000
+    #: timeout of one converter run, seconds
+    timeout_s: float = 1800.0
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
@@ -48,7 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--transposed-data-path", type=Path, default=None, help="(compat) NHWC data for --do-not-keep-shape")
     g.add_argument("--cache-dir", type=Path, default=None, help="conversion cache (default ~/.cache/edgebench)")
-    g.add_argument("--opset", type=int, default=None, help="ONNX opset for PyTorch export")
+    g.add_argument("--opset", type=int, default=None, help="ONNX opset for PyTorch export (default 17)")
+    g.add_argument(
+        "--fidelity-samples", type=int, default=1000, help="samples compared between source and converted model"
+    )
+    g.add_argument("--convert-timeout-s", type=float, default=1800.0, help="timeout of one converter run")
 
 
 def from_args(args: argparse.Namespace) -> ConvertOptions:
@@ -61,4 +69,6 @@ def from_args(args: argparse.Namespace) -> ConvertOptions:
         convert_only=args.convert_only,
         cache_dir=args.cache_dir,
         opset=args.opset,
+        fidelity_samples=getattr(args, "fidelity_samples", 1000),
+        timeout_s=getattr(args, "convert_timeout_s", 1800.0),
     )

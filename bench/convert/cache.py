@@ -1,0 +1,161 @@
+"""Content-addressed conversion cache with one manifest.json per artifact. Standard library only.
+
+Layout: ``<root>/<key[:24]>/{<stem>.<ext>, manifest.json}``. The key hashes the source's sha256, the
+conversion options that matter to the edge, and the versions of the converter packages, so a new
+converter version or a different model with the same file name never reuses a stale artifact.
+Artifacts are built in a temporary folder and moved into place with one rename; a folder without a
+manifest is incomplete and rebuilt. Manifests are rewritten atomically (write + os.replace).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+#: bump when a change in bench.convert changes what an edge produces
+CACHE_SCHEMA = 1
+
+
+def default_root() -> Path:
+    env = os.environ.get("EDGEBENCH_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "edgebench"
+
+
+def root_for(cache_dir: Optional[Path]) -> Path:
+    root = Path(cache_dir).expanduser() if cache_dir else default_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def sha256_path(path: Path) -> str:
+    """sha256 of a file, or of every file below a folder (relative names included, sorted)."""
+    h = hashlib.sha256()
+    path = Path(path)
+    if path.is_dir():
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(str(p.relative_to(path)).encode())
+            _update(h, p)
+    else:
+        _update(h, path)
+    return h.hexdigest()
+
+
+def _update(h: Any, p: Path) -> None:
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+
+
+def make_key(parts: Dict[str, Any]) -> str:
+    blob = json.dumps({"cache_schema": CACHE_SCHEMA, **parts}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Entry:
+    dir: Path
+    manifest: Dict[str, Any]
+    cached: bool
+
+    @property
+    def artifact(self) -> Path:
+        return self.dir / self.manifest["artifact"]
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.dir / MANIFEST
+
+    def save(self) -> None:
+        write_manifest(self.dir, self.manifest)
+
+
+def write_manifest(folder: Path, manifest: Dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=str(folder))
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+    os.replace(tmp, folder / MANIFEST)
+
+
+def lookup(root: Path, key: str) -> Optional[Entry]:
+    folder = root / key[:24]
+    mf = folder / MANIFEST
+    if not mf.is_file():
+        return None
+    try:
+        manifest = json.loads(mf.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        log.warning("cache entry %s has an unreadable manifest; rebuilding it", folder)
+        return None
+    if manifest.get("key") != key or not (folder / manifest.get("artifact", "\0")).exists():
+        log.warning("cache entry %s is incomplete; rebuilding it", folder)
+        return None
+    return Entry(folder, manifest, cached=True)
+
+
+def build(
+    root: Path,
+    key: str,
+    producer: Callable[[Path, Path], Tuple[Path, Dict[str, Any]]],
+    manifest: Dict[str, Any],
+    artifact_name: str,
+) -> Entry:
+    """Run ``producer(out_dir, work_dir) -> (artifact path inside out_dir, step fields)`` and publish.
+
+    The artifact is renamed to ``artifact_name`` and the folder moved to ``root/<key[:24]>`` atomically.
+    """
+    final = root / key[:24]
+    staging = Path(tempfile.mkdtemp(prefix=".build-", dir=str(root)))
+    work = Path(tempfile.mkdtemp(prefix="edgebench-convert-"))
+    try:
+        out = staging / "out"
+        out.mkdir()
+        t0 = time.perf_counter()
+        produced, step_fields = producer(out, work)
+        seconds = time.perf_counter() - t0
+        dest = staging / artifact_name
+        shutil.move(str(produced), dest)
+        shutil.rmtree(out, ignore_errors=True)
+        manifest = dict(manifest)
+        manifest.update(step_fields)
+        manifest.update(
+            key=key,
+            artifact=artifact_name,
+            artifact_sha256=sha256_path(dest),
+            created_utc=utc_now(),
+            seconds=round(seconds, 3),
+        )
+        write_manifest(staging, manifest)
+        if final.exists():  # an incomplete or stale folder (a complete one was found by lookup)
+            shutil.rmtree(final, ignore_errors=True)
+        try:
+            os.rename(staging, final)
+        except OSError:  # another process published the same key first: keep theirs
+            existing = lookup(root, key)
+            if existing is None:
+                raise
+            return Entry(existing.dir, existing.manifest, cached=False)
+        return Entry(final, manifest, cached=False)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
