@@ -1,0 +1,169 @@
+"""Command line of the launcher.
+
+python -m launcher bench --device rpi5 MODEL DATA --framework onnx [--emulate] [-- --threads 4 ...]
+python -m launcher bench --device rpi5                      # the built-in demo inside the image
+python -m launcher selfcheck --device rpi-coral
+python -m launcher convert MODEL DATA --framework tflite --out converted/ [-- --precision int8 ...]
+python -m launcher chain --device rpi5 MODEL DATA --framework tflite [-- ...]   # convert in host, bench on rpi5
+python -m launcher detect | profiles
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from bench.errors import BenchError, LauncherError
+from launcher import detect, profiles
+from launcher.run import PATH_OPTIONS, Job, Outcome, run
+
+log = logging.getLogger(__name__)
+
+#: what a converted model looks like per framework (used by `chain` to pick the conversion's output)
+MODEL_SUFFIX = {"onnx": ".onnx", "tflite": ".tflite", "coral": ".tflite", "tensorrt": ".engine"}
+
+
+def _device(name: str) -> profiles.Profile:
+    return profiles.get(detect.auto() if name == "auto" else name)
+
+
+def bench_argv(
+    model: Optional[Path], data: Optional[Path], framework: Optional[str], extra: Sequence[str]
+) -> Tuple[List[str], List[Path], Optional[Path]]:
+    """`python -m bench` argv, the local files it references, and an --output the caller gave (taken out)."""
+    extra = list(extra)
+    results = None
+    if "--output" in extra:
+        i = extra.index("--output")
+        if i + 1 >= len(extra):
+            raise LauncherError("--output needs a file name", "pass --output FILE.jsonl")
+        results = Path(extra[i + 1])
+        del extra[i : i + 2]
+    inputs: List[Path] = []
+    for opt in PATH_OPTIONS:
+        if opt in extra and extra.index(opt) + 1 < len(extra):
+            inputs.append(Path(extra[extra.index(opt) + 1]))
+    if model is None:
+        return ["demo", *extra], inputs, results
+    if data is None or not framework:
+        raise LauncherError("MODEL needs DATA and FRAMEWORK too", "pass MODEL=... DATA=... FRAMEWORK=onnx")
+    for p, what in ((model, "model"), (data, "data")):
+        if not p.exists():
+            raise LauncherError(f"{what} {p} does not exist", f"check the {what.upper()}= path")
+    return ["run", str(model), str(data), "--framework", framework, *extra], [model, data, *inputs], results
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", default=None, help="image to use instead of the profile's")
+    p.add_argument("--emulate", action="store_true", help="run a foreign-architecture image under qemu (explicit)")
+    p.add_argument("--mount-mode", choices=("copy", "bind"), default="copy", help="inputs: copy in (default) or bind")
+    p.add_argument("--timeout", type=float, default=3600.0, help="kill the container after this many seconds")
+    p.add_argument("--no-pull", action="store_true", help="never pull; use local images only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m launcher", description="Run edgebench in a device container.")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bench", help="benchmark MODEL on DATA in the device's image (no MODEL: the demo)")
+    b.add_argument("--device", default="auto", help=f"auto or one of {', '.join(profiles.PROFILES)}")
+    b.add_argument("model", nargs="?", type=Path)
+    b.add_argument("data", nargs="?", type=Path)
+    b.add_argument("--framework", default=None)
+    b.add_argument("--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten")
+    _common(b)
+    s = sub.add_parser("selfcheck", help="runtime versions and delegates in the device's image")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--require", default="")
+    _common(s)
+    for name, helptext in (
+        ("convert", "convert MODEL in the host image"),
+        ("chain", "convert in host, bench on DEVICE"),
+    ):
+        c = sub.add_parser(name, help=helptext)
+        if name == "chain":
+            c.add_argument("--device", required=True)
+            c.add_argument("--results", type=Path, default=Path("results/results.jsonl"))
+        c.add_argument("model", type=Path)
+        c.add_argument("data", type=Path)
+        c.add_argument("--framework", required=True, choices=sorted(MODEL_SUFFIX))
+        c.add_argument("--out", type=Path, default=Path("results/converted"), help="converted models land here")
+        _common(c)
+    sub.add_parser("detect", help="print the profile DEVICE=auto picks here")
+    sub.add_parser("profiles", help="list device profiles")
+    return parser
+
+
+def _job(args: argparse.Namespace, profile: profiles.Profile, argv: List[str], inputs: List[Path], **kw) -> Job:
+    return Job(
+        profile=profile,
+        bench_argv=tuple(argv),
+        inputs=tuple(inputs),
+        image=args.image,
+        emulate=args.emulate,
+        mount_mode=args.mount_mode,
+        timeout_s=args.timeout,
+        pull=not args.no_pull,
+        **kw,
+    )
+
+
+def convert(args: argparse.Namespace, extra: Sequence[str]) -> Tuple[Outcome, Optional[Path]]:
+    """Run the conversion in the host image; return the outcome and the converted model for the framework."""
+    argv, inputs, _ = bench_argv(args.model, args.data, args.framework, [*extra, "--convert-only"])
+    argv += ["--cache-dir", "/work/converted"]
+    job = _job(
+        args, profiles.get("host"), argv, inputs, results=Path("/dev/null"), collect=(("/work/converted", args.out),)
+    )
+    # the host image is the engine's own architecture: never emulated
+    job = Job(**{**job.__dict__, "emulate": False, "image": None})
+    outcome = run(job)
+    suffix = MODEL_SUFFIX[args.framework]
+    found = sorted(args.out.rglob(f"*{suffix}"), key=lambda p: p.stat().st_mtime) if args.out.is_dir() else []
+    return outcome, (found[-1] if found else None)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: List[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1 :]
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="launcher: %(message)s", stream=sys.stderr
+    )
+    try:
+        if args.command == "profiles":
+            for p in profiles.PROFILES.values():
+                print(f"{p.name:<12} {p.platform or 'native':<12} {p.description}")
+            return 0
+        if args.command == "detect":
+            print(detect.auto())
+            return 0
+        if args.command == "selfcheck":
+            job = _job(args, _device(args.device), ["selfcheck", "--require", args.require], [])
+            return run(job).exit_code
+        if args.command == "bench":
+            bargv, inputs, results = bench_argv(args.model, args.data, args.framework, extra)
+            job = _job(args, _device(args.device), bargv, inputs, results=results or args.results)
+            outcome = run(job)
+            return outcome.exit_code
+        if args.command in ("convert", "chain"):
+            outcome, model = convert(args, [] if args.command == "chain" else extra)
+            if outcome.exit_code != 0 or model is None:
+                if model is None and outcome.exit_code == 0:
+                    raise LauncherError(f"the conversion wrote no *{MODEL_SUFFIX[args.framework]} file", "see its log")
+                return outcome.exit_code
+            print(f"converted: {model}")
+            if args.command == "convert":
+                return 0
+            bargv, inputs, results = bench_argv(model, args.data, args.framework, extra)
+            return run(_job(args, _device(args.device), bargv, inputs, results=results or args.results)).exit_code
+    except BenchError as exc:
+        print(f"edgebench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 2

@@ -1,0 +1,111 @@
+"""Device profiles: plain frozen data saying which image a board runs and what the container gets.
+
+A profile names a bake target (the image ``<registry>/edgebench-<target>:<version>``), the platform the image is
+built for, and the container options the board needs. Nothing here talks to Docker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+#: USB vendor:product IDs of a Coral USB Accelerator, before (Global Unichip) and after (Google) its firmware loads.
+CORAL_USB_IDS: Tuple[str, ...] = ("1a6e:089a", "18d1:9302")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How to run edgebench on one kind of device."""
+
+    name: str
+    target: str  #: bake target / images/<target> folder
+    platform: Optional[str]  #: "linux/arm64"; None: the engine's own architecture
+    description: str
+    runtime: Optional[str] = None  #: container runtime, e.g. "nvidia"
+    #: host paths bind-mounted read-write into the container at the same path (device trees, not files)
+    device_mounts: Tuple[str, ...] = ()
+    #: device cgroup rules, e.g. "c 189:* rmw" for USB devices that re-enumerate (Coral)
+    device_cgroup_rules: Tuple[str, ...] = ()
+    needs_coral: bool = False
+    #: CPU model an emulated run pretends to be (ARM /proc/cpuinfo file and QEMU_CPU); see Emulation
+    emulated_cpu: Optional[str] = None
+    env: Tuple[Tuple[str, str], ...] = ()
+
+    @property
+    def arch(self) -> Optional[str]:
+        return self.platform.split("/")[1] if self.platform else None
+
+
+PROFILES: Dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("host", "host", None, "this workstation: every runtime and the conversion toolchain"),
+        Profile(
+            "rpi4",
+            "rpi",
+            "linux/arm64",
+            "Raspberry Pi 4 (Cortex-A72): LiteRT, ONNX Runtime, torch CPU",
+            emulated_cpu="cortex-a72",
+        ),
+        Profile(
+            "rpi5",
+            "rpi",
+            "linux/arm64",
+            "Raspberry Pi 5 (Cortex-A76): LiteRT, ONNX Runtime, torch CPU",
+            emulated_cpu="cortex-a72",  # qemu 7.2 has no cortex-a76 model; the A72 runs the same code paths
+        ),
+        Profile(
+            "rpi-armnn",
+            "rpi-armnn",
+            "linux/arm64",
+            "Raspberry Pi 4/5 with ARM NN (pyarmnn CpuAcc, TFLite delegate)",
+            emulated_cpu="cortex-a72",
+        ),
+        Profile(
+            "rpi-coral",
+            "rpi-coral",
+            "linux/arm64",
+            "Coral USB Accelerator on a Raspberry Pi: Python 3.9, tflite-runtime, libedgetpu, pycoral",
+            # The Coral re-enumerates (1a6e:089a -> 18d1:9302) when libedgetpu loads its firmware, so a single
+            # --device node would go stale: the USB bus is bind-mounted and USB (major 189) allowed by cgroup rule.
+            device_mounts=("/dev/bus/usb",),
+            device_cgroup_rules=("c 189:* rmw",),
+            needs_coral=True,
+            emulated_cpu="cortex-a72",
+        ),
+        Profile(
+            "jetson-nano",
+            "jetson-nano",
+            "linux/arm64",
+            "Jetson Nano: L4T r32.7.1, TensorRT 8.2, pycuda",
+            runtime="nvidia",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Emulation:
+    """Running an arm64 image on an x86 engine through qemu-user binfmt. Chosen explicitly, never guessed.
+
+    * ``--init``: a process that crashes as PID 1 under qemu hangs the container forever; tini reaps and exits.
+    * an ARM ``/proc/cpuinfo`` bind-mounted read-only: onnxruntime >= 1.28 and XNNPACK read the host's x86 cpuinfo
+      under qemu-user 7.2 and crash.
+    * ``QEMU_CPU``: the A72 model ran about 2.7x faster than qemu's default.
+
+    Timings under emulation say nothing about the real board.
+    """
+
+    cpu: str
+
+    @property
+    def cpuinfo_file(self) -> str:
+        return f"{self.cpu}.txt"
+
+
+def get(name: str) -> Profile:
+    from bench.errors import LauncherError
+
+    if name not in PROFILES:
+        raise LauncherError(f"unknown device {name!r}", f"use one of: auto, {', '.join(PROFILES)}")
+    return PROFILES[name]

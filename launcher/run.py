@@ -1,0 +1,350 @@
+"""Run `python -m bench ...` in a device image through the Docker SDK: resolve the image, give it the inputs read-only,
+stream its logs, bring its results back, and hand on its exit code.
+
+Inputs are copied into the created container with ``put_archive`` (the default; works against a remote engine such as
+``DOCKER_HOST=ssh://pi@board``, where local paths do not exist) or bind-mounted read-only (``mount_mode="bind"``, local
+engines only, avoids copying large data). Either way they are owned by root and not writable by the container user.
+Results are always copied out with ``get_archive`` and *appended* to the caller's results file; only complete JSON
+lines are appended, so a killed run never leaves half a record. The container runs without network, with all
+capabilities dropped and ``no-new-privileges``; never ``--privileged``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import sys
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Dict, List, Optional, Tuple
+
+from bench import __version__
+from bench.errors import LauncherError
+from launcher import detect
+from launcher.profiles import Emulation, Profile
+
+log = logging.getLogger(__name__)
+
+IN_DIR = PurePosixPath("/in")
+RESULTS_IN_CONTAINER = PurePosixPath("/work/results/launcher.jsonl")
+CPUINFO_DIR = Path(__file__).resolve().parent / "cpuinfo"
+DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "edgebench")
+#: bench options whose value is a local file the container needs: copied in like MODEL and DATA
+PATH_OPTIONS = ("--model-class-path", "--representative-data-path", "--transposed-data-path")
+EXIT_TIMEOUT = 124
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Job:
+    """One container run: the bench command line with local paths still local, and how to run it."""
+
+    profile: Profile
+    bench_argv: Tuple[str, ...]  #: argv for `python -m bench`, local paths as given
+    inputs: Tuple[Path, ...] = ()  #: local files/folders referenced in bench_argv (copied or mounted)
+    results: Path = Path("results/results.jsonl")  #: caller's file the records are appended to
+    image: Optional[str] = None  #: explicit image; default from the profile
+    emulate: bool = False
+    mount_mode: str = "copy"  #: "copy" (put_archive) or "bind" (read-only bind mounts, local engine)
+    timeout_s: float = 3600.0
+    pull: bool = True
+    collect: Tuple[Tuple[str, Path], ...] = ()  #: extra (container dir, local dir) to copy out, e.g. conversions
+    extra_env: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    records: List[Dict[str, Any]]
+    image: str
+    seconds_to_first_output: Optional[float] = None
+    timed_out: bool = False
+    interrupted: bool = False
+
+
+def connect() -> Any:
+    """A Docker client for DOCKER_HOST (or the local socket), or a clear error."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise LauncherError("the Docker SDK for Python is not installed", "pip install docker==7.2.0") from exc
+    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except Exception as exc:  # docker raises DockerException, requests errors, FileNotFoundError...
+        raise LauncherError(
+            f"no Docker engine reachable at {where} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+            "start the engine (systemctl start docker, or dockerd) or set DOCKER_HOST=ssh://user@board",
+        ) from exc
+    return client
+
+
+def engine_is_local() -> bool:
+    host = os.environ.get("DOCKER_HOST", "")
+    return host == "" or host.startswith("unix://")
+
+
+def image_candidates(profile: Profile, registry: str = DEFAULT_REGISTRY, version: str = __version__) -> List[str]:
+    """Tags to look for: the bake tag, then the per-architecture tag a plain (non-buildx) build also writes."""
+    tag = f"{registry}/edgebench-{profile.target}:{version}"
+    return [tag] + ([f"{tag}-{profile.arch}"] if profile.arch else [])
+
+
+def resolve_image(client: Any, profile: Profile, engine_arch: str, explicit: Optional[str], pull: bool) -> str:
+    """Local image of the profile's architecture, else a pulled one, else a clear "build it" error."""
+    import docker
+
+    want_arch = profile.arch or engine_arch
+    candidates = [explicit] if explicit else image_candidates(profile)
+    seen = []
+    for tag in candidates:
+        try:
+            img = client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            continue
+        arch = img.attrs.get("Architecture")
+        if arch == want_arch:
+            return tag
+        seen.append(f"{tag} is {arch}")
+    if pull:
+        tag = candidates[0]
+        repo, _, ref = tag.rpartition(":")
+        try:
+            log.info("pulling %s for linux/%s", tag, want_arch)
+            client.images.pull(repo, tag=ref, platform=f"linux/{want_arch}")
+            return tag
+        except Exception as exc:  # NotFound, APIError, connection errors
+            seen.append(f"pull failed: {str(exc).splitlines()[0][:160]}")
+    raise LauncherError(
+        f"no image for device {profile.name!r} (linux/{want_arch}): looked for {', '.join(candidates)}"
+        + (f" ({'; '.join(seen)})" if seen else ""),
+        f"build it with `make images TARGET={profile.target}` (air-gapped: `make base-images` first)",
+    )
+
+
+def check_device(client: Any, profile: Profile) -> None:
+    """The runtime and hardware the profile needs are there, as far as can be told from here."""
+    if profile.runtime:
+        runtimes = (client.info().get("Runtimes") or {}).keys()
+        if profile.runtime not in runtimes:
+            raise LauncherError(
+                f"device {profile.name!r} needs the {profile.runtime!r} container runtime, but the engine has only "
+                f"{', '.join(sorted(runtimes)) or 'none'}",
+                "install nvidia-container-runtime (JetPack's nvidia-docker2) and restart dockerd",
+            )
+    if profile.needs_coral:
+        if not engine_is_local():
+            log.warning("remote engine: cannot check for the Coral USB Accelerator from here")
+            return
+        if not detect.coral_present(detect.usb_ids()):
+            raise LauncherError(
+                "no Coral USB Accelerator found (USB IDs 1a6e:089a or 18d1:9302 in /sys/bus/usb/devices)",
+                "plug the Coral into a USB 3 port (blue) and check `lsusb`",
+            )
+        for path in profile.device_mounts:
+            if not Path(path).exists():
+                raise LauncherError(f"{path} does not exist on this machine", "is this a Linux host with USB?")
+
+
+def _container_path(local: Path, index: int) -> PurePosixPath:
+    return IN_DIR / str(index) / local.name
+
+
+def plan_inputs(job: Job) -> Tuple[List[str], Dict[Path, PurePosixPath]]:
+    """The container argv (local input paths replaced by /in/<n>/<name>) and the mapping used."""
+    mapping = {}
+    for i, p in enumerate(job.inputs):
+        if not p.exists():
+            raise LauncherError(f"input {p} does not exist", "check the MODEL= / DATA= path")
+        mapping[p] = _container_path(p, i)
+    by_text = {str(p): str(c) for p, c in mapping.items()}
+    return [by_text.get(a, a) for a in job.bench_argv], mapping
+
+
+def inputs_tar(mapping: Dict[Path, PurePosixPath]) -> bytes:
+    """A tar of the inputs under in/, root-owned, read-only (dirs 0555, files 0444)."""
+    buf = io.BytesIO()
+
+    def ro(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        info.mode = 0o555 if info.isdir() else 0o444
+        return info
+
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        dirs = {PurePosixPath(*c.parts[1:i]) for c in mapping.values() for i in range(2, len(c.parts))}
+        for d in sorted(dirs, key=lambda p: len(p.parts)):
+            info = tarfile.TarInfo(str(d))
+            info.type = tarfile.DIRTYPE
+            tar.addfile(ro(info))
+        for local, target in mapping.items():
+            tar.add(str(local), arcname=str(PurePosixPath(*target.parts[1:])), filter=ro)
+    return buf.getvalue()
+
+
+def _read_archive(container: Any, path: str) -> Optional[tarfile.TarFile]:
+    import docker
+
+    try:
+        stream, _ = container.get_archive(path)
+    except docker.errors.NotFound:
+        return None
+    return tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r")
+
+
+def collect_records(container: Any, results: Path) -> List[Dict[str, Any]]:
+    """Copy the run's JSON lines out and append the complete ones to ``results``; return them."""
+    tar = _read_archive(container, str(RESULTS_IN_CONTAINER))
+    if tar is None:
+        return []
+    member = tar.getmembers()[0]
+    data = tar.extractfile(member).read().decode() if member.isfile() else ""
+    records, lines = [], []
+    for line in data.split("\n"):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+            lines.append(line)
+        except json.JSONDecodeError:
+            log.warning("dropping an incomplete result line (the run was stopped while writing it)")
+    if lines:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        with results.open("a", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+        log.info("appended %d record(s) to %s", len(lines), results)
+    return records
+
+
+def collect_dir(container: Any, path: str, dest: Path) -> List[Path]:
+    """Copy a container folder's files into ``dest`` (flat names, no path traversal)."""
+    tar = _read_archive(container, path)
+    out = []
+    if tar is None:
+        return out
+    dest.mkdir(parents=True, exist_ok=True)
+    for m in tar.getmembers():
+        if m.isfile():
+            parts = PurePosixPath(m.name).parts[1:]
+            if not parts or ".." in parts:
+                continue
+            target = dest.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(tar.extractfile(m).read())
+            out.append(target)
+    return out
+
+
+def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixPath]) -> Dict[str, Any]:
+    """Keyword arguments for ``containers.create`` (security and device options from the profile)."""
+    from docker.types import Mount
+
+    p = job.profile
+    mounts = [Mount(target=d, source=d, type="bind", read_only=False) for d in p.device_mounts]
+    # the caller's terminal width, so bench's rich tables are laid out for where they are shown
+    env = {**dict(p.env), "PYTHONUNBUFFERED": "1", "COLUMNS": str(shutil.get_terminal_size().columns), **job.extra_env}
+    opts: Dict[str, Any] = {
+        "network_mode": "none",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "labels": {"org.edgebench.launcher": __version__, "org.edgebench.device": p.name},
+        "init": True,
+    }
+    if job.mount_mode == "bind":
+        if not engine_is_local():
+            raise LauncherError("bind mounts need a local engine", "use the default copy mode with DOCKER_HOST")
+        mounts += [
+            Mount(target=str(c), source=str(loc.resolve()), type="bind", read_only=True) for loc, c in mapping.items()
+        ]
+    arch = p.arch or engine_arch
+    if arch != engine_arch:
+        if not job.emulate:
+            raise LauncherError(
+                f"device {p.name!r} runs linux/{arch} images, but this Docker engine is {engine_arch}",
+                "run on the board (DOCKER_HOST=ssh://user@board), or emulate explicitly with --emulate "
+                "(make: EMULATE=1; needs qemu-user-static binfmt; timings then say nothing about the board)",
+            )
+        if not engine_is_local():
+            raise LauncherError(
+                "--emulate needs a local engine (it bind-mounts an ARM /proc/cpuinfo)", "unset DOCKER_HOST"
+            )
+        emu = Emulation(p.emulated_cpu or "cortex-a72")
+        mounts.append(
+            Mount(target="/proc/cpuinfo", source=str(CPUINFO_DIR / emu.cpuinfo_file), type="bind", read_only=True)
+        )
+        env["QEMU_CPU"] = emu.cpu
+    if p.device_cgroup_rules:
+        opts["device_cgroup_rules"] = list(p.device_cgroup_rules)
+    if p.runtime:
+        opts["runtime"] = p.runtime
+    opts["mounts"] = mounts
+    opts["environment"] = env
+    return opts
+
+
+def run(job: Job, client: Any = None, out: Any = None) -> Outcome:
+    """Run the job; always removes the container; results already finished are kept on failure or Ctrl-C."""
+    out = out or sys.stdout.buffer
+    argv, mapping = plan_inputs(job)  # checks inputs before touching Docker
+    client = client or connect()
+    engine_arch = client.version().get("Arch", "")
+    check_device(client, job.profile)
+    image = resolve_image(client, job.profile, engine_arch, job.image, job.pull)
+    opts = container_options(job, engine_arch, mapping)
+    command = [*argv]
+    if command and command[0] in ("run", "demo"):
+        command += ["--output", str(RESULTS_IN_CONTAINER)]
+    log.info("device %s, image %s, command: python -m bench %s", job.profile.name, image, " ".join(command))
+    container = client.containers.create(image, command=command, detach=True, **opts)
+    outcome = Outcome(exit_code=1, records=[], image=image)
+    timer: Optional[threading.Timer] = None
+    try:
+        if job.mount_mode == "copy" and mapping:
+            if not container.put_archive("/", inputs_tar(mapping)):
+                raise LauncherError("copying the inputs into the container failed", "check the engine's disk space")
+        start = time.monotonic()
+
+        def on_timeout() -> None:
+            outcome.timed_out = True
+            log.error("timeout after %.0f s: killing the container", job.timeout_s)
+            try:
+                container.kill()
+            except Exception as exc:  # already gone
+                log.debug("kill after timeout: %s", exc)
+
+        timer = threading.Timer(job.timeout_s, on_timeout)
+        timer.daemon = True
+        container.start()
+        timer.start()
+        for chunk in container.logs(stream=True, follow=True):
+            if outcome.seconds_to_first_output is None:
+                outcome.seconds_to_first_output = time.monotonic() - start
+            out.write(chunk)
+            out.flush()
+        status = container.wait(timeout=job.timeout_s + 60)
+        outcome.exit_code = EXIT_TIMEOUT if outcome.timed_out else int(status.get("StatusCode", 1))
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        outcome.exit_code = EXIT_INTERRUPTED
+        log.warning("interrupted: stopping the container; finished results are kept")
+        try:
+            container.stop(timeout=5)
+        except Exception as exc:
+            log.debug("stop: %s", exc)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        try:
+            outcome.records = collect_records(container, job.results)
+            for cdir, local in job.collect:
+                collect_dir(container, cdir, local)
+        finally:
+            container.remove(force=True)
+    return outcome
