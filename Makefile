@@ -14,7 +14,9 @@ DATA ?=
 FRAMEWORK ?=
 ARGS ?=
 TARGET ?=
-export DEVICE MODEL DATA FRAMEWORK ARGS TARGET
+EMULATE ?=
+WHEELHOUSE ?=
+export DEVICE MODEL DATA FRAMEWORK ARGS TARGET EMULATE WHEELHOUSE
 
 .PHONY: venv bench test lint images base-images clean-venv
 
@@ -34,8 +36,18 @@ test: $(STAMP)
 	$(PY) -m pytest -ra tests
 
 lint: $(STAMP)
-	$(PY) -m ruff check bench launcher tests benchmarks
-	$(PY) -m ruff format --check bench launcher tests benchmarks
+	$(PY) -m ruff check bench launcher tests benchmarks images
+	$(PY) -m ruff format --check bench launcher tests benchmarks images
+	$(VENV)/bin/hadolint images/*/Dockerfile
+
+## images: docker-bake.hcl targets (TARGET=rpi,host; default: the default group); buildx bake if present, else
+## one classic `docker build --platform` per target/platform. Reads TARGET and WHEELHOUSE from the environment.
+images: $(STAMP)
+	$(PY) images/build.py
+
+## base-images: offline Debian bases (debootstrap; needs root, qemu-user-static for arm64); existing ones are reused
+base-images:
+	$(PYTHON) images/base/build.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,8 +7,9 @@ engine's own, also ``<tag>``. The launcher looks for both.
 
 Options for machines without the public registries (air-gapped labs, this build machine):
 
-* ``--local-bases``: use the debootstrap bases from ``make base-images`` (``edgebench-base:<suite>-<arch>``) instead of
-  ``debian:<suite>-slim``.
+* ``--local-bases {auto,yes,no}``: use the debootstrap bases from ``make base-images``
+  (``edgebench-base:<suite>-<arch>``) instead of ``debian:<suite>-slim``. ``auto`` (default) does so only when the
+  public base is not in the local engine and the local one is, and says so.
 * ``--wheelhouse DIR``: serve DIR over http on 127.0.0.1 during the build and install torch from it
   (``--find-links``); platforms without a torch wheel there get ``WITH_TORCH=0`` and a warning.
 * ``--set VAR=VALUE``: override a bake variable (``WITH_EDGETPU=0``, ``WITH_ARMNN_DELEGATE=0``, ...); environment
@@ -233,19 +234,47 @@ def torch_wheel_for(wheelhouse: Path, arch: str) -> Optional[Path]:
     return found[-1] if found else None
 
 
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str:
+    """HEAD of this checkout (recorded in every result the image produces), "-dirty" when files changed."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30)
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", "bench"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def image_arch_of(tag: str) -> Optional[str]:
+    """Architecture of a local image, or None when the engine does not have it."""
+    proc = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Architecture}}", tag], capture_output=True, text=True, timeout=60
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
 def plain_build_args(
-    bake: Bake, target: Target, platform: str, local_bases: bool, wheelhouse: Optional[Path], wheel_url: Optional[str]
+    bake: Bake, target: Target, platform: str, local_bases: str, wheelhouse: Optional[Path], wheel_url: Optional[str]
 ) -> Dict[str, str]:
     """Build arguments for one classic build, with the air-gapped substitutions applied."""
     arch = arch_of(platform)
     args = dict(target.args)
+    args["EDGEBENCH_GIT_COMMIT"] = git_commit()
     base = args.get("BASE_IMAGE")
     ctx = target.contexts.get(base or "")
     if ctx and ctx.startswith("target:"):
         parent = bake.targets[ctx.split(":", 1)[1]]
         args["BASE_IMAGE"] = f"{parent.tags[0]}-{arch}"
-    elif local_bases and base in LOCAL_BASE_SUITES:
-        args["BASE_IMAGE"] = f"edgebench-base:{LOCAL_BASE_SUITES[base]}-{arch}"
+    elif local_bases != "no" and base in LOCAL_BASE_SUITES:
+        local = f"edgebench-base:{LOCAL_BASE_SUITES[base]}-{arch}"
+        if local_bases == "yes" or (image_arch_of(local) == arch and image_arch_of(base) != arch):
+            log.info("%s %s: FROM %s (local debootstrap base standing in for %s)", target.name, platform, local, base)
+            args["BASE_IMAGE"] = local
     if wheelhouse is not None and "TORCH_PIP_ARGS" in args and args.get("WITH_TORCH") == "1":
         if torch_wheel_for(wheelhouse, arch):
             args["TORCH_PIP_ARGS"] = f"--find-links {wheel_url} --trusted-host 127.0.0.1"
@@ -275,8 +304,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="bake targets or groups (default: the default group)")
     parser.add_argument("--platform", action="append", default=None, help="only these platforms (linux/arm64, ...)")
-    parser.add_argument("--local-bases", action="store_true", help="build FROM the bases of `make base-images`")
-    parser.add_argument("--wheelhouse", type=Path, default=None, help="serve torch wheels from this folder")
+    parser.add_argument(
+        "--local-bases", choices=("auto", "yes", "no"), default="auto", help="bases of make base-images"
+    )
+    parser.add_argument(
+        "--wheelhouse",
+        type=Path,
+        default=Path(os.environ["WHEELHOUSE"]) if os.environ.get("WHEELHOUSE") else None,
+        help="serve torch wheels from this folder (env WHEELHOUSE)",
+    )
     parser.add_argument("--set", action="append", default=[], metavar="VAR=VALUE", help="override a bake variable")
     parser.add_argument("--no-buildx", action="store_true", help="plain docker build even if buildx exists")
     parser.add_argument("--timings", type=Path, default=None, help="append one JSON line per build here")
@@ -287,7 +323,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     overrides = dict(kv.split("=", 1) for kv in args.set)
     bake = load_bake(overrides=overrides)
     names: List[str] = []
-    for name in args.targets or ["default"]:
+    requested = args.targets or re.split(r"[,\s]+", os.environ.get("TARGET", "").strip()) or []
+    for name in [n for n in requested if n] or ["default"]:
         if name in bake.groups:
             names += bake.groups[name]
         elif name in bake.targets:
@@ -296,7 +333,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             parser.error(f"unknown target {name!r}; known: {', '.join(sorted(bake.targets))}")
     copy_ca_certificates()
 
-    if have_buildx() and not args.no_buildx and not args.local_bases and args.wheelhouse is None:
+    if have_buildx() and not args.no_buildx and args.local_bases != "yes" and args.wheelhouse is None:
         cmd = ["docker", "buildx", "bake", "-f", str(BAKE_FILE), *names]
         for kv in args.set:
             var, val = kv.split("=", 1)

@@ -62,6 +62,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mount-mode", choices=("copy", "bind"), default="copy", help="inputs: copy in (default) or bind")
     p.add_argument("--timeout", type=float, default=3600.0, help="kill the container after this many seconds")
     p.add_argument("--no-pull", action="store_true", help="never pull; use local images only")
+    p.add_argument(
+        "--no-accelerator",
+        action="store_true",
+        help="run the device image without its accelerator (no Coral/GPU check or devices): its CPU path",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +112,7 @@ def _job(args: argparse.Namespace, profile: profiles.Profile, argv: List[str], i
         mount_mode=args.mount_mode,
         timeout_s=args.timeout,
         pull=not args.no_pull,
+        accelerator=not args.no_accelerator,
         **kw,
     )
 

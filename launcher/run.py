@@ -11,6 +11,7 @@ capabilities dropped and ``no-new-privileges``; never ``--privileged``.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -56,6 +57,9 @@ class Job:
     pull: bool = True
     collect: Tuple[Tuple[str, Path], ...] = ()  #: extra (container dir, local dir) to copy out, e.g. conversions
     extra_env: Dict[str, str] = field(default_factory=dict)
+    #: False: run the image without its accelerator (no device check, no device mounts, no special runtime),
+    #: e.g. the Coral image's CPU TFLite path on a machine without a Coral. Explicit, never automatic.
+    accelerator: bool = True
 
 
 @dataclass
@@ -247,6 +251,8 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
     from docker.types import Mount
 
     p = job.profile
+    if not job.accelerator:
+        p = dataclasses.replace(p, runtime=None, device_mounts=(), device_cgroup_rules=(), needs_coral=False)
     mounts = [Mount(target=d, source=d, type="bind", read_only=False) for d in p.device_mounts]
     # the caller's terminal width, so bench's rich tables are laid out for where they are shown
     env = {**dict(p.env), "PYTHONUNBUFFERED": "1", "COLUMNS": str(shutil.get_terminal_size().columns), **job.extra_env}
@@ -295,9 +301,11 @@ def run(job: Job, client: Any = None, out: Any = None) -> Outcome:
     argv, mapping = plan_inputs(job)  # checks inputs before touching Docker
     client = client or connect()
     engine_arch = client.version().get("Arch", "")
-    check_device(client, job.profile)
+    if job.accelerator:
+        check_device(client, job.profile)
     image = resolve_image(client, job.profile, engine_arch, job.image, job.pull)
     opts = container_options(job, engine_arch, mapping)
+    opts["environment"]["EDGEBENCH_IMAGE"] = image  # recorded in every result (machine.image)
     command = [*argv]
     if command and command[0] in ("run", "demo"):
         command += ["--output", str(RESULTS_IN_CONTAINER)]
