@@ -1,0 +1,92 @@
+"""docker-bake.hcl parses with python-hcl2, has one target per images/<folder> and a folder per target, and drives
+the plain-build fallback (tags, platforms, build order, local-base substitution)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import require
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGE_DIRS = sorted(p.name for p in (REPO / "images").iterdir() if (p / "Dockerfile").is_file())
+
+
+@pytest.fixture(scope="module")
+def build() -> ModuleType:
+    require("hcl2")
+    spec = importlib.util.spec_from_file_location("images_build", REPO / "images" / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["images_build"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_every_image_folder_has_a_target_and_back(build: ModuleType) -> None:
+    bake = build.load_bake()
+    assert IMAGE_DIRS == ["host", "jetson-nano", "rpi", "rpi-armnn", "rpi-coral"]
+    assert sorted(bake.targets) == IMAGE_DIRS
+    assert sorted(bake.groups["default"]) == IMAGE_DIRS
+    for name, t in bake.targets.items():
+        assert t.dockerfile == f"images/{name}/Dockerfile"
+        assert t.tags == (f"edgebench/edgebench-{name}:0.1.0",)
+        assert "BASE_IMAGE" in t.args
+
+
+def test_every_image_folder_has_the_same_shape() -> None:
+    for name in IMAGE_DIRS:
+        folder = REPO / "images" / name
+        assert (folder / "README.md").is_file(), name
+        assert (folder / "selfcheck.txt").read_text().strip(), name
+        text = (folder / "Dockerfile").read_text()
+        assert text.count("ARG BASE_IMAGE=") == 1 and "FROM ${BASE_IMAGE}" in text
+        assert "USER 1000:1000" in text, "non-root"
+        assert "bench selfcheck --require" in text.splitlines()[-4] or "selfcheck --require" in text
+
+
+def test_platforms_and_public_bases(build: ModuleType) -> None:
+    t = build.load_bake().targets
+    assert t["host"].platforms == ("linux/amd64", "linux/arm64")
+    for name in ("rpi", "rpi-armnn", "rpi-coral", "jetson-nano"):
+        assert t[name].platforms == ("linux/arm64",)
+    assert t["rpi"].args["BASE_IMAGE"] == "debian:bookworm-slim"
+    assert t["rpi-coral"].args["BASE_IMAGE"] == "debian:bullseye-slim"
+    assert t["jetson-nano"].args["BASE_IMAGE"] == "nvcr.io/nvidia/l4t-base:r32.7.1"
+    assert t["rpi-armnn"].contexts == {"rpi": "target:rpi"}
+
+
+def test_variables_from_overrides_and_environment(build: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERSION", "9.9")
+    bake = build.load_bake(overrides={"REGISTRY": "ghcr.io/me", "WITH_EDGETPU": "0"})
+    assert bake.targets["rpi"].tags == ("ghcr.io/me/edgebench-rpi:9.9",)
+    assert bake.targets["rpi-coral"].args["WITH_EDGETPU"] == "0"
+
+
+def test_plain_build_order_tags_and_base_substitution(build: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    bake = build.load_bake()
+    assert build.build_order(bake, ["rpi-armnn"]) == ["rpi", "rpi-armnn"]
+    host = bake.targets["host"]
+    assert build.tags_for(host, "linux/arm64", "amd64") == ["edgebench/edgebench-host:0.1.0-arm64"]
+    assert build.tags_for(host, "linux/amd64", "amd64") == [
+        "edgebench/edgebench-host:0.1.0-amd64",
+        "edgebench/edgebench-host:0.1.0",
+    ]
+    monkeypatch.setattr(build, "git_commit", lambda: "abc")
+    args = build.plain_build_args(bake, bake.targets["rpi-armnn"], "linux/arm64", "no", None, None)
+    assert args["BASE_IMAGE"] == "edgebench/edgebench-rpi:0.1.0-arm64"
+    args = build.plain_build_args(bake, bake.targets["rpi-coral"], "linux/arm64", "yes", None, None)
+    assert args["BASE_IMAGE"] == "edgebench-base:bullseye-arm64"
+    assert args["EDGEBENCH_GIT_COMMIT"] == "abc"
+
+
+def test_wheelhouse_without_a_wheel_for_the_arch_turns_torch_off(build: ModuleType, tmp_path: Path) -> None:
+    (tmp_path / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    bake = build.load_bake()
+    amd = build.plain_build_args(bake, bake.targets["host"], "linux/amd64", "no", tmp_path, "http://127.0.0.1:1/")
+    assert amd["TORCH_PIP_ARGS"].startswith("--find-links http://127.0.0.1:1/") and amd["WITH_TORCH"] == "1"
+    arm = build.plain_build_args(bake, bake.targets["host"], "linux/arm64", "no", tmp_path, "http://127.0.0.1:1/")
+    assert arm["WITH_TORCH"] == "0"
