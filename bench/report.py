@@ -51,7 +51,6 @@ def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
             status += " THROTTLED"
         out.append(
             [
-                (r.get("created_utc") or "")[:19],
                 _get(r, "machine", "board", "id") or "-",
                 runtime,
                 model,
@@ -72,7 +71,6 @@ def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
 
 
 HEADERS = [
-    "time (UTC)",
     "board",
     "runtime",
     "model",
@@ -103,10 +101,14 @@ def print_records(records: List[Dict[str, Any]], console: Any = None) -> None:
         return
     table = Table(title="edgebench results (invoke = runtime call alone; e2e = with input/output handling)")
     for h in HEADERS:
-        table.add_column(h, overflow="fold")
+        table.add_column(h, overflow="fold", no_wrap=h != "status")
     for row in table_rows:
         table.add_row(*row)
-    (console or Console()).print(table)
+    if console is None:
+        import sys
+
+        console = Console(width=None if sys.stdout.isatty() else 200)  # piped: keep rows on one line
+    console.print(table)
     for r in records:
         for w in r.get("warnings") or []:
-            (console or Console()).print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}")
+            console.print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}", soft_wrap=True)
