@@ -1,0 +1,176 @@
+"""Harness overhead: the median ``invoke`` latency edgebench reports vs. a bare loop timing the same call.
+
+For each runtime (PyTorch, ONNX Runtime, TFLite), same model, same threads, same process, measured
+side by side in alternating rounds (tool, bare, tool, bare, ...) so machine drift hits both:
+- ResNet-50 (hand-written, random weights, 1x3x224x224): ratio tool / bare (goal <= 1.02).
+- the tiny digits CNN: overhead per inference in microseconds (goal <= 20 us).
+
+    .venv/bin/python benchmarks/harness_overhead.py [--rounds 3] [--threads 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench import models, runner  # noqa: E402
+from bench.config import RunConfig, Timing  # noqa: E402
+from bench.models.make_default import onnx_to_tflite_fp32  # noqa: E402
+
+
+def bare_loop(framework: str, model: Path, x: np.ndarray, runs: int, threads: int, cls: tuple) -> list:
+    """Time only the runtime call, in the plainest loop the framework allows."""
+    pc = time.perf_counter_ns
+    out = []
+    xi = x[:1]
+    if framework == "onnx":
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        so.log_severity_level = 3
+        sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+        feed = {sess.get_inputs()[0].name: xi}
+        for _ in range(10):
+            sess.run(None, feed)
+        for _ in range(runs):
+            t0 = pc()
+            sess.run(None, feed)
+            out.append(pc() - t0)
+    elif framework == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(model_path=str(model), num_threads=threads)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], xi)
+        for _ in range(10):
+            it.invoke()
+        for _ in range(runs):
+            t0 = pc()
+            it.invoke()
+            out.append(pc() - t0)
+    else:
+        import torch
+
+        from bench.runtimes.pytorch import load_module
+
+        torch.set_num_threads(threads)
+        net = load_module(model, None, *cls)
+        xt = torch.from_numpy(xi)
+        with torch.no_grad():
+            for _ in range(10):
+                net(xt)
+            for _ in range(runs):
+                t0 = pc()
+                net(xt)
+                out.append(pc() - t0)
+    return out
+
+
+def tool_invoke(framework: str, model: Path, data: Path, runs: int, threads: int, cls: tuple) -> list:
+    config = RunConfig(
+        model=model,
+        data=data,
+        framework=framework,
+        threads=threads,
+        model_class_path=cls[0],
+        model_class_name=cls[1],
+        timing=Timing(warmup_runs=10, warmup_min_s=0, min_runs=runs, min_time_s=0),
+    )
+    return runner.run(config).latency.raw_invoke_ns
+
+
+def compare(
+    name: str,
+    framework: str,
+    model: Path,
+    data: Path,
+    x: np.ndarray,
+    runs: int,
+    rounds: int,
+    threads: int,
+    cls: tuple = (None, None),
+) -> tuple:
+    tool, bare = [], []
+    for _ in range(rounds):
+        tool.append(statistics.median(tool_invoke(framework, model, data, runs, threads, cls)))
+        bare.append(statistics.median(bare_loop(framework, model, x, runs, threads, cls)))
+    t, b = statistics.median(tool), statistics.median(bare)
+    print(
+        f"{name:<10} {framework:<8} tool p50 {t / 1e6:9.4f} ms   bare p50 {b / 1e6:9.4f} ms   "
+        f"ratio {t / b:6.4f}   overhead {(t - b) / 1e3:+8.2f} us",
+        flush=True,
+    )
+    return t, b
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="tiny model only")
+    args = ap.parse_args()
+    frameworks = ("pytorch", "onnx", "tflite")
+    print(f"harness overhead, {args.threads} threads, {args.rounds} alternating rounds; medians of round medians")
+
+    with np.load(models.DIGITS_TEST_DATA) as d:
+        x_small = d["x_data"]
+    small = {"pytorch": models.DIGITS_STATE_DICT, "onnx": models.DIGITS_ONNX, "tflite": models.DIGITS_TFLITE}
+    cls_small = (models.DIGITS_CLASS_FILE, models.DIGITS_CLASS_NAME)
+    for fw in frameworks:
+        compare(
+            "digits",
+            fw,
+            small[fw],
+            models.DIGITS_TEST_DATA,
+            x_small,
+            2000,
+            args.rounds,
+            args.threads,
+            cls_small if fw == "pytorch" else (None, None),
+        )
+    if args.quick:
+        return 0
+
+    import torch
+
+    from bench.models.resnet import resnet50
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        net = resnet50()
+        x = np.random.default_rng(0).random((8, 3, 224, 224), dtype=np.float32)
+        data = tmp / "imagenet_like.npz"
+        np.savez(data, x_data=x, y_data=np.zeros(8, dtype=np.int64))
+        script = tmp / "resnet50.pt"
+        torch.jit.save(torch.jit.trace(net, torch.from_numpy(x[:1])), str(script))
+        onnx_path = tmp / "resnet50.onnx"
+        torch.onnx.export(
+            net,
+            (torch.from_numpy(x[:1]),),
+            str(onnx_path),
+            input_names=["input"],
+            output_names=["logits"],
+            dynamo=False,
+            external_data=False,
+            opset_version=17,
+        )
+        print("converting ResNet-50 to TFLite with onnx2tf (a few minutes)...", flush=True)
+        tfl = onnx_to_tflite_fp32(onnx_path, tmp / "resnet50.tflite", keep_input="input")
+        big = {"pytorch": script, "onnx": onnx_path, "tflite": tfl}
+        for fw in frameworks:
+            compare("resnet50", fw, big[fw], data, x, 30, args.rounds, args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
