@@ -34,7 +34,9 @@ def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
     for r in records:
         inv, e2e = _get(r, "latency", "invoke") or {}, _get(r, "latency", "e2e") or {}
         versions = _get(r, "runtime", "versions") or {}
-        runtime = r.get("framework", "?") + (" " + ",".join(f"{v}" for v in versions.values()) if versions else "")
+        runtime = r.get("framework", "?")
+        if versions:
+            runtime += " (" + ", ".join(f"{k} {v}" for k, v in versions.items()) + ")"
         delegate = _get(r, "runtime", "delegate")
         if delegate and delegate != "default":
             runtime += f" [{delegate}]"
@@ -42,6 +44,9 @@ def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
         model = (_get(r, "model", "path") or "-").rsplit("/", 1)[-1]
         if precision and precision != "fp32":
             model += f" ({precision})"
+        source_format = _get(r, "conversion", "source_format")
+        if source_format:
+            model += f" <- {source_format}"
         status = r.get("status", "?")
         if status != "ok":
             status = f"error: {r.get('error', '')}"
