@@ -49,17 +49,20 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _model_info(path: Path, fmt: str, rt: Any = None, out_shape: Optional[List[int]] = None) -> ModelInfo:
+def _model_info(path: Path, fmt: str) -> ModelInfo:
     from bench.data import sha256_file
 
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-    info = ModelInfo(path=str(path), sha256=sha256_file(path), size_mb=round(size / 1e6, 6), format=fmt)
-    if rt is not None:
-        info.inputs = [rt.input.to_dict()]
-        out = rt.output.to_dict()
-        if not out["shape"] and out_shape:
-            out["shape"] = [1] + list(out_shape)  # runtimes like PyTorch declare no output shape
-        info.outputs = [out]
+    return ModelInfo(path=str(path), sha256=sha256_file(path), size_mb=round(size / 1e6, 6), format=fmt)
+
+
+def _add_tensors(info: ModelInfo, rt: Any, out_shape: List[int]) -> ModelInfo:
+    """The loaded model's input and output tensors; runtimes like PyTorch declare no output shape."""
+    info.inputs = [rt.input.to_dict()]
+    out = rt.output.to_dict()
+    if not out["shape"]:
+        out["shape"] = [1] + list(out_shape)
+    info.outputs = [out]
     return info
 
 
@@ -154,9 +157,10 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     record.machine["state"] = sampler.summary()
     record.machine["peak_rss_mb"] = machine.peak_rss_mb()
     # the record's model is what was measured; a converted artifact names its source
-    record.model = _model_info(run_path, run_fmt, rt, list(m.outputs.shape[1:]))
     if run_path != model_path:
+        record.model = _model_info(run_path, run_fmt)
         record.conversion.setdefault("source_model", {"path": str(model_path), "format": fmt})
+    _add_tensors(record.model, rt, list(m.outputs.shape[1:]))
 
     invoke, e2e = summarize_ns(m.invoke_ns), summarize_ns(m.e2e_ns)
     high_cv = invoke["cv"] > HIGH_CV
