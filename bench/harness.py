@@ -35,6 +35,13 @@ class Measurement:
     measured_ns: int = 0
 
 
+def timed_setup(runtime: Runtime) -> int:
+    """Import the runtime's framework; return the wall time it took in ns."""
+    t0 = time.perf_counter_ns()
+    runtime.setup()
+    return time.perf_counter_ns() - t0
+
+
 def timed_load(runtime: Runtime, model: Path, options: RuntimeOptions) -> int:
     """Load the model; return the wall time it took in ns."""
     t0 = time.perf_counter_ns()

@@ -56,6 +56,7 @@ class Latency:
     high_variance: bool
     raw_invoke_ns: List[int] = field(default_factory=list)
     raw_e2e_ns: List[int] = field(default_factory=list)
+    import_ms: float = 0.0  # importing the framework, before load; not part of load_ms
 
 
 @dataclass

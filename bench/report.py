@@ -112,7 +112,7 @@ def print_records(records: List[Dict[str, Any]], console: Any = None) -> None:
     if console is None:
         import sys
 
-        console = Console(width=None if sys.stdout.isatty() else 200)  # piped: keep rows on one line
+        console = Console(width=None if sys.stdout.isatty() else 240)  # piped: keep rows on one line
     console.print(table)
     for r in records:
         for w in r.get("warnings") or []:

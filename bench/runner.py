@@ -145,6 +145,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         return
 
     rt = runtimes.create(config.framework)
+    import_ns = harness.timed_setup(rt)
     with machine.Sampler() as sampler:
         try:
             load_ns = harness.timed_load(rt, run_path, options)
@@ -183,6 +184,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         high_variance=high_cv,
         raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [],
         raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
+        import_ms=import_ns / 1e6,
     )
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
 

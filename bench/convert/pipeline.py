@@ -102,7 +102,7 @@ def convert(
     runtime_options: Optional[RuntimeOptions] = None,
     data: Optional[Path] = None,
     model_type: str = "classification",
-) -> "Any":
+) -> Any:
     from bench.convert import Converted
     from bench.data import load_npz
 
@@ -120,6 +120,11 @@ def convert(
             source_format == formats.TFLITE and options.precision == "int8" and _already_quantized_tflite(model)
         ):
             return Converted(path=model, format=source_format, chain=[], fidelity={}, cached=True, manifest=None)
+        if target_format != formats.TFLITE:
+            raise ConversionError(
+                f"precision {options.precision} is not produced for {target_format} models",
+                "quantized and half-precision models are made for TFLite: use --framework tflite",
+            )
         raise ConversionError(
             f"{model.name} is already a {source_format} model; {options.precision} needs a conversion from the original",
             "give the original ONNX, SavedModel, Keras or PyTorch model",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -23,10 +24,11 @@ def _tflite(src: Path, out: Path, precision: str, calibration: Optional[Path]) -
     import numpy as np
     import tensorflow as tf
 
-    from bench.convert.tf_model import TFModel
-
-    m = TFModel(src)
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([m.concrete], m.module)
+    # through a static batch-1 SavedModel: the int8 calibrator cannot read the variables of a bare
+    # concrete function ("READ_VARIABLE failed to invoke"), and the batch must be 1
+    static = Path.cwd() / "static_saved_model"  # the converter's work folder
+    m = _static_savedmodel(src, static)
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(static), signature_keys=["serving_default"])
     info = {"input_name": m.input_name, "input_shape": list(m.input_shape), "precision": precision}
     if precision == "fp16":
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -47,16 +49,38 @@ def _tflite(src: Path, out: Path, precision: str, calibration: Optional[Path]) -
         conv.inference_output_type = tf.int8
         info.update(calibration_samples=len(calib), io_dtype="int8")
     out.write_bytes(conv.convert())
+    shutil.rmtree(static, ignore_errors=True)
     return info
 
 
-def _savedmodel(src: Path, out: Path) -> dict:
+def _static_savedmodel(src: Path, out: Path) -> "TFModel":  # noqa: F821
+    """Write ``src`` as a SavedModel whose serving_default takes a batch-1 input; return it loaded."""
     import tensorflow as tf
 
+    from bench import formats
     from bench.convert.tf_model import TFModel
 
     m = TFModel(src)
-    tf.saved_model.save(m.module, str(out), signatures={"serving_default": m.concrete})
+    if formats.detect(src) == formats.KERAS:
+        # Keras 3 variables are tracked by its own ExportArchive, not by a plain tf.Module
+        import keras
+
+        model = m.module.model
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint(
+            name="serve",
+            fn=lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec(m.input_shape, tf.as_dtype(m.input_dtype), name=m.input_name)],
+        )
+        archive.write_out(str(out))
+    else:
+        tf.saved_model.save(m.module, str(out), signatures={"serving_default": m.concrete})
+    return TFModel(out)
+
+
+def _savedmodel(src: Path, out: Path) -> dict:
+    m = _static_savedmodel(src, out)
     return {"input_name": m.input_name, "input_shape": list(m.input_shape)}
 
 

@@ -60,6 +60,9 @@ class Runtime(abc.ABC):
     input: TensorSpec
     output: TensorSpec
 
+    def setup(self) -> None:
+        """Import the framework. Timed on its own (``import_ms``), so ``load_ms`` is the model alone."""
+
     @abc.abstractmethod
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         """Load the model; set ``self.input`` and ``self.output``. Raise a BenchError on failure."""

@@ -49,6 +49,9 @@ class OnnxRuntime(Runtime):
     name = "onnx"
     formats = (formats.ONNX,)
 
+    def setup(self) -> None:
+        _ort()
+
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         ort = _ort()
         so = ort.SessionOptions()

@@ -111,6 +111,9 @@ class PyTorchRuntime(Runtime):
     name = "pytorch"
     formats = (formats.TORCHSCRIPT, formats.TORCH_STATE_DICT)
 
+    def setup(self) -> None:
+        _torch()
+
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         torch = _torch()
         self._torch = torch

@@ -81,6 +81,9 @@ class TensorRTRuntime(Runtime):
     name = "tensorrt"
     formats = (formats.ONNX, formats.TENSORRT_ENGINE)
 
+    def setup(self) -> None:
+        _modules()
+
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         trt, cuda = _modules()
         import numpy as np

@@ -120,6 +120,9 @@ class TFLiteRuntime(Runtime):
     #: delegate used when the options name none; the Coral runtime sets "edgetpu"
     default_delegate: Optional[str] = None
 
+    def setup(self) -> None:
+        interpreter_module()
+
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         backend, mod, version = interpreter_module(options.extra.get("tflite_backend"))
         self._backend, self._version = backend, version
