@@ -17,7 +17,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 
 def _tflite(src: Path, out: Path, precision: str, calibration: Optional[Path]) -> dict:
@@ -53,7 +53,7 @@ def _tflite(src: Path, out: Path, precision: str, calibration: Optional[Path]) -
     return info
 
 
-def _static_savedmodel(src: Path, out: Path) -> "TFModel":  # noqa: F821
+def _static_savedmodel(src: Path, out: Path) -> Any:
     """Write ``src`` as a SavedModel whose serving_default takes a batch-1 input; return it loaded."""
     import tensorflow as tf
 
