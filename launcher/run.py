@@ -286,6 +286,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
             Mount(target="/proc/cpuinfo", source=str(CPUINFO_DIR / emu.cpuinfo_file), type="bind", read_only=True)
         )
         env["QEMU_CPU"] = emu.cpu
+        env["EDGEBENCH_EMULATED"] = f"qemu-user {emu.cpu}"  # for the record: timings say nothing about the board
     if p.device_cgroup_rules:
         opts["device_cgroup_rules"] = list(p.device_cgroup_rules)
     if p.runtime:

@@ -22,6 +22,7 @@ Usage (as root, debootstrap needs it)::
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as _dt
 import hashlib
 import io
@@ -204,6 +205,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help=f"bases to build: {', '.join(b.name for b in BASES)}")
     parser.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     parser.add_argument("--mirror", default=os.environ.get("DEBIAN_MIRROR", DEFAULT_MIRROR))
+    parser.add_argument("--jobs", type=int, default=2, help="bases bootstrapped in parallel (dpkg is single-threaded)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="base-images: %(message)s")
@@ -217,8 +219,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if missing and os.geteuid() != 0:
         log.error("debootstrap needs root. Fix: run `make base-images` as root (or with sudo)")
         return 2
-    for b in wanted:
-        build(b, args.mirror, args.force)
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(build, b, args.mirror, args.force) for b in wanted]
+        for f in futures:
+            f.result()  # re-raises the first failure
+    log.info("bases ready in %.0f s", time.monotonic() - start)
     return 0
 
 
