@@ -227,14 +227,18 @@ def test_diabetes_regression_fp32_and_int8(diabetes_state_dict, diabetes_npz, di
     assert 0 < f["max_abs_diff"] < 0.05 * np.abs(np.load(diabetes_npz)["y_data"]).max()
 
 
-def test_pytorch_to_onnx_same_stem_never_collides(tmp_path, digits_state_dict, diabetes_state_dict, cache_dir):
+def test_pytorch_to_onnx_same_stem_never_collides(tmp_path, digits_state_dict, cache_dir):
     """Two different models both called model.pth get two cache entries."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     a = tmp_path / "a" / "model.pth"
     b = tmp_path / "b" / "model.pth"
-    a.write_bytes(digits_state_dict[0].read_bytes())
-    b.write_bytes(diabetes_state_dict[0].read_bytes())
+    torch = require("torch")
+    state = torch.load(digits_state_dict[0], weights_only=True)
+    state["classifier.bias"] = state["classifier.bias"] + 0.25  # never in the cache yet
+    torch.save(state, a)
+    state["classifier.bias"] = state["classifier.bias"] + 0.5  # a different model, same class, same file name
+    torch.save(state, b)
     ca = convert_for(
         a,
         formats.TORCH_STATE_DICT,
@@ -252,15 +256,31 @@ def test_pytorch_to_onnx_same_stem_never_collides(tmp_path, digits_state_dict, d
         "onnx",
         opts(cache_dir),
         runtime_options=RuntimeOptions(
-            model_class_path=diabetes_state_dict[1], model_class_name=diabetes_state_dict[2], input_shape=(1, 10)
+            model_class_path=digits_state_dict[1], model_class_name=digits_state_dict[2], input_shape=(1, 1, 32, 32)
         ),
         data=None,
-        model_type="regression",
+        model_type="classification",
     )
     assert ca.path != cb.path and ca.path.name == cb.path.name == "model.onnx"
     assert sha(ca.path) != sha(cb.path)
     assert ca.path.exists() and cb.path.exists()
+    assert not ca.cached and not cb.cached
     assert cb.fidelity["inputs"].startswith("synthetic") and cb.fidelity["max_abs_diff"] <= FP32_TOL
+
+
+def test_torchscript_to_onnx(digits_torchscript, digits_npz, cache_dir):
+    assert formats.detect(digits_torchscript) == formats.TORCHSCRIPT
+    c = convert_for(
+        digits_torchscript,
+        formats.TORCHSCRIPT,
+        "onnx",
+        opts(cache_dir, opset=13),
+        runtime_options=RuntimeOptions(threads=2),
+        data=digits_npz,
+        model_type="classification",
+    )
+    assert c.chain[0]["options"]["opset"] == 13 and formats.detect(c.path) == formats.ONNX
+    assert c.fidelity["max_abs_diff"] <= FP32_TOL and c.fidelity["accuracy_change"] == 0.0
 
 
 def test_three_channel_nhwc_int8_stays_offline(tmp_path, cache_dir):

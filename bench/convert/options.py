@@ -23,6 +23,8 @@ class ConvertOptions:
     opset: Optional[int] = None
     #: samples of the data run through source and converted model for the fidelity check
     fidelity_samples: int = 1000
+    #: max absolute output difference an fp32 conversion may have (beyond: FidelityError)
+    fidelity_tolerance: float = 1e-3
     #: timeout of one converter run, seconds
     timeout_s: float = 1800.0
 
@@ -56,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--fidelity-samples", type=int, default=1000, help="samples compared between source and converted model"
     )
+    g.add_argument(
+        "--fidelity-tolerance",
+        type=float,
+        default=1e-3,
+        help="max absolute output difference of an fp32 conversion (default 1e-3)",
+    )
     g.add_argument("--convert-timeout-s", type=float, default=1800.0, help="timeout of one converter run")
 
 
@@ -70,5 +78,6 @@ def from_args(args: argparse.Namespace) -> ConvertOptions:
         cache_dir=args.cache_dir,
         opset=args.opset,
         fidelity_samples=getattr(args, "fidelity_samples", 1000),
+        fidelity_tolerance=getattr(args, "fidelity_tolerance", 1e-3),
         timeout_s=getattr(args, "convert_timeout_s", 1800.0),
     )

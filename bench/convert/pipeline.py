@@ -292,11 +292,11 @@ def _fidelity(
         ro = replace(runtime_options, input_shape=runtime_options.input_shape or input_shape)
         fid = fidelity.measure(model, source_format, entry.artifact, chain[-1].target, x, y, model_type, ro, inputs)
         fid["precision"] = precision
-        fid["tolerance"] = fidelity.FP32_TOLERANCE if precision == "fp32" else None
+        fid["tolerance"] = options.fidelity_tolerance if precision == "fp32" else None
         fid["reused"] = False
         stored[fid_key] = {k: v for k, v in fid.items() if k != "reused"}
         entry.save()  # recorded before any error is raised
     tool = chain[-1].tool if chain else ""
     cause = fidelity.likely_cause(precision, len(calib) if calib is not None else None, tool)
-    fidelity.check(fid, precision, tolerance=fidelity.FP32_TOLERANCE, likely_cause=cause)
+    fidelity.check(fid, precision, tolerance=options.fidelity_tolerance, likely_cause=cause)
     return fid
