@@ -530,6 +530,34 @@ def test_tensorrt_without_tensorrt_is_a_clear_error(digits_onnx, cache_dir):
     one_line(e.value)
 
 
+def test_coral_needs_int8_and_the_compiler(digits_onnx, digits_npz, cache_dir):
+    with pytest.raises(ConversionError, match="only full-integer int8") as e:
+        convert_for(
+            digits_onnx,
+            formats.ONNX,
+            "coral",
+            opts(cache_dir),
+            runtime_options=RuntimeOptions(),
+            data=None,
+            model_type="classification",
+        )
+    one_line(e.value)
+    import shutil
+
+    if shutil.which("edgetpu_compiler"):
+        pytest.skip("edgetpu_compiler is installed here")
+    with pytest.raises(BenchError, match="edgetpu_compiler"):  # refused before the int8 onnx2tf run
+        convert_for(
+            digits_onnx,
+            formats.ONNX,
+            "coral",
+            opts(cache_dir, precision="int8", representative_data=digits_npz),
+            runtime_options=RuntimeOptions(),
+            data=None,
+            model_type="classification",
+        )
+
+
 def test_converter_failure_keeps_its_last_lines(tmp_path, cache_dir):
     onnx = require("onnx")
     from onnx import TensorProto, helper

@@ -159,6 +159,32 @@ def _unsupported_fix(source_format: str, target_format: str) -> str:
     return "convert the model yourself to a format the framework loads"
 
 
+def preflight(chain: List[Edge]) -> None:
+    """Fail before any work when a tool the chain needs is missing (not after an hour of onnx2tf)."""
+    import importlib.util
+    import shutil
+
+    from bench.convert import tools
+
+    for edge in chain:
+        if edge.tool == "tensorrt" and importlib.util.find_spec("tensorrt") is None:
+            raise FrameworkUnavailable(
+                "building a TensorRT engine needs the tensorrt Python package, which is not installed here",
+                "run on a Jetson (JetPack ships TensorRT) or benchmark the ONNX model with --framework onnx",
+            )
+        if edge.tool == "edgetpu_compiler" and shutil.which("edgetpu_compiler") is None:
+            raise FrameworkUnavailable(
+                "compiling for the Edge TPU needs edgetpu_compiler, which is not installed here",
+                "install Coral's edgetpu-compiler (x86-64 Debian/Ubuntu), or pass an already compiled model",
+            )
+        missing = [p for p in edge.packages[:1] if tools.package_version(p) == "not-installed"]
+        if missing:
+            raise FrameworkUnavailable(
+                f"{edge.source} -> {edge.target} needs {missing[0]}, which is not installed",
+                "install the host requirements (requirements/host.txt)",
+            )
+
+
 def target_for(framework: str) -> str:
     if framework not in FRAMEWORK_TARGET:
         raise ConversionError(f"unknown framework {framework!r}", f"use one of: {', '.join(FRAMEWORK_TARGET)}")

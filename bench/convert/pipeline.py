@@ -115,11 +115,14 @@ def convert(
     if model_type not in ("classification", "regression"):
         raise InputError(f"unknown model type {model_type!r}", "use classification or regression")
     chain = edges.plan(source_format, target_format, options.precision)
+    for edge in chain:
+        edges.precision_for(edge, options.precision)  # e.g. fp32 for the Edge TPU: refused before any work
+    edges.preflight(chain)
     if not chain:
         if options.precision == "fp32" or (
             source_format == formats.TFLITE and options.precision == "int8" and _already_quantized_tflite(model)
         ):
-            return Converted(path=model, format=source_format, chain=[], fidelity={}, cached=True, manifest=None)
+            return Converted(path=model, format=source_format, chain=[], fidelity={}, cached=False, manifest=None)
         if target_format != formats.TFLITE:
             raise ConversionError(
                 f"precision {options.precision} is not produced for {target_format} models",
