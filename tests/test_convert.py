@@ -594,30 +594,79 @@ def test_fp32_fidelity_beyond_tolerance_is_an_error():
 # ---------------------------------------------------------------- through the command line
 
 
-def test_cli_convert_only_and_run(digits_state_dict, digits_npz, digits_tflite_fp32, cache_dir, tmp_path):
+def test_cli_convert_only(digits_state_dict, digits_npz, digits_tflite_fp32, cache_dir, tmp_path):
     pth, cls, name = digits_state_dict
     out = tmp_path / "r.jsonl"
-    common = [
+    argv = [
         sys.executable, "-m", "bench", "run", str(pth), str(digits_npz), "--framework", "tflite",
         "--model-class-path", str(cls), "--model-class-name", name, "--cache-dir", str(cache_dir),
-        "--output", str(out), "--threads", "2",
+        "--output", str(out), "--convert-only",
     ]  # fmt: skip
-    p = subprocess.run(common + ["--convert-only"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-2000:]
-    p = subprocess.run(
-        common + ["--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "5", "--min-time-s", "0"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert p.returncode == 0, p.stderr[-2000:]
-    records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == 2
-    for r in records:
-        assert r["status"] == "ok"
-        assert r["conversion"]["cached"] is True  # made by the fixture above, reused
-        assert r["conversion"]["path"] == str(digits_tflite_fp32.path)
-        assert r["conversion"]["fidelity"]["max_abs_diff"] <= FP32_TOL
-    assert records[0]["latency"] is None and records[1]["latency"]["invoke"]["count"] >= 5
-    assert records[1]["quality"]["accuracy"] == pytest.approx(digits_tflite_fp32.fidelity["accuracy_converted"])
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rec["status"] == "ok" and rec["latency"] is None
+    assert rec["conversion"]["cached"] is True  # made by the fixture above, reused
+    assert rec["conversion"]["path"] == str(digits_tflite_fp32.path)
+    assert rec["conversion"]["fidelity"]["max_abs_diff"] <= FP32_TOL
+
+
+CLI_CASES = {
+    # name: (model fixture, data fixture, framework, extra args, expected tools)
+    "pytorch-int8": (
+        "digits_state_dict",
+        "digits_npz",
+        "tflite",
+        ["--quantization", "REP"],
+        ["torch.onnx.export", "onnx2tf"],
+    ),
+    "onnx-nhwc": ("digits_onnx", "digits_npz", "tflite", ["--do-not-keep-shape"], ["onnx2tf"]),
+    "torchscript-onnx": ("digits_torchscript", "digits_npz", "onnx", ["--opset", "13"], ["torch.onnx.export"]),
+    "diabetes-int8": (
+        "diabetes_state_dict",
+        "diabetes_npz",
+        "tflite",
+        ["--quantization", "REP", "--model-type", "regression"],
+        ["torch.onnx.export", "onnx2tf"],
+    ),
+    "keras-onnx": ("keras_digits", "keras_digits", "onnx", [], ["tf2onnx"]),
+    "keras-int8": ("keras_digits", "keras_digits", "tflite", ["--quantization", "REP"], ["TFLiteConverter"]),
+    "savedmodel-fp16": ("keras_savedmodel", "keras_digits", "tflite", ["--precision", "fp16"], ["TFLiteConverter"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_every_edge_through_bench_run(case, request, cache_dir, tmp_path):
+    """`python -m bench run ... --framework X` converts (from the session cache when an earlier test made the
+    same conversion) and benchmarks; the record carries the chain and the fidelity."""
+    model_fx, data_fx, framework, extra, tools_expected = CLI_CASES[case]
+    model = request.getfixturevalue(model_fx)
+    data = request.getfixturevalue(data_fx)
+    args = []
+    if isinstance(model, tuple) and model_fx.endswith("state_dict"):
+        model, cls, name = model
+        args += ["--model-class-path", str(cls), "--model-class-name", name]
+    elif isinstance(model, tuple):
+        model = model[0]
+    if isinstance(data, tuple):
+        data = data[1]
+    extra = [str(data) if a == "REP" else a for a in extra]
+    if "--quantization" in extra:
+        extra.insert(extra.index("--quantization") + 1, "--representative-data-path")
+    out = tmp_path / "r.jsonl"
+    argv = [sys.executable, "-m", "bench", "run", str(model), str(data), "--framework", framework]
+    argv += args + extra + ["--cache-dir", str(cache_dir), "--output", str(out), "--threads", "2"]
+    argv += ["--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "3", "--min-time-s", "0"]
+    p = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rec["status"] == "ok" and rec["latency"]["invoke"]["count"] >= 3
+    conv = rec["conversion"]
+    assert [s["tool"] for s in conv["chain"]] == tools_expected
+    fid = conv["fidelity"]
+    if "--model-type" in extra:
+        assert fid["mse_converted"] <= fid["mse_source"] * 1.1
+        assert rec["quality"]["mse"] == pytest.approx(fid["mse_converted"], rel=1e-4)
+    else:
+        assert fid["accuracy_change"] >= -0.01 and fid["top1_agreement"] >= 0.98
+        assert rec["quality"]["accuracy"] == pytest.approx(fid["accuracy_converted"])

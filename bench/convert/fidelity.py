@@ -97,6 +97,13 @@ def compare(ref: np.ndarray, out: np.ndarray, y: Optional[np.ndarray], model_typ
     warnings: List[str] = []
     out = _align(ref, out, warnings)
     n = len(ref)
+    bad = ~np.isfinite(out) & np.isfinite(ref)
+    if bad.any():
+        raise FidelityError(
+            f"the converted model outputs {int(bad.sum())} NaN/infinite values where the source's are finite "
+            f"({int(bad.reshape(n, -1).any(1).sum())} of {n} samples)",
+            "an operator overflowed or was mistranslated: use fp32, or check the converter log",
+        )
     diff = np.abs(ref - out)
     a, b = ref.reshape(-1), out.reshape(-1)
     denom = float(np.linalg.norm(a) * np.linalg.norm(b))

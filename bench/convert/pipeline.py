@@ -135,7 +135,10 @@ def convert(
 
     dataset = load_npz(data, require_y=False) if data is not None else None
     x_data = dataset.x if dataset is not None else None
-    input_shape = _source_input_shape(model, source_format, runtime_options, x_data)
+    input_shape = None
+    tf_source = source_format in (formats.SAVEDMODEL, formats.KERAS)
+    if not tf_source or options.precision == "int8" or dataset is None:  # loading a TF model takes seconds
+        input_shape = _source_input_shape(model, source_format, runtime_options, x_data)
 
     warnings: List[str] = []
     calib = None
