@@ -222,7 +222,16 @@ def serve_wheelhouse(directory: Optional[Path]) -> Iterator[Optional[str]]:
         yield None
         return
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    # A fixed port keeps the TORCH_PIP_ARGS build argument, and so the layer cache, stable between builds.
+    port = int(os.environ.get("EDGEBENCH_WHEELHOUSE_PORT", "38765"))
+    for candidate in range(port, port + 20):
+        try:
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", candidate), handler)
+            break
+        except OSError:
+            log.warning("port %d busy for the wheelhouse; trying the next (the torch layer will rebuild)", candidate)
+    else:
+        raise RuntimeError(f"no free port in {port}..{port + 19} for the wheelhouse")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
