@@ -572,10 +572,16 @@ def test_converter_failure_keeps_its_last_lines(tmp_path, cache_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
     path = tmp_path / "fancy.onnx"
     onnx.save(model, str(path))
+    before = path.read_bytes()
     with pytest.raises(ConversionError) as e:
         convert(path, formats.ONNX, formats.TFLITE, opts(cache_dir))
     msg = one_line(e.value)
     assert "onnx2tf failed with exit code" in msg and "FancyOp" in msg
+    import re
+
+    log_file = Path(re.search(r"see the full log (\S+?);", msg).group(1))
+    assert log_file.is_file() and "FancyOp" in log_file.read_text()
+    assert path.read_bytes() == before  # the user's file is untouched even when the converter fails
 
 
 def test_fp32_fidelity_beyond_tolerance_is_an_error():

@@ -126,6 +126,7 @@ def build(
     final = root / key[:24]
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=str(root)))
     work = Path(tempfile.mkdtemp(prefix="edgebench-convert-"))
+    ok = False
     try:
         out = staging / "out"
         out.mkdir()
@@ -153,9 +154,14 @@ def build(
             existing = lookup(root, key)
             if existing is None:
                 raise
+            ok = True
             return Entry(existing.dir, existing.manifest, cached=False)
+        ok = True
         return Entry(final, manifest, cached=False)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+        else:  # the error message names the converter's log in here: keep it
+            log.warning("conversion failed; its work folder (copy of the model, converter log) is kept: %s", work)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
