@@ -40,6 +40,7 @@ class DataInfo:
     x_dtype: str = ""
     y_shape: List[int] = field(default_factory=list)
     keys: List[str] = field(default_factory=list)
+    adaptation: List[str] = field(default_factory=list)  # what was done to fit the model: transposed, quantized
 
 
 @dataclass

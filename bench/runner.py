@@ -150,7 +150,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         try:
             load_ns = harness.timed_load(rt, run_path, options)
             adapted = data_mod.adapt(dataset.x, rt.input)
-            record.warnings.extend(adapted.notes)
+            record.data.adaptation.extend(adapted.notes)
             m = harness.measure(rt, adapted, config.timing)
             record.runtime = {"name": rt.name, "versions": rt.versions(), **rt.describe()}
         finally:

@@ -139,7 +139,7 @@ def test_int8_tflite_quantizes_float_data_and_dequantizes_outputs(tmp_path: Path
     r = _run(path, data, "tflite")
     assert r["model"]["inputs"][0]["dtype"] == "int8" and r["model"]["inputs"][0]["scale"] > 0
     assert r["model"]["outputs"][0]["dtype"] == "int8"
-    assert any("quantized per inference" in w for w in r["warnings"])
+    assert any("quantized per inference" in n for n in r["data"]["adaptation"])
     assert abs(r["quality"]["accuracy"] - float_acc) <= 0.03, (r["quality"]["accuracy"], float_acc)
 
     rt = create("tflite")
