@@ -311,7 +311,14 @@ def run(job: Job, client: Any = None, out: Any = None) -> Outcome:
     if command and command[0] in ("run", "demo"):
         command += ["--output", str(RESULTS_IN_CONTAINER)]
     log.info("device %s, image %s, command: python -m bench %s", job.profile.name, image, " ".join(command))
-    container = client.containers.create(image, command=command, detach=True, **opts)
+    import docker
+
+    try:
+        container = client.containers.create(image, command=command, detach=True, **opts)
+    except docker.errors.APIError as exc:
+        raise LauncherError(
+            f"the engine refused to create the container: {exc.explanation or exc}", "see the engine's message"
+        ) from exc
     outcome = Outcome(exit_code=1, records=[], image=image)
     timer: Optional[threading.Timer] = None
     try:
@@ -330,7 +337,13 @@ def run(job: Job, client: Any = None, out: Any = None) -> Outcome:
 
         timer = threading.Timer(job.timeout_s, on_timeout)
         timer.daemon = True
-        container.start()
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            raise LauncherError(
+                f"the engine could not start the container: {exc.explanation or exc}",
+                "check the device paths and runtime of this profile (`python -m launcher profiles`)",
+            ) from exc
         timer.start()
         for chunk in container.logs(stream=True, follow=True):
             if outcome.seconds_to_first_output is None:
