@@ -42,6 +42,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -215,6 +217,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         log.debug("wheelhouse: " + format, *args)
 
 
+def _serves_same_wheels(port: int, directory: Path) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:  # noqa: S310 - fixed local URL
+            listing = resp.read().decode(errors="replace")
+    except OSError:
+        return False
+    wheels = [p.name for p in directory.glob("*.whl")]
+    return bool(wheels) and all(urllib.parse.quote(w) in listing or w in listing for w in wheels)
+
+
 @contextlib.contextmanager
 def serve_wheelhouse(directory: Optional[Path]) -> Iterator[Optional[str]]:
     """Serve ``directory`` on 127.0.0.1 (builds run with --network host) and yield its URL, or None."""
@@ -229,6 +241,10 @@ def serve_wheelhouse(directory: Optional[Path]) -> Iterator[Optional[str]]:
             server = http.server.ThreadingHTTPServer(("127.0.0.1", candidate), handler)
             break
         except OSError:
+            if _serves_same_wheels(candidate, directory):  # a concurrent build serves the same folder: share it
+                log.info("wheelhouse already served on port %d by another build; using it", candidate)
+                yield f"http://127.0.0.1:{candidate}/"
+                return
             log.warning("port %d busy for the wheelhouse; trying the next (the torch layer will rebuild)", candidate)
     else:
         raise RuntimeError(f"no free port in {port}..{port + 19} for the wheelhouse")
