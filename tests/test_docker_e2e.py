@@ -123,6 +123,16 @@ def test_coral_image_python39_tflite_runtime_cpu_path(coral_image: str, tmp_path
     assert rec["quality"]["accuracy"] == native_record(TFLITE_MODEL, "tflite", tmp_path)["quality"]["accuracy"]
 
 
+def test_built_images_run_as_non_root_with_bench_entrypoint(host_image: str, rpi_image: str, coral_image: str):
+    from tests.docker_helpers import docker_client
+
+    for tag in (host_image, rpi_image, coral_image):
+        config = docker_client().images.get(tag).attrs["Config"]
+        assert config["User"] == "1000:1000", tag
+        assert config["Entrypoint"] == ["python", "-m", "bench"], tag
+        assert any(e.startswith("EDGEBENCH_GIT_COMMIT=") and len(e) > 30 for e in config["Env"]), tag
+
+
 # ---- failure paths against the real engine ------------------------------------------------------------------------
 
 
