@@ -28,6 +28,8 @@ from typing import Dict, List, Tuple
 log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run as a script from anywhere: bench is imported from this checkout
+    sys.path.insert(0, str(REPO))
 ASSETS = REPO / "bench" / "models" / "assets"
 
 
