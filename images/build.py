@@ -315,7 +315,7 @@ def plain_build_args(
 
 def plain_build(bake: Bake, target: Target, platform: str, native: str, args: Dict[str, str], timeout: float) -> float:
     """One classic `docker build --platform`; returns seconds taken."""
-    cmd = ["docker", "build", "--network", "host", "--platform", platform, "-f", target.dockerfile]
+    cmd = ["docker", "build", "--force-rm", "--network", "host", "--platform", platform, "-f", target.dockerfile]
     for key, val in sorted(args.items()):
         cmd += ["--build-arg", f"{key}={val}"]
     for key, val in sorted(target.labels.items()):
