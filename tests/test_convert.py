@@ -227,6 +227,22 @@ def test_diabetes_regression_fp32_and_int8(diabetes_state_dict, diabetes_npz, di
     assert 0 < f["max_abs_diff"] < 0.05 * np.abs(np.load(diabetes_npz)["y_data"]).max()
 
 
+def test_onnx_to_tflite_fp16_regression(diabetes_onnx, diabetes_npz, cache_dir):
+    c = convert_for(
+        diabetes_onnx,
+        formats.ONNX,
+        "tflite",
+        opts(cache_dir, precision="fp16"),
+        runtime_options=RuntimeOptions(threads=2),
+        data=diabetes_npz,
+        model_type="regression",
+    )
+    assert c.chain[0]["tool"] == "onnx2tf" and c.chain[0]["options"]["precision"] == "fp16"
+    f = c.fidelity
+    assert f["tolerance"] is None  # reduced precision: warned about, never an fp32-style error
+    assert f["mse_converted"] <= f["mse_source"] * 1.01 and f["max_abs_diff"] < 1.0, f
+
+
 def test_pytorch_to_onnx_same_stem_never_collides(tmp_path, digits_state_dict, cache_dir):
     """Two different models both called model.pth get two cache entries."""
     (tmp_path / "a").mkdir()
@@ -468,6 +484,24 @@ def test_misshaped_representative_data(digits_onnx, cache_dir, tmp_path):
     with pytest.raises(DataError, match=r"shape \[1, 16, 16\].*takes \[1, 32, 32\]") as e:
         convert(digits_onnx, formats.ONNX, formats.TFLITE, opts(cache_dir, precision="int8", representative_data=rep))
     one_line(e.value)
+
+
+def test_representative_data_is_validated_and_cast(tmp_path):
+    from bench.convert import calibration
+
+    rep = tmp_path / "rep.npz"
+    np.savez(rep, x_data=np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3))  # NHWC, uint8, 2 samples
+    x, digest, warnings = calibration.load(rep, (1, 3, 4, 4), model_name="m")
+    assert x.dtype == np.float32 and x.shape == (2, 3, 4, 4) and len(digest) == 64
+    assert x[1, 2, 3, 1] == 1 * 48 + (3 * 4 + 1) * 3 + 2  # NHWC element (n=1, h=3, w=1, c=2)
+    text = " ".join(warnings)
+    assert "NHWC; transposed" in text and "cast to float32" in text and "only 2 representative samples" in text
+    np.savez(rep, x_data=np.full((3, 3, 4, 4), np.nan, np.float32))
+    with pytest.raises(DataError, match="NaN"):
+        calibration.load(rep, (1, 3, 4, 4), model_name="m")
+    np.savez(rep, x_data=np.array(["a", "b"]))
+    with pytest.raises(DataError, match="dtype"):
+        calibration.load(rep, (1, 3, 4, 4), model_name="m")
 
 
 def test_corrupt_model(tmp_path, cache_dir):
