@@ -544,7 +544,6 @@ def test_reduced_precision_for_onnx_runtime_is_refused(digits_onnx, cache_dir):
 
 
 def test_tensorrt_without_tensorrt_is_a_clear_error(digits_onnx, cache_dir):
-    pytest.importorskip("bench.runtimes.base")
     try:
         import tensorrt  # noqa: F401
 
