@@ -709,3 +709,34 @@ def test_every_edge_through_bench_run(case, request, cache_dir, tmp_path):
     else:
         assert fid["accuracy_change"] >= -0.01 and fid["top1_agreement"] >= 0.98
         assert rec["quality"]["accuracy"] == pytest.approx(fid["accuracy_converted"])
+
+
+def test_cache_publishes_atomically_and_repairs_incomplete_entries(tmp_path):
+    from bench.convert import cache
+
+    root = cache.root_for(tmp_path / "c")
+    key = cache.make_key({"source_sha256": "x", "options": {"precision": "fp32"}})
+    assert key != cache.make_key({"source_sha256": "x", "options": {"precision": "int8"}})
+    (root / key[:24]).mkdir()  # a crash left a folder without manifest
+    (root / key[:24] / "junk").write_text("half")
+
+    def produce(out_dir, work_dir):
+        (out_dir / "m.bin").write_bytes(b"artifact")
+        return out_dir / "m.bin", {"step_options": {"a": 1}}
+
+    assert cache.lookup(root, key) is None
+    e = cache.build(root, key, produce, {"source": {"path": "s"}, "tool_versions": {}}, "model.bin")
+    assert not e.cached and e.artifact.read_bytes() == b"artifact" and not (e.dir / "junk").exists()
+    again = cache.lookup(root, key)
+    assert again.cached and again.manifest["artifact_sha256"] == cache.sha256_path(e.artifact)
+    assert not [p for p in root.iterdir() if p.name.startswith(".build-")]
+
+    def fail(out_dir, work_dir):
+        raise ConversionError("tool broke", "")
+
+    other = cache.make_key({"other": 1})
+    with pytest.raises(ConversionError):
+        cache.build(root, other, fail, {}, "x.bin")
+    assert cache.lookup(root, other) is None and not (root / other[:24]).exists()
+    e.artifact.unlink()  # an artifact deleted by hand: the entry is rebuilt, never half-used
+    assert cache.lookup(root, key) is None

@@ -146,8 +146,12 @@ def build(
             seconds=round(seconds, 3),
         )
         write_manifest(staging, manifest)
-        if final.exists():  # an incomplete or stale folder (a complete one was found by lookup)
-            shutil.rmtree(final, ignore_errors=True)
+        if final.exists():
+            existing = lookup(root, key)
+            if existing is not None:  # another process published the same conversion meanwhile: keep theirs
+                ok = True
+                return Entry(existing.dir, existing.manifest, cached=False)
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete folder (a crash before its manifest)
         try:
             os.rename(staging, final)
         except OSError:  # another process published the same key first: keep theirs
