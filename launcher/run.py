@@ -296,9 +296,10 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
     return opts
 
 
-def run(job: Job, client: Any = None, out: Any = None) -> Outcome:
+def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outcome:
     """Run the job; always removes the container; results already finished are kept on failure or Ctrl-C."""
     out = out or sys.stdout.buffer
+    err = err or sys.stderr.buffer
     argv, mapping = plan_inputs(job)  # checks inputs before touching Docker
     client = client or connect()
     engine_arch = client.version().get("Arch", "")
@@ -345,11 +346,15 @@ def run(job: Job, client: Any = None, out: Any = None) -> Outcome:
                 "check the device paths and runtime of this profile (`python -m launcher profiles`)",
             ) from exc
         timer.start()
-        for chunk in container.logs(stream=True, follow=True):
+        # stdout to stdout, stderr to stderr (bench's one-line errors stay on stderr); logs=True replays what the
+        # container wrote before the attach
+        for chunk_out, chunk_err in container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True):
             if outcome.seconds_to_first_output is None:
                 outcome.seconds_to_first_output = time.monotonic() - start
-            out.write(chunk)
-            out.flush()
+            for stream, chunk in ((out, chunk_out), (err, chunk_err)):
+                if chunk:
+                    stream.write(chunk)
+                    stream.flush()
         status = container.wait(timeout=job.timeout_s + 60)
         outcome.exit_code = EXIT_TIMEOUT if outcome.timed_out else int(status.get("StatusCode", 1))
     except KeyboardInterrupt:
