@@ -151,6 +151,8 @@ def facts(root: Path = Path("/")) -> Dict[str, Any]:
         "hostname": platform.node(),
         "in_container": (root / ".dockerenv").exists() or bool(os.environ.get("EDGEBENCH_IMAGE")),
         "image": os.environ.get("EDGEBENCH_IMAGE"),
+        # set by the launcher for foreign-architecture runs under qemu: such timings say nothing about a board
+        "emulated": bool(os.environ.get("EDGEBENCH_EMULATED")),
     }
 
 

@@ -52,6 +52,8 @@ def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
             status = f"error: {r.get('error', '')}"
         elif r.get("warnings"):
             status = "ok (" + str(len(r["warnings"])) + " warnings)"
+        if _get(r, "machine", "emulated"):
+            status += " EMULATED"
         if _get(r, "machine", "state", "throttled"):
             status += " THROTTLED"
         out.append(
