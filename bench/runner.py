@@ -66,6 +66,18 @@ def _add_tensors(info: ModelInfo, rt: Any, out_shape: List[int]) -> ModelInfo:
     return info
 
 
+def _data_info(dataset: Any) -> DataInfo:
+    return DataInfo(
+        path=str(dataset.path),
+        sha256=dataset.sha256,
+        samples=int(len(dataset.x)),
+        x_shape=list(dataset.x.shape),
+        x_dtype=str(dataset.x.dtype),
+        y_shape=list(dataset.y.shape),
+        keys=dataset.keys,
+    )
+
+
 def _needs_conversion(fmt: str, framework: str, config: RunConfig) -> bool:
     from bench import runtimes
 
@@ -105,15 +117,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     fmt = formats.detect(model_path)
     record.model = _model_info(model_path, fmt)
     dataset = data_mod.load_npz(config.data)
-    record.data = DataInfo(
-        path=str(config.data),
-        sha256=dataset.sha256,
-        samples=int(len(dataset.x)),
-        x_shape=list(dataset.x.shape),
-        x_dtype=str(dataset.x.dtype),
-        y_shape=list(dataset.y.shape),
-        keys=dataset.keys,
-    )
+    record.data = _data_info(dataset)
     in_dtype = "float32" if np.issubdtype(dataset.x.dtype, np.floating) else "int64"
     options = RuntimeOptions(
         threads=config.threads,
@@ -140,6 +144,11 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         record.conversion = converted.to_dict()
         record.warnings.extend(converted.fidelity.get("warnings", []))
         run_path, run_fmt = Path(converted.path), converted.format
+        transposed = getattr(config.convert, "transposed_data", None)
+        if transposed and not config.convert.keep_shape:
+            # compat with the original tool: the NHWC copy of the data is what the NHWC model is measured on
+            dataset = data_mod.load_npz(transposed)
+            record.data = _data_info(dataset)
     if config.convert is not None and getattr(config.convert, "convert_only", False):
         record.runtime = {"name": config.framework, "note": "convert only: not benchmarked"}
         return

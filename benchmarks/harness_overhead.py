@@ -1,7 +1,7 @@
 """Harness overhead: the median ``invoke`` latency edgebench reports vs. a bare loop timing the same call.
 
 For each runtime (PyTorch, ONNX Runtime, TFLite), same model, same threads, same process, measured
-side by side in alternating rounds (tool, bare, tool, bare, ...) so machine drift hits both:
+side by side in alternating rounds (tool then bare, bare then tool, ...) so drift and load order hit both:
 - ResNet-50 (hand-written, random weights, 1x3x224x224): ratio tool / bare (goal <= 1.02).
 - the tiny digits CNN: overhead per inference in microseconds (goal <= 20 us).
 
@@ -101,13 +101,17 @@ def compare(
     cls: tuple = (None, None),
 ) -> tuple:
     tool, bare = [], []
-    for _ in range(rounds):
-        tool.append(statistics.median(tool_invoke(framework, model, data, runs, threads, cls)))
+    for r in range(rounds):  # alternate which goes first, so neither always follows a fresh load
+        if r % 2 == 0:
+            tool.append(statistics.median(tool_invoke(framework, model, data, runs, threads, cls)))
         bare.append(statistics.median(bare_loop(framework, model, x, runs, threads, cls)))
+        if r % 2 == 1:
+            tool.append(statistics.median(tool_invoke(framework, model, data, runs, threads, cls)))
     t, b = statistics.median(tool), statistics.median(bare)
+    spread = f"rounds: tool {min(tool) / 1e6:.4f}..{max(tool) / 1e6:.4f}, bare {min(bare) / 1e6:.4f}..{max(bare) / 1e6:.4f} ms"
     print(
         f"{name:<10} {framework:<8} tool p50 {t / 1e6:9.4f} ms   bare p50 {b / 1e6:9.4f} ms   "
-        f"ratio {t / b:6.4f}   overhead {(t - b) / 1e3:+8.2f} us",
+        f"ratio {t / b:6.4f}   overhead {(t - b) / 1e3:+8.2f} us   ({spread})",
         flush=True,
     )
     return t, b
@@ -115,11 +119,12 @@ def compare(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="tiny model only")
+    ap.add_argument("--frameworks", default="pytorch,onnx,tflite", help="comma-separated subset")
     args = ap.parse_args()
-    frameworks = ("pytorch", "onnx", "tflite")
+    frameworks = tuple(f for f in args.frameworks.split(",") if f)
     print(f"harness overhead, {args.threads} threads, {args.rounds} alternating rounds; medians of round medians")
 
     with np.load(models.DIGITS_TEST_DATA) as d:
@@ -164,9 +169,10 @@ def main() -> int:
             external_data=False,
             opset_version=17,
         )
-        print("converting ResNet-50 to TFLite with onnx2tf (a few minutes)...", flush=True)
-        tfl = onnx_to_tflite_fp32(onnx_path, tmp / "resnet50.tflite", keep_input="input")
-        big = {"pytorch": script, "onnx": onnx_path, "tflite": tfl}
+        big = {"pytorch": script, "onnx": onnx_path}
+        if "tflite" in frameworks:
+            print("converting ResNet-50 to TFLite with onnx2tf (a few minutes)...", flush=True)
+            big["tflite"] = onnx_to_tflite_fp32(onnx_path, tmp / "resnet50.tflite", keep_input="input")
         for fw in frameworks:
             compare("resnet50", fw, big[fw], data, x, 30, args.rounds, args.threads)
     return 0

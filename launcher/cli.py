@@ -89,9 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("chain", "convert in host, bench on DEVICE"),
     ):
         c = sub.add_parser(name, help=helptext)
+        c.add_argument(
+            "--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten"
+        )
         if name == "chain":
             c.add_argument("--device", required=True)
-            c.add_argument("--results", type=Path, default=Path("results/results.jsonl"))
         c.add_argument("model", type=Path)
         c.add_argument("data", type=Path)
         c.add_argument("--framework", required=True, choices=sorted(MODEL_SUFFIX))
@@ -121,15 +123,36 @@ def convert(args: argparse.Namespace, extra: Sequence[str]) -> Tuple[Outcome, Op
     """Run the conversion in the host image; return the outcome and the converted model for the framework."""
     argv, inputs, _ = bench_argv(args.model, args.data, args.framework, [*extra, "--convert-only"])
     argv += ["--cache-dir", "/work/converted"]
-    job = _job(
-        args, profiles.get("host"), argv, inputs, results=Path("/dev/null"), collect=(("/work/converted", args.out),)
-    )
+    results = Path(args.results)
+    seen = _record_count(results)
+    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=(("/work/converted", args.out),))
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None})
     outcome = run(job)
-    suffix = MODEL_SUFFIX[args.framework]
-    found = sorted(args.out.rglob(f"*{suffix}"), key=lambda p: p.stat().st_mtime) if args.out.is_dir() else []
-    return outcome, (found[-1] if found else None)
+    return outcome, _converted_path(results, seen, args.out)
+
+
+def _record_count(results: Path) -> int:
+    from bench.records import read_jsonl
+
+    return sum(1 for _ in read_jsonl(results)) if results.is_file() else 0
+
+
+def _converted_path(results: Path, seen: int, out: Path) -> Optional[Path]:
+    """The converted model the conversion record names (``conversion.path`` in the container's cache), mapped to
+    where it was copied out. None when this run appended no conversion record."""
+    from bench.records import read_jsonl
+
+    if not results.is_file():
+        return None
+    new = list(read_jsonl(results))[seen:]
+    for record in reversed(new):
+        path = (record.get("conversion") or {}).get("path") or ""
+        if record.get("status") == "ok" and path.startswith("/work/converted/"):
+            local = out / Path(path).relative_to("/work/converted")
+            if local.is_file():
+                return local
+    return None
 
 
 def main(argv: Optional[List[str]] = None) -> int:

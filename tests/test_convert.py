@@ -183,6 +183,28 @@ def test_onnx_to_tflite_nhwc_runs_on_the_same_npz(digits_onnx, digits_npz, cache
     assert acc == c.fidelity["accuracy_source"] > 0.9
 
 
+def test_transposed_data_path_is_the_data_of_an_nhwc_model(digits_onnx, digits_npz, cache_dir, tmp_path):
+    """Compat with the original tool: --do-not-keep-shape --transposed-data-path NHWC.npz benchmarks on that file."""
+    from bench import runner
+    from bench.config import RunConfig, Timing
+
+    with np.load(digits_npz) as d:
+        x, y = d["x_data"], d["y_data"]
+    nhwc = tmp_path / "digits_nhwc.npz"
+    np.savez(nhwc, x_data=x.transpose(0, 2, 3, 1)[:100], y_data=y[:100])
+    config = RunConfig(
+        model=digits_onnx,
+        data=digits_npz,
+        framework="tflite",
+        timing=Timing(warmup_runs=1, warmup_min_s=0, min_runs=1, min_time_s=0),
+        convert=opts(cache_dir, keep_shape=False, transposed_data=nhwc),
+    )
+    rec = runner.run(config).to_dict()
+    assert rec["data"]["path"] == str(nhwc) and rec["data"]["samples"] == 100
+    assert rec["data"]["adaptation"] == []  # already NHWC: nothing transposed by bench
+    assert rec["model"]["inputs"][0]["shape"] == [1, 32, 32, 1] and rec["quality"]["accuracy"] > 0.9
+
+
 def test_onnx_to_tensorflow_savedmodel(digits_onnx, digits_npz, cache_dir):
     c = convert(digits_onnx, formats.ONNX, formats.SAVEDMODEL, opts(cache_dir), data=digits_npz)
     assert formats.detect(c.path) == formats.SAVEDMODEL

@@ -251,8 +251,11 @@ def test_convert_in_host_then_bench_chain(host_image: str, tmp_path: Path) -> No
         "--out", str(out), "--results", str(results), "--", *QUICK.split(), timeout=1200,
     )  # fmt: skip
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
-    (rec,) = read_jsonl(results)
+    conv, rec = read_jsonl(results)  # the conversion's own record (no latency), then the benchmark's
+    assert conv["status"] == "ok" and conv["latency"] is None and conv["conversion"]["format"] == "tflite"
     assert rec["status"] == "ok" and rec["model"]["format"] == "tflite"
+    # the benchmark ran the very artifact the conversion record names
+    assert Path(rec["model"]["path"]).name == Path(conv["conversion"]["path"]).name
     assert abs(rec["quality"]["accuracy"] - native_record(ONNX_MODEL, "onnx", tmp_path)["quality"]["accuracy"]) < 0.01
 
 

@@ -141,7 +141,7 @@ class PyTorchRuntime(Runtime):
         self._y = self._model(self._x)
 
     def fetch(self) -> Any:
-        y = self._y
+        y, self._y = self._y, None  # free the tensor here, not inside the next timed invoke
         if isinstance(y, (tuple, list)):
             if len(y) != 1:
                 raise UnsupportedModelError(
