@@ -53,7 +53,7 @@ def _unbatch(y: np.ndarray) -> np.ndarray:
     return y[0] if getattr(y, "ndim", 0) >= 1 and y.shape[0] == 1 else y
 
 
-def _step_fn(runtime: Runtime, data: Adapted) -> Callable[[int], tuple]:
+def step_fn(runtime: Runtime, data: Adapted) -> Callable[[int], tuple]:
     """One timed inference on sample ``i``: returns (invoke_ns, e2e_ns, output)."""
     pc = time.perf_counter_ns
     prepare, invoke, fetch = runtime.prepare, runtime.invoke, runtime.fetch
@@ -83,7 +83,7 @@ def _step_fn(runtime: Runtime, data: Adapted) -> Callable[[int], tuple]:
 def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
     """First inference, warm-up, then the measured runs over every sample (quality) and beyond (latency)."""
     n = len(data)
-    step = _step_fn(runtime, data)
+    step = step_fn(runtime, data)
     pc = time.perf_counter_ns
     m = Measurement(outputs=np.empty(0))
 
