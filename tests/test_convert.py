@@ -277,27 +277,20 @@ def test_pytorch_to_onnx_same_stem_never_collides(tmp_path, digits_state_dict, c
     torch.save(state, a)
     state["classifier.bias"] = state["classifier.bias"] + 0.5  # a different model, same class, same file name
     torch.save(state, b)
-    ca = convert_for(
-        a,
-        formats.TORCH_STATE_DICT,
-        "onnx",
-        opts(cache_dir),
-        runtime_options=RuntimeOptions(
-            model_class_path=digits_state_dict[1], model_class_name=digits_state_dict[2], input_shape=(1, 1, 32, 32)
-        ),
-        data=None,
-        model_type="classification",
+    ro = RuntimeOptions(
+        model_class_path=digits_state_dict[1], model_class_name=digits_state_dict[2], input_shape=(1, 1, 32, 32)
     )
-    cb = convert_for(
-        b,
-        formats.TORCH_STATE_DICT,
-        "onnx",
-        opts(cache_dir),
-        runtime_options=RuntimeOptions(
-            model_class_path=digits_state_dict[1], model_class_name=digits_state_dict[2], input_shape=(1, 1, 32, 32)
-        ),
-        data=None,
-        model_type="classification",
+    ca, cb = (
+        convert_for(
+            path,
+            formats.TORCH_STATE_DICT,
+            "onnx",
+            opts(cache_dir),
+            runtime_options=ro,
+            data=None,
+            model_type="classification",
+        )
+        for path in (a, b)
     )
     assert ca.path != cb.path and ca.path.name == cb.path.name == "model.onnx"
     assert sha(ca.path) != sha(cb.path)
