@@ -191,7 +191,12 @@ def _start_long_run(results: Path, *extra: str) -> subprocess.Popen:
         "--framework", "onnx", "--results", str(results), "--",
         "--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "5", "--min-time-s", "100", "--max-time-s", "120",
     ]  # fmt: skip
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a terminal delivers Ctrl-C; a test run started in the background (nohup ... &) inherits SIGINT as ignored,
+    # so give the launcher the disposition it would have in a terminal
+    return subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_container(timeout: float = 60) -> object:
