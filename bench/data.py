@@ -8,7 +8,6 @@ timed end-to-end region. Outputs of quantized models are dequantized before metr
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import zipfile
 from dataclasses import dataclass, field
@@ -18,23 +17,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from bench.errors import DataError
+from bench.hashing import sha256_path
 from bench.runtimes.base import TensorSpec
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file, or of every file below a folder (sorted by relative path)."""
-    h = hashlib.sha256()
-    path = Path(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for p in files:
-        if path.is_dir():
-            h.update(str(p.relative_to(path)).encode())
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -89,7 +75,7 @@ def load_npz(path: Path, require_y: bool = True) -> Dataset:
                 f"x_data has {len(x)} samples but y_data has {0 if y.ndim == 0 else len(y)} in {path}",
                 "give one target per input sample",
             )
-    return Dataset(x=x, y=y, path=path, keys=keys, sha256=sha256_file(path))
+    return Dataset(x=x, y=y, path=path, keys=keys, sha256=sha256_path(path))
 
 
 def _check_numeric(a: np.ndarray, name: str, path: Path) -> None:

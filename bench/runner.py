@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Optional
 from bench import __version__, formats, machine
 from bench.config import RunConfig, Timing
 from bench.errors import BenchError
+from bench.hashing import sha256_path
 from bench.records import DataInfo, Latency, ModelInfo, RunRecord, append_jsonl
 from bench.stats import HIGH_CV, summarize_ns
 
@@ -50,10 +51,8 @@ def _now() -> str:
 
 
 def _model_info(path: Path, fmt: str) -> ModelInfo:
-    from bench.data import sha256_file
-
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-    return ModelInfo(path=str(path), sha256=sha256_file(path), size_mb=round(size / 1e6, 6), format=fmt)
+    return ModelInfo(path=str(path), sha256=sha256_path(path), size_mb=round(size / 1e6, 6), format=fmt)
 
 
 def _add_tensors(info: ModelInfo, rt: Any, out_shape: List[int]) -> ModelInfo:

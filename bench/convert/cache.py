@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from bench.hashing import sha256_path
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
@@ -40,25 +42,6 @@ def root_for(cache_dir: Optional[Path]) -> Path:
     root = Path(cache_dir).expanduser() if cache_dir else default_root()
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def sha256_path(path: Path) -> str:
-    """sha256 of a file, or of every file below a folder (relative names included, sorted)."""
-    h = hashlib.sha256()
-    path = Path(path)
-    if path.is_dir():
-        for p in sorted(q for q in path.rglob("*") if q.is_file()):
-            h.update(str(p.relative_to(path)).encode())
-            _update(h, p)
-    else:
-        _update(h, path)
-    return h.hexdigest()
-
-
-def _update(h: Any, p: Path) -> None:
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
 
 
 def make_key(parts: Dict[str, Any]) -> str:

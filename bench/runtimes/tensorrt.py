@@ -12,7 +12,6 @@ GPU, NVIDIA's packages are not reachable). This module is written against the Te
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Dict
 
 from bench import formats
 from bench.errors import ConversionError, FrameworkUnavailable, ModelFormatError, UnsupportedModelError
+from bench.hashing import sha256_path
 from bench.runtimes.base import Runtime, RuntimeOptions, TensorSpec
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class TensorRTRuntime(Runtime):
         precision = options.extra.get("precision", "fp32")
         fmt = formats.detect(model_path)
         if fmt == formats.ONNX:
-            key = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()[:16]
+            key = sha256_path(model_path)[:16]
             device = cuda.Device(0).name().replace(" ", "_")
             cached = engine_cache_dir() / f"{key}-{precision}-trt{trt.__version__}-{device}.engine"
             if cached.is_file():
