@@ -194,7 +194,11 @@ def _start_long_run(results: Path, *extra: str) -> subprocess.Popen:
     # a terminal delivers Ctrl-C; a test run started in the background (nohup ... &) inherits SIGINT as ignored,
     # so give the launcher the disposition it would have in a terminal
     return subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cmd,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
