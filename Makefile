@@ -20,10 +20,11 @@ export DEVICE MODEL DATA FRAMEWORK ARGS TARGET EMULATE WHEELHOUSE
 
 .PHONY: venv bench test lint images base-images clean-venv
 
-$(STAMP): requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
+$(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/host.txt -r requirements/dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/nodeps.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(STAMP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -18,7 +18,9 @@ from bench.errors import InputError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+#: 2 added the sections ``compare``, ``fleet``, ``energy``, ``compute``, ``sustained`` and ``profile``
+#: (empty when unused); version-1 lines are upgraded on read by :func:`upgrade`.
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -76,10 +78,61 @@ class RunRecord:
     warnings: List[str] = field(default_factory=list)
     status: str = "ok"
     error: Optional[str] = None
+    #: compare runs: id (model, data, configs, options), config (preset name), round, order seed (bench.compare)
+    compare: Dict[str, Any] = field(default_factory=dict)
+    #: fleet runs: board name from the inventory and the engine's identity (launcher.fleet)
+    fleet: Dict[str, Any] = field(default_factory=dict)
+    #: power source, idle and measured watts, energy per inference; "unavailable" with a reason when no sensor
+    energy: Dict[str, Any] = field(default_factory=dict)
+    #: operations per inference, achieved GOP/s and share of the device's peak
+    compute: Dict[str, Any] = field(default_factory=dict)
+    #: --sustained-s: per-window statistics and the sustained slowdown
+    sustained: Dict[str, Any] = field(default_factory=dict)
+    #: --profile: per-operator time (profiled runs never mix with unprofiled latency statistics)
+    profile: Dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> RunRecord:
+        """A typed record from a dict read back from a results file (upgraded to this schema first)."""
+        d = upgrade(data)
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if isinstance(kw.get("model"), dict):
+            kw["model"] = ModelInfo(**_known(ModelInfo, kw["model"]))
+        if isinstance(kw.get("data"), dict):
+            kw["data"] = DataInfo(**_known(DataInfo, kw["data"]))
+        if isinstance(kw.get("latency"), dict):
+            kw["latency"] = Latency(**_known(Latency, kw["latency"]))
+        return cls(**kw)
+
+
+def _known(cls: Any, d: Dict[str, Any]) -> Dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+#: sections added by each schema version, with the value an older record gets for them
+_ADDED = {2: {"compare": {}, "fleet": {}, "energy": {}, "compute": {}, "sustained": {}, "profile": {}}}
+
+
+def upgrade(record: Dict[str, Any]) -> Dict[str, Any]:
+    """A copy of ``record`` moved to SCHEMA_VERSION (pytest-benchmark style: old files are upgraded on read).
+
+    The file itself is never rewritten. A record from a newer schema is returned as it is.
+    """
+    d = dict(record)
+    version = int(d.get("schema_version", 1) or 1)
+    for v in sorted(_ADDED):
+        if version < v:
+            for key, default in _ADDED[v].items():
+                d.setdefault(key, json.loads(json.dumps(default)))
+    if version < SCHEMA_VERSION:
+        d["schema_version"] = SCHEMA_VERSION
+    return d
 
 
 def to_json_line(record: Any) -> str:
@@ -111,7 +164,7 @@ def append_jsonl(path: Path, record: Any) -> None:
 
 
 def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
-    """Records of a results file; broken lines are skipped with a warning, never fatal."""
+    """Lines of a results file as dicts, as written; broken lines are skipped with a warning, never fatal."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"results file {path} not found", "run `python -m bench run ... --output FILE` first")
@@ -124,3 +177,9 @@ def read_jsonl(path: Path) -> Iterator[Dict[str, Any]]:
                 yield json.loads(line)
             except json.JSONDecodeError:
                 log.warning("%s:%d is not a complete JSON record (interrupted write?); skipped", path, lineno)
+
+
+def read_records(path: Path) -> Iterator[Dict[str, Any]]:
+    """Records of a results file upgraded to the current schema (see :func:`upgrade`); broken lines skipped."""
+    for d in read_jsonl(path):
+        yield upgrade(d) if isinstance(d, dict) else d
