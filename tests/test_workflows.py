@@ -1,0 +1,91 @@
+"""The image-publishing workflow (.github/workflows/images.yml): actionlint and zizmor clean, every bake target built by
+exactly one job, Jetson targets through the classic builder, actions pinned by commit.
+
+These check the workflow file; they do not run GitHub Actions (no runner, no registry here).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+
+from tests.conftest import IN_CI, require
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOW = REPO / ".github" / "workflows" / "images.yml"
+JETSON = {"jetson-nano", "jetson-orin"}
+
+
+def _tool(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.is_file() else shutil.which(name)
+    if not found:
+        if IN_CI:
+            pytest.fail(f"CI=true and {name} is missing (requirements/dev.txt)", pytrace=False)
+        pytest.skip(f"{name} not installed")
+    return found
+
+
+@pytest.fixture(scope="module")
+def workflow() -> Dict[str, Any]:
+    yaml = require("yaml")
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+@pytest.fixture(scope="module")
+def bake_targets() -> set:
+    require("hcl2")
+    spec = importlib.util.spec_from_file_location("images_build_wf", REPO / "images" / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["images_build_wf"] = mod
+    spec.loader.exec_module(mod)
+    return set(mod.load_bake().targets)
+
+
+def test_actionlint_is_clean() -> None:
+    proc = subprocess.run([_tool("actionlint"), str(WORKFLOW)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_is_clean_even_pedantic() -> None:
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--persona=pedantic", "--no-progress", str(WORKFLOW)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings" in proc.stdout + proc.stderr
+
+
+def test_every_bake_target_is_built_by_exactly_one_job(workflow: Dict[str, Any], bake_targets: set) -> None:
+    buildx = set(workflow["jobs"]["buildx"]["strategy"]["matrix"]["target"])
+    jetson = set(workflow["jobs"]["jetson"]["strategy"]["matrix"]["target"])
+    assert not buildx & jetson
+    assert buildx | jetson == bake_targets
+    assert jetson == bake_targets & JETSON, "Jetson targets go to the self-hosted classic-builder job"
+
+
+def test_jetson_builds_use_the_classic_builder(workflow: Dict[str, Any]) -> None:
+    job = workflow["jobs"]["jetson"]
+    assert "self-hosted" in job["runs-on"]
+    build = [s for s in job["steps"] if "images/build.py" in s.get("run", "")]
+    assert len(build) == 1 and build[0]["env"]["DOCKER_BUILDKIT"] == "0" and "--no-buildx" in build[0]["run"]
+
+
+def test_actions_are_pinned_by_commit_and_push_only_on_tags(workflow: Dict[str, Any]) -> None:
+    for name, job in workflow["jobs"].items():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), (name, step["uses"])
+            if step.get("name") == "Push" or "login-action" in step.get("uses", ""):
+                assert step["if"] == "github.ref_type == 'tag'", (name, step)
+    assert workflow["permissions"] == {"contents": "read"}
