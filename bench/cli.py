@@ -37,6 +37,12 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="TFLite delegate (default: the runtime's own, XNNPACK in LiteRT)",
     )
+    p.add_argument(
+        "--delegate-path",
+        type=Path,
+        default=None,
+        help="library of the --delegate (e.g. libarmnnDelegate.so; default: the one the image installs)",
+    )
     t = p.add_argument_group("run length (count and minimum time, with a cap)")
     d = Timing()
     t.add_argument("--warmup-runs", type=int, default=d.warmup_runs)
@@ -71,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("files", type=Path, nargs="+")
     rep.add_argument("--last", type=int, default=None, help="only the last N records")
 
+    ev = sub.add_parser(
+        "evaluate",
+        add_help=False,
+        help="the original tool's command line: evaluate MODEL DATA FRAMEWORK [--use-armnn ...] (see bench/legacy.py)",
+    )
+    ev.add_argument("legacy_args", nargs=argparse.REMAINDER)
+
     sc = sub.add_parser("selfcheck", help="print runtime versions and delegates; fail if a required one is missing")
     sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
     sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
@@ -95,6 +108,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         model_class_name=args.model_class_name,
         threads=args.threads,
         delegate=args.delegate,
+        delegate_path=args.delegate_path,
         timing=timing,
         output=args.output,
         label=args.label,
@@ -139,7 +153,19 @@ def _cmd_selfcheck(args: argparse.Namespace) -> int:
     return selfcheck.main(required, model=args.model)
 
 
-COMMANDS = {"run": _cmd_run, "demo": _cmd_demo, "report": _cmd_report, "selfcheck": _cmd_selfcheck}
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from bench import legacy
+
+    return main(legacy.translate(args.legacy_args))
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "demo": _cmd_demo,
+    "report": _cmd_report,
+    "selfcheck": _cmd_selfcheck,
+    "evaluate": _cmd_evaluate,
+}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

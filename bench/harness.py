@@ -17,7 +17,8 @@ from typing import Callable, List
 import numpy as np
 
 from bench.config import Timing
-from bench.data import Adapted, adapt, dequantize
+from bench.data import Adapted, dequantize
+from bench.infer import unbatch as _unbatch
 from bench.runtimes.base import Runtime, RuntimeOptions
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,6 @@ def timed_load(runtime: Runtime, model: Path, options: RuntimeOptions) -> int:
     t0 = time.perf_counter_ns()
     runtime.load(model, options)
     return time.perf_counter_ns() - t0
-
-
-def _unbatch(y: np.ndarray) -> np.ndarray:
-    return y[0] if getattr(y, "ndim", 0) >= 1 and y.shape[0] == 1 else y
 
 
 def step_fn(runtime: Runtime, data: Adapted) -> Callable[[int], tuple]:
@@ -122,16 +119,3 @@ def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
     m.measured_ns = pc() - start
     m.outputs = np.stack([np.asarray(o) for o in outputs])
     return m
-
-
-def infer_all(runtime: Runtime, x: np.ndarray) -> np.ndarray:
-    """Untimed: every sample of ``x`` (no batch dimension) through a loaded runtime at batch size 1.
-    Inputs are adapted (cast, transposed, quantized) and outputs dequantized. For fidelity checks."""
-    data = adapt(x, runtime.input)
-    out_spec = runtime.output
-    outs = []
-    for i in range(len(data)):
-        runtime.prepare(data.sample(i))
-        runtime.invoke()
-        outs.append(_unbatch(dequantize(runtime.fetch(), out_spec)))
-    return np.stack([np.asarray(o) for o in outs])

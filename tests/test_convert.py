@@ -174,7 +174,7 @@ def test_onnx_to_tflite_nhwc_runs_on_the_same_npz(digits_onnx, digits_npz, cache
     assert sha(digits_onnx) == before  # onnx2tf rewrites its input: only a copy was given to it
     rt = load_runtime(c.path, "tflite")
     assert tuple(rt.input.shape) == (1, 32, 32, 1)  # NHWC; the NCHW .npz is transposed by bench.data
-    from bench.harness import infer_all
+    from bench.infer import infer_all
 
     y = np.load(digits_npz)["y_data"]
     acc = float((infer_all(rt, np.load(digits_npz)["x_data"]).argmax(1) == y).mean())

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import harness, runner
+from bench import runner
 from bench.config import RunConfig, Timing
 from bench.errors import FrameworkUnavailable, InputError, UnsupportedModelError
+from bench.infer import infer_all
 from bench.runtimes import create
 from bench.runtimes.base import RuntimeOptions
 
@@ -144,7 +145,7 @@ def test_int8_tflite_quantizes_float_data_and_dequantizes_outputs(tmp_path: Path
 
     rt = create("tflite")
     rt.load(path, RuntimeOptions())
-    out = harness.infer_all(rt, x_flat[:5])
+    out = infer_all(rt, x_flat[:5])
     assert out.dtype == np.float32 and out.shape == (5, 10)  # dequantized, batch dimension dropped
 
 

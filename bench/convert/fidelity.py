@@ -1,6 +1,6 @@
 """Does the converted model compute the same function as its source? Measured, recorded, enforced.
 
-Source and converted model both run through the project's runtimes (``bench.harness.infer_all``:
+Source and converted model both run through the project's runtimes (``bench.infer.infer_all``:
 batch 1, inputs adapted and quantized, outputs dequantized) on the same samples. Recorded: max and
 mean absolute difference, cosine similarity, top-1 agreement (classification), and with labels the
 accuracy of both (classification) or their MSE (regression).
@@ -61,7 +61,7 @@ def open_runtime(
 
 
 def outputs(path: Path, fmt: str, x: np.ndarray, runtime_options: RuntimeOptions) -> np.ndarray:
-    from bench.harness import infer_all
+    from bench.infer import infer_all
 
     rt = open_runtime(path, fmt, runtime_options, (1,) + tuple(x.shape[1:]))
     try:
