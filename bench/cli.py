@@ -73,8 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--threads", type=int, default=None)
     demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
 
-    rep = sub.add_parser("report", help="render result files as a table")
+    rep = sub.add_parser("report", help="render result files (several boards merge): table, markdown, csv, json")
     rep.add_argument("files", type=Path, nargs="+")
+    rep.add_argument("--format", choices=("table", "markdown", "csv", "json"), default="table")
+    rep.add_argument("--plot", type=Path, default=None, metavar="DIR", help="write PNG and SVG charts to DIR")
+    rep.add_argument("--wide", action="store_true", help="every column (versions, e2e, p90/p99, mean±std, ...)")
+    rep.add_argument("--baseline", default=None, help="config label speedups are measured against")
     rep.add_argument("--last", type=int, default=None, help="only the last N records")
 
     ev = sub.add_parser(
@@ -137,12 +141,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from bench import report
-    from bench.records import read_jsonl
+    from bench.records import read_records
 
-    records = [r for f in args.files for r in read_jsonl(f)]
+    records = [r for f in args.files for r in read_records(f)]
     if args.last:
         records = records[-args.last :]
-    report.print_records(records)
+    text = report.render(records, args.format, args.plot, args.wide, args.baseline)
+    if text:
+        sys.stdout.write(text)
     return 0
 
 

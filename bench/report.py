@@ -1,8 +1,30 @@
-"""Render result records (dicts read from JSON Lines) as a table. Capture first, render later."""
+"""Render result records (dicts read from JSON Lines): terminal table, markdown, csv or json.
+
+Capture first, render later. Records that share a ``compare.id`` get the comparison view (one row per
+board and config, from :func:`bench.comparison.summarize`); other records get one row per run. The
+terminal tables fit 100 columns; ``wide`` adds the detail (versions, e2e, p90/p99, mean±std, ...).
+Only the standard library and rich are imported here; plots (matplotlib) load only when asked for.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional
+import csv
+import io
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from bench import comparison
+from bench.comparison import ConfigSummary
+
+log = logging.getLogger(__name__)
+
+NARROW_WIDTH = 100
+WIDE_WIDTH = 240
+NOT_MEANINGFUL = "not meaningful (random weights)"
 
 
 def _get(d: Any, *keys: str) -> Any:
@@ -17,62 +39,84 @@ def _fmt(v: Optional[float], digits: int = 3) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def quality_text(q: Dict[str, Any]) -> str:
+def _ms(v: Optional[float]) -> str:
+    """Latency in ms with 3 significant figures at least (0.0243, 1.23, 123.4)."""
+    if v is None:
+        return "-"
+    return f"{v:.1f}" if v >= 100 else f"{v:.3g}" if v >= 0.001 else f"{v:.2g}"
+
+
+def quality_text(q: Dict[str, Any], wide: bool = True) -> str:
     if not q:
         return "-"
+    if q.get("not_meaningful"):
+        return f"not meaningful ({q['not_meaningful']})"
     if q.get("task") == "classification":
-        text = f"acc {q['accuracy']:.4f} F1 {q['f1']:.4f}"
-        if "top5_accuracy" in q:
-            text += f" top5 {q['top5_accuracy']:.4f}"
+        text = f"acc {q['accuracy']:.4f}"
+        if wide:
+            text += f" F1 {q['f1']:.4f}"
+            if "top5_accuracy" in q:
+                text += f" top5 {q['top5_accuracy']:.4f}"
         return text
     mape = q.get("mape_pct")
-    return f"MSE {q['mse']:.4g} MAPE {'-' if mape is None else f'{mape:.2f}%'}"
+    text = f"MSE {q['mse']:.4g}"
+    return text + (f" MAPE {'-' if mape is None else f'{mape:.2f}%'}" if wide else "")
 
 
-def rows(records: Iterable[Dict[str, Any]]) -> List[List[str]]:
+def _status(r: Dict[str, Any]) -> str:
+    status = r.get("status", "?")
+    if status != "ok":
+        status = f"error: {r.get('error', '')}"
+    elif r.get("warnings"):
+        status = f"ok ({len(r['warnings'])} warn.)"
+    if _get(r, "machine", "emulated"):
+        status += " EMULATED"
+    if _get(r, "machine", "state", "throttled"):
+        status += " THROTTLED"
+    return status
+
+
+def _runtime(r: Dict[str, Any], wide: bool) -> str:
+    runtime = str(r.get("framework", "?"))
+    versions = _get(r, "runtime", "versions") or {}
+    if wide and versions:
+        runtime += " (" + ", ".join(f"{k} {v}" for k, v in versions.items()) + ")"
+    delegate = _get(r, "runtime", "delegate")
+    if delegate and delegate != "default":
+        runtime += f" [{delegate}]"
+    return runtime
+
+
+def _model(r: Dict[str, Any], wide: bool) -> str:
+    model = (_get(r, "model", "path") or "-").rstrip("/").rsplit("/", 1)[-1]
+    precision = _get(r, "options", "convert", "precision")
+    if precision and precision != "fp32":
+        model += f" ({precision})"
+    source_format = _get(r, "conversion", "source_format")
+    if wide and source_format:
+        model += f" <- {source_format}"
+    return model
+
+
+def rows(records: Iterable[Dict[str, Any]], wide: bool = True) -> List[List[str]]:
+    """One row per run; ``wide`` gives every column of :data:`HEADERS`, else :data:`NARROW_HEADERS`."""
     out = []
     for r in records:
         inv, e2e = _get(r, "latency", "invoke") or {}, _get(r, "latency", "e2e") or {}
-        versions = _get(r, "runtime", "versions") or {}
-        runtime = r.get("framework", "?")
-        if versions:
-            runtime += " (" + ", ".join(f"{k} {v}" for k, v in versions.items()) + ")"
-        delegate = _get(r, "runtime", "delegate")
-        if delegate and delegate != "default":
-            runtime += f" [{delegate}]"
-        precision = _get(r, "options", "convert", "precision")
-        model = (_get(r, "model", "path") or "-").rsplit("/", 1)[-1]
-        if precision and precision != "fp32":
-            model += f" ({precision})"
-        source_format = _get(r, "conversion", "source_format")
-        if source_format:
-            model += f" <- {source_format}"
-        status = r.get("status", "?")
-        if status != "ok":
-            status = f"error: {r.get('error', '')}"
-        elif r.get("warnings"):
-            status = "ok (" + str(len(r["warnings"])) + " warnings)"
-        if _get(r, "machine", "emulated"):
-            status += " EMULATED"
-        if _get(r, "machine", "state", "throttled"):
-            status += " THROTTLED"
+        threads = str(_get(r, "options", "threads") or "default")
+        board = comparison.board_key(r) if isinstance(r, dict) else "-"
+        quality = quality_text(r.get("quality") or {}, wide)
+        if not wide:
+            out.append(
+                [board, _runtime(r, False), _model(r, False), threads.replace("default", "-"), _ms(inv.get("p50_ms"))]
+                + [_ms(inv.get("p90_ms")), _fmt(_get(r, "latency", "load_ms"), 1), quality, _status(r)]
+            )
+            continue
+        mean_std = "-" if not inv else f"{inv['mean_ms']:.3f}±{inv['std_ms']:.3f}"
         out.append(
-            [
-                _get(r, "machine", "board", "id") or "-",
-                runtime,
-                model,
-                str(_get(r, "options", "threads") or "default"),
-                _fmt(inv.get("p50_ms")),
-                _fmt(inv.get("p90_ms")),
-                _fmt(inv.get("p99_ms")),
-                "-" if not inv else f"{inv['mean_ms']:.3f}±{inv['std_ms']:.3f}",
-                _fmt(e2e.get("p50_ms")),
-                _fmt(_get(r, "latency", "load_ms"), 1),
-                _fmt(_get(r, "latency", "first_inference_ms"), 2),
-                str(inv.get("count", "-")),
-                quality_text(r.get("quality") or {}),
-                status,
-            ]
+            [board, _runtime(r, True), _model(r, True), threads, _fmt(inv.get("p50_ms")), _fmt(inv.get("p90_ms"))]
+            + [_fmt(inv.get("p99_ms")), mean_std, _fmt(e2e.get("p50_ms")), _fmt(_get(r, "latency", "load_ms"), 1)]
+            + [_fmt(_get(r, "latency", "first_inference_ms"), 2), str(inv.get("count", "-")), quality, _status(r)]
         )
     return out
 
@@ -93,29 +137,278 @@ HEADERS = [
     "quality",
     "status",
 ]
+NARROW_HEADERS = ["board", "runtime", "model", "thr", "p50 ms", "p90 ms", "load ms", "quality", "status"]
+RUNS_TITLE = "edgebench runs (invoke = runtime call alone; e2e = with input/output handling)"
 
 
-def print_records(records: List[Dict[str, Any]], console: Any = None) -> None:
-    """Print a table with rich; plain text when rich is not installed."""
-    table_rows = rows(records)
+def speedup_text(s: ConfigSummary) -> str:
+    """``2.01x (1.95-2.07)``: speedup and its 95% bootstrap interval, 3 significant figures."""
+    if s.speedup is None:
+        return "-"
+    if s.is_baseline:
+        return "1 (baseline)"
+    if s.ci_low is None or s.ci_high is None:
+        return f"{s.speedup:.3g}x (no CI)"
+    return f"{s.speedup:.3g}x ({s.ci_low:.3g}-{s.ci_high:.3g})"
+
+
+def summary_quality_text(s: ConfigSummary) -> str:
+    """Accuracy in % with its change in points, or MSE with its relative change, against the reference run."""
+    if s.quality_note:
+        return s.quality_note
+    if s.quality is None:
+        return "-"
+    acc = s.quality_metric == "accuracy"
+    value = f"{100 * s.quality:.2f}%" if acc else f"MSE {s.quality:.3g}"
+    if s.quality_delta is None:
+        return value
+    if s.quality_reference == s.label:
+        return value + " (ref)"
+    ref = s.quality - s.quality_delta
+    if acc:
+        return value + f" ({100 * s.quality_delta:+.2f})"
+    return value + (f" ({100 * s.quality_delta / ref:+.1f}%)" if ref else f" ({s.quality_delta:+.3g})")
+
+
+def notes_text(s: ConfigSummary) -> str:
+    """Short flags for the table; errors and long notes go below it (:func:`footnotes`)."""
+    notes = ["best"] if s.best else []
+    if s.significant is False:
+        notes.append("not significant")
+    notes += ["EMULATED"] * s.emulated + ["THROTTLED"] * s.throttled
+    if s.status != "ok":
+        notes.append(f"{s.status}, see below")
+    elif s.notes:
+        notes.append("see below")
+    return "; ".join(notes)
+
+
+def footnotes(section: Sequence[ConfigSummary]) -> List[str]:
+    lines = []
+    for s in section:
+        lines += [f"{s.board} {s.label}: error: {e}" for e in s.errors]
+        lines += [f"{s.board} {s.label}: {n}" for n in s.notes]
+    return lines
+
+
+LEGEND = (
+    "p50 = median of the rounds' median invoke latencies; spread = max - min of those; speedup = baseline p50 / "
+    "config p50 (above 1: faster), with a 95% bootstrap interval; 'not significant' = the interval contains 1; "
+    "quality = accuracy with its change in points, or MSE with its relative change, against the source-model run; "
+    "size = model file; RSS = peak resident memory of the run. "
+)
+
+
+COMPARISON_HEADERS = [
+    "board",
+    "config",
+    "p50 ms",
+    "spread",
+    "speedup (95% CI)",
+    "quality",
+    "size MB",
+    "RSS MB",
+    "notes",
+]
+COMPARISON_WIDE_HEADERS = ["rounds", "samples", "p10 ms", "p90 ms", "load ms", "first ms", "convert s", "threads"]
+
+
+def comparison_rows(summaries: Sequence[ConfigSummary], wide: bool = False) -> List[List[str]]:
+    out = []
+    for s in summaries:
+        row = [s.board, s.label, _ms(s.p50_ms), _ms(s.spread_ms), speedup_text(s), summary_quality_text(s)]
+        row += [_fmt(s.size_mb, 2), _fmt(s.peak_rss_mb, 0), notes_text(s)]
+        if wide:
+            rounds = f"{s.ok_records}/{s.records}"
+            row += [rounds, str(s.raw_samples), _ms(s.p10_ms), _ms(s.p90_ms), _fmt(s.load_ms, 1)]
+            row += [_fmt(s.first_inference_ms, 2), _fmt(s.conversion_s, 1), str(s.threads or "default")]
+        out.append(row)
+    return out
+
+
+def compare_sections(summaries: Sequence[ConfigSummary]) -> List[List[ConfigSummary]]:
+    """Summaries of records that share a compare id, one list per (compare id, model), boards merged."""
+    sections: Dict[tuple, List[ConfigSummary]] = {}
+    for s in summaries:
+        if s.compare_id:
+            sections.setdefault((s.compare_id, s.model), []).append(s)
+    return [sorted(v, key=lambda s: (s.board, _order(s))) for v in sections.values()]
+
+
+def _order(s: ConfigSummary) -> int:
+    return 0 if s.is_baseline else 1
+
+
+def section_title(section: Sequence[ConfigSummary]) -> str:
+    s = section[0]
+    boards = sorted({m.board for m in section})
+    return (
+        f"compare {s.compare_id} - {s.model} on {', '.join(boards)} - baseline {s.baseline or '-'}, "
+        f"{max(m.records for m in section)} round(s)"
+    )
+
+
+def _console(console: Any, wide: bool) -> Any:
+    if console is not None:
+        return console
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=WIDE_WIDTH if wide else NARROW_WIDTH)  # piped: fixed width
+
+
+def _rich_table(title: str, headers: Sequence[str], body: Sequence[Sequence[str]], styles: Sequence[str] = ()) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
+    for h in headers:
+        wrap = h in ("notes", "status", "quality", "model", "runtime", "config")
+        table.add_column(h, overflow="fold", no_wrap=not wrap, max_width=None if wrap else 20)
+    for i, row in enumerate(body):
+        table.add_row(*row, style=styles[i] if i < len(styles) else None)
+    return table
+
+
+def print_comparison(
+    records: List[Dict[str, Any]],
+    console: Any = None,
+    baseline: Optional[str] = None,
+    wide: bool = False,
+    summaries: Optional[Sequence[ConfigSummary]] = None,
+) -> List[ConfigSummary]:
+    """Print the comparison view of every compare in ``records`` (or of ``summaries`` already computed);
+    returns the summaries shown."""
+    shown: List[ConfigSummary] = []
+    if summaries is None:
+        summaries = comparison.summarize(records, baseline)
     try:
-        from rich.console import Console
-        from rich.table import Table
+        import rich  # noqa: F401
     except ImportError:
-        print("\t".join(HEADERS))
+        for section in compare_sections(summaries):
+            print(section_title(section))
+            headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
+            for row in [headers, *comparison_rows(section, wide)]:
+                print("\t".join(row))
+            print("\n".join(footnotes(section)))
+            shown += section
+        return shown
+    console = _console(console, wide)
+    for section in compare_sections(summaries):
+        headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
+        styles = ["bold" if s.best else "" for s in section]
+        console.print(_rich_table(section_title(section), headers, comparison_rows(section, wide), styles))
+        for line in footnotes(section):
+            console.print(line, soft_wrap=False, highlight=False, markup=False)
+        shown += section
+    if shown:
+        console.print(LEGEND + comparison.ESTIMATOR + ".", soft_wrap=False, highlight=False)
+    return shown
+
+
+def print_records(records: List[Dict[str, Any]], console: Any = None, wide: bool = False) -> None:
+    """Print one row per run with rich (plain text when rich is not installed); 100 columns unless ``wide``."""
+    headers = HEADERS if wide else NARROW_HEADERS
+    table_rows = rows(records, wide)
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        print("\t".join(headers))
         for row in table_rows:
             print("\t".join(row))
         return
-    table = Table(title="edgebench results (invoke = runtime call alone; e2e = with input/output handling)")
-    for h in HEADERS:
-        table.add_column(h, overflow="fold", no_wrap=h != "status")
-    for row in table_rows:
-        table.add_row(*row)
-    if console is None:
-        import sys
-
-        console = Console(width=None if sys.stdout.isatty() else 240)  # piped: keep rows on one line
-    console.print(table)
+    console = _console(console, wide)
+    console.print(_rich_table(RUNS_TITLE, headers, table_rows))
     for r in records:
         for w in r.get("warnings") or []:
-            console.print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}", soft_wrap=True)
+            console.print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}", soft_wrap=False)
+
+
+CSV_LIST_FIELDS = ("round_p50_ms", "errors", "notes")
+
+
+def csv_text(summaries: Sequence[ConfigSummary]) -> str:
+    """One row per (compare, board, model, config) with a header; list fields joined with '; '."""
+    buf = io.StringIO()
+    names = list(ConfigSummary.__dataclass_fields__)
+    writer = csv.DictWriter(buf, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for s in summaries:
+        d = s.to_dict()
+        for k in CSV_LIST_FIELDS:
+            d[k] = "; ".join(str(v) for v in d[k])
+        writer.writerow({k: "" if v is None else v for k, v in d.items()})
+    return buf.getvalue()
+
+
+def json_text(summaries: Sequence[ConfigSummary]) -> str:
+    return json.dumps([s.to_dict() for s in summaries], indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def _md_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> List[str]:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
+
+
+def markdown_text(
+    records: List[Dict[str, Any]], summaries: Sequence[ConfigSummary], plots: Sequence[Path] = (), wide: bool = False
+) -> str:
+    """Markdown: a table per compare, the runs outside any compare, then the plots as relative image links
+    (relative to the current folder, where ``> report.md`` writes the report)."""
+    out = ["# edgebench report", ""]
+    headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
+    for section in compare_sections(summaries):
+        body = comparison_rows(section, wide)
+        for row, s in zip(body, section):
+            if s.best:
+                row[2] = f"**{row[2]}**"
+        out += [f"## {section_title(section)}", "", *_md_table(headers, body), ""]
+        out += [f"- {line}" for line in footnotes(section)] + [""] * bool(footnotes(section))
+    if compare_sections(summaries):
+        out += [LEGEND + comparison.ESTIMATOR + ".", ""]
+    loose = [r for r in records if isinstance(r, dict) and not _get(r, "compare", "id") and "framework" in r]
+    if wide:
+        loose = [r for r in records if isinstance(r, dict) and "framework" in r]
+    if loose:
+        out += ["## Runs", "", *_md_table(HEADERS if wide else NARROW_HEADERS, rows(loose, wide)), ""]
+    pngs = [p for p in plots if p.suffix == ".png"]
+    if pngs:
+        out += ["## Plots", ""]
+        for p in pngs:
+            link = Path(os.path.relpath(p, Path.cwd())).as_posix()
+            out += [f"![{p.stem}]({link})", ""]
+    return "\n".join(out)
+
+
+def render(
+    records: List[Dict[str, Any]],
+    fmt: str = "table",
+    plot_dir: Optional[Path] = None,
+    wide: bool = False,
+    baseline: Optional[str] = None,
+    console: Any = None,
+) -> str:
+    """Render ``records`` in ``fmt``; table output is printed, other formats are returned as text."""
+    summaries = comparison.summarize(records, baseline)
+    plots: List[Path] = []
+    if plot_dir is not None:
+        from bench import plots as plotting
+
+        plots = plotting.write_plots(records, plot_dir, summaries)
+    if fmt == "csv":
+        return csv_text(summaries)
+    if fmt == "json":
+        return json_text(summaries)
+    if fmt == "markdown":
+        return markdown_text(records, summaries, plots, wide)
+    shown = print_comparison(records, console, baseline, wide, summaries)
+    loose = [r for r in records if isinstance(r, dict) and (wide or not _get(r, "compare", "id"))]
+    if loose or not shown:
+        print_records(loose, console, wide)
+    for p in plots:
+        log.info("plot written: %s", p)
+    return ""
