@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bench import __version__
+from bench.compare import plan as compare_plan
 from bench.config import RunConfig, Timing
 from bench.convert import options as convert_options
 from bench.errors import BenchError
@@ -68,9 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--framework", required=True, choices=tuple(RUNTIMES))
     _add_run_arguments(run)
 
-    demo = sub.add_parser("demo", help="the built-in digits CNN on PyTorch, ONNX Runtime and TFLite")
-    demo.add_argument("--frameworks", default="pytorch,onnx,tflite", help="comma-separated")
+    # "resolve": compare's own --threads (a list to sweep) replaces the run option of the same name
+    cmp = sub.add_parser(
+        "compare", conflict_handler="resolve", help="MODEL on every chosen preset (framework and optimization)"
+    )
+    cmp.add_argument("model", type=Path, help="the source model; each preset converts it as it needs")
+    cmp.add_argument("data", type=Path, help=".npz with x_data (no batch dimension) and y_data")
+    _add_run_arguments(cmp)
+    compare_plan.add_arguments(cmp)
+
+    demo = sub.add_parser("demo", help="compare the built-in digits CNN on PyTorch, ONNX Runtime and TFLite")
+    demo.add_argument("--frameworks", default="pytorch,onnx,tflite", help="comma-separated presets")
     demo.add_argument("--threads", type=int, default=None)
+    demo.add_argument("--rounds", type=int, default=compare_plan.DEFAULT_ROUNDS)
     demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
 
     rep = sub.add_parser("report", help="render result files (several boards merge): table, markdown, csv, json")
@@ -130,13 +141,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from bench import report, runner
+    from bench import runner
 
     records = runner.demo(
-        frameworks=[f for f in args.frameworks.split(",") if f], threads=args.threads, output=args.output
+        frameworks=[f for f in args.frameworks.split(",") if f],
+        threads=args.threads,
+        output=args.output,
+        rounds=args.rounds,
     )
-    report.print_records([r.to_dict() for r in records])
-    return 0 if all(r.status == "ok" for r in records) else 1
+    return _show_compare([r.to_dict() for r in records])
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from bench.compare import run as compare_run
+    from bench.records import read_records
+
+    ns = argparse.Namespace(**vars(args))
+    ns.framework, ns.threads = "", None  # each job's, set by its preset and the --threads sweep
+    plan = compare_plan.from_args(args, _config_from_args(ns))
+    compare_run.execute(plan)
+    records = [r for r in read_records(plan.output) if (r.get("compare") or {}).get("id") == plan.id]
+    for name, reason in plan.skipped:
+        print(f"not run here: {name} ({reason})")
+    return _show_compare(records, plan.baseline)
+
+
+def _show_compare(records: List[dict], baseline: Optional[str] = None) -> int:
+    """Print the comparison; non-zero when a (config, round) of the compare has no ok record, naming the configs."""
+    from bench import report
+
+    if hasattr(report, "print_comparison"):
+        report.print_comparison(records, baseline=baseline)
+    else:
+        report.print_records(records)
+    ok = {(r["compare"]["label"], r["compare"]["round"]) for r in records if r.get("status") == "ok"}
+    failed = sorted(
+        {r["compare"]["label"] for r in records if (r["compare"]["label"], r["compare"]["round"]) not in ok}
+    )
+    if failed:
+        print(
+            f"edgebench: error: {len(failed)} config(s) failed: {', '.join(failed)}. "
+            "Fix: read each record's error above; install what it names or leave the config out",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -168,6 +217,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 COMMANDS = {
     "run": _cmd_run,
     "demo": _cmd_demo,
+    "compare": _cmd_compare,
     "report": _cmd_report,
     "selfcheck": _cmd_selfcheck,
     "evaluate": _cmd_evaluate,

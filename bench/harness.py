@@ -23,6 +23,15 @@ from bench.runtimes.base import Runtime, RuntimeOptions
 
 log = logging.getLogger(__name__)
 
+#: called with "warm-up", then "measure" by measure(), between phases and never inside a timed loop; bench.compare's
+#: progress display listens (empty otherwise)
+PHASE_LISTENERS: List[Callable[[str], None]] = []
+
+
+def _phase(name: str) -> None:
+    for listener in PHASE_LISTENERS:
+        listener(name)
+
 
 @dataclass
 class Measurement:
@@ -84,6 +93,7 @@ def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
     pc = time.perf_counter_ns
     m = Measurement(outputs=np.empty(0))
 
+    _phase("warm-up")
     _, m.first_inference_ns, _ = step(0)
 
     max_ns = int(timing.max_time_s * 1e9)
@@ -98,6 +108,7 @@ def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
             break
     m.warmup_runs, m.warmup_ns = runs, pc() - start
 
+    _phase("measure")
     outputs = []
     invoke_ns, e2e_ns = m.invoke_ns, m.e2e_ns
     start = pc()

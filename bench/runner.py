@@ -213,45 +213,36 @@ def run_and_record(config: RunConfig) -> RunRecord:
 
 
 def demo(
-    frameworks: List[str], threads: Optional[int] = None, output: Optional[Path] = None, timing: Optional[Timing] = None
+    frameworks: List[str],
+    threads: Optional[int] = None,
+    output: Optional[Path] = None,
+    timing: Optional[Timing] = None,
+    rounds: int = 1,
+    live: Optional[bool] = None,
 ) -> List[RunRecord]:
-    """The built-in digits CNN and its test set on each framework; errors are recorded, not raised."""
-    from bench import models
+    """A compare of the built-in digits CNN and its test set on each preset (``frameworks``); errors are recorded.
 
-    sources = {
+    The source is the PyTorch state_dict; ONNX Runtime and TFLite load its shipped exports (made from the same weights
+    by bench.models.make_default), so the demo needs no converter and runs in every device image."""
+    from bench import models
+    from bench.compare import plan as compare_plan
+    from bench.compare import run as compare_run
+
+    artifacts = {
         "pytorch": (models.DIGITS_STATE_DICT, models.DIGITS_CLASS_FILE, models.DIGITS_CLASS_NAME),
         "onnx": (models.DIGITS_ONNX, None, None),
         "tflite": (models.DIGITS_TFLITE, None, None),
     }
-    records = []
-    for fw in frameworks:
-        model, cls_path, cls_name = sources.get(fw, (models.DIGITS_ONNX, None, None))
-        config = RunConfig(
-            model=model,
-            data=models.DIGITS_TEST_DATA,
-            framework=fw,
-            model_class_path=cls_path,
-            model_class_name=cls_name,
-            threads=threads,
-            output=output,
-            timing=timing or Timing(),
-            label="demo",
-        )
-        try:
-            records.append(run_and_record(config))
-        except BenchError as exc:
-            log.error("%s: %s", fw, exc)
-            records.append(
-                getattr(exc, "record", None)
-                or RunRecord(
-                    created_utc=_now(),
-                    tool=tool_info(),
-                    framework=fw,
-                    runtime={},
-                    options=config.to_dict(),
-                    machine={},
-                    status="error",
-                    error=str(exc),
-                )
-            )
-    return records
+    template = RunConfig(
+        model=models.DIGITS_STATE_DICT,
+        data=models.DIGITS_TEST_DATA,
+        framework="",
+        model_class_path=models.DIGITS_CLASS_FILE,
+        model_class_name=models.DIGITS_CLASS_NAME,
+        output=output,
+        timing=timing or Timing(),
+        label="demo",
+    )
+    protocol = compare_plan.Protocol(rounds=rounds)
+    plan = compare_plan.make_plan(template, frameworks, [threads], protocol, artifacts=artifacts)
+    return compare_run.execute(plan, live=live)

@@ -1,0 +1,62 @@
+"""The compare presets: a name a user reads on a chart -> what is run. Plain frozen data, no I/O, no imports of
+frameworks. ``bench.compare.plan`` validates names against this table and ``bench.compare.run`` turns each preset
+into a RunConfig (framework, delegate, conversion precision).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Preset:
+    #: runtime name in bench.runtimes.RUNTIMES
+    framework: str
+    #: precision of the measured model; anything but fp32 is made by a conversion from the source model
+    precision: str
+    #: TFLite delegate given to the run (--delegate); None = the runtime's own default
+    delegate: Optional[str]
+    #: full-integer int8 needs calibration samples (--representative-data-path)
+    needs_representative_data: bool
+    #: what the preset is, for --help and the skipped list
+    note: str
+
+
+PRESETS: Dict[str, Preset] = {
+    "pytorch": Preset(
+        "pytorch", "fp32", None, False, "PyTorch eager; nothing converts *to* PyTorch, so a PyTorch source"
+    ),
+    "onnx": Preset("onnx", "fp32", None, False, "ONNX Runtime, CPU execution provider"),
+    # delegate None, not "xnnpack": LiteRT applies XNNPACK to float models by itself; naming it would load nothing more
+    "tflite": Preset("tflite", "fp32", None, False, "TFLite/LiteRT with the interpreter's default (XNNPACK in LiteRT)"),
+    "tflite-fp16": Preset("tflite", "fp16", None, False, "float16 weights (computed in fp32 on CPUs without fp16)"),
+    "tflite-int8": Preset("tflite", "int8", None, True, "full-integer int8, calibrated on representative data"),
+    # "none" disables the default delegate (OpResolverType BUILTIN_WITHOUT_DEFAULT_DELEGATES): TFLite's reference
+    # kernels, the baseline XNNPACK is measured against
+    "tflite-nodelegate": Preset("tflite", "fp32", "none", False, "TFLite built-in kernels, no default delegate"),
+    "tflite-armnn": Preset("tflite", "fp32", "armnn", False, "TFLite with the ARM NN delegate (CpuAcc, then CpuRef)"),
+    # runtime "armnn" (PyArmNN) arrives with the accelerator issue; until then --all lists it as skipped
+    "armnn": Preset("armnn", "fp32", None, False, "PyArmNN parsing the TFLite model, CpuAcc backend"),
+    # delegate None: the coral runtime always loads the Edge TPU delegate; int8 because the Edge TPU runs nothing else
+    "coral": Preset("coral", "int8", None, True, "Edge TPU (int8 TFLite compiled by edgetpu_compiler)"),
+    "tensorrt-fp32": Preset("tensorrt", "fp32", None, False, "TensorRT engine, fp32"),
+    "tensorrt-fp16": Preset("tensorrt", "fp16", None, False, "TensorRT engine, fp16 kernels allowed"),
+    "tensorrt-int8": Preset("tensorrt", "int8", None, True, "TensorRT engine, int8 calibrated on representative data"),
+}
+
+NAMES: Tuple[str, ...] = tuple(PRESETS)
+
+#: selfcheck name (bench.selfcheck.CHECKS) of each runtime, where it differs from the runtime's name:
+#: the selfcheck "armnn" is the ARM NN *delegate* library, "pyarmnn" the PyArmNN module the armnn runtime uses
+RUNTIME_CHECK: Dict[str, str] = {"armnn": "pyarmnn"}
+#: selfcheck name of each delegate a preset names; "none" needs nothing beyond the interpreter
+DELEGATE_CHECK: Dict[str, str] = {"armnn": "armnn", "edgetpu": "edgetpu", "xnnpack": "xnnpack"}
+
+
+def checks_for(preset: Preset) -> Tuple[str, ...]:
+    """The selfcheck names that must pass for ``preset`` to run here."""
+    names = [RUNTIME_CHECK.get(preset.framework, preset.framework)]
+    if preset.delegate in DELEGATE_CHECK:
+        names.append(DELEGATE_CHECK[preset.delegate])
+    return tuple(names)

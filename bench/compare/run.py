@@ -1,0 +1,159 @@
+"""The compare protocol: convert everything first, then rounds of shuffled runs, one record per run.
+
+1. Every job's conversion runs once, through the runner's own conversion (``bench.convert.convert_for``, cached),
+   before any timing starts; its wall time goes to ``compare.conversion_s`` (0 when cached or none), never to
+   latency. A refused or failed conversion becomes that config's error record in every round, without retrying.
+2. Round r runs every pending job once in ``plan.order(r)``, a shuffle seeded by (seed, r), so drift and heat hit
+   every config alike and a resumed compare repeats the same orders. Between runs: ``--cooldown-s``, then, with
+   ``--cooldown-to-c``, a capped wait until the hottest thermal zone (bench.machine.thermal) is below the limit.
+3. Each run is ``bench.runner.run``; its record gets ``compare`` (see INTERFACES.md) and is appended at once
+   (bench.records.append_jsonl), so a killed compare keeps every finished run. A failed run is recorded with its
+   error and the others go on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+from dataclasses import replace
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from bench import machine, runner
+from bench.compare.plan import Job, Plan
+from bench.compare.progress import Progress
+from bench.errors import BenchError
+from bench.records import RunRecord, append_jsonl
+
+log = logging.getLogger(__name__)
+
+#: --cooldown-to-c polls the thermal zones this often while waiting
+COOLDOWN_POLL_S = 1.0
+
+
+def _error_record(job: Job, error: str) -> RunRecord:
+    """A record for a run that failed before the runner could make one (an unexpected exception)."""
+    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return RunRecord(
+        created_utc=now,
+        tool=runner.tool_info(),
+        framework=job.run.framework,
+        runtime={},
+        options=job.run.to_dict(),
+        machine=machine.facts(),
+        status="error",
+        error=error,
+    )
+
+
+def _attempt(config: Any) -> RunRecord:
+    """runner.run, with any failure turned into an error record (KeyboardInterrupt still stops the compare)."""
+    try:
+        return runner.run(config)
+    except BenchError as exc:
+        rec = getattr(exc, "record", None)
+        return rec if rec is not None else _error_record_for(config, str(exc))
+    except Exception as exc:  # a framework's own exception: recorded so the other configs still run
+        log.debug("run failed", exc_info=True)
+        return _error_record_for(config, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+
+
+def _error_record_for(config: Any, error: str) -> RunRecord:
+    return _error_record(Job("", "", config.threads, config), error)
+
+
+def convert_all(plan: Plan, labels: List[str], progress: Progress) -> Dict[str, Tuple[float, Optional[RunRecord]]]:
+    """label -> (conversion seconds, error record or None), converting each job that still has runs to do."""
+    out: Dict[str, Tuple[float, Optional[RunRecord]]] = {}
+    jobs = [j for j in plan.jobs if j.label in labels]
+    for i, job in enumerate(jobs, 1):
+        progress.converting(i, len(jobs), job.label)
+        convert = replace(job.run.convert, convert_only=True)
+        t0 = time.perf_counter()
+        rec = _attempt(replace(job.run, convert=convert))
+        seconds = time.perf_counter() - t0
+        if rec.status != "ok":
+            rec.options = job.run.to_dict()  # the run that could not happen, not the convert-only step
+            out[job.label] = (seconds if rec.conversion else 0.0, rec)
+            log.error("%s: %s", job.label, rec.error)
+            continue
+        cached = bool(rec.conversion.get("cached")) if rec.conversion else True
+        out[job.label] = (0.0 if cached else round(seconds, 3), None)
+    return out
+
+
+def _compare_fields(plan: Plan, job: Job, round_index: int, position: int, conversion_s: float) -> Dict[str, Any]:
+    return {
+        "id": plan.id,
+        "config": job.config,
+        "threads": job.threads,
+        "label": job.label,
+        "round": round_index,
+        "rounds": plan.protocol.rounds,
+        "position": position,
+        "seed": plan.seed,
+        "baseline": plan.baseline,
+        "labels": plan.labels,
+        "conversion_s": conversion_s,
+        "source_model": dict(plan.source_model),
+    }
+
+
+def hottest_c() -> Optional[float]:
+    zones = machine.thermal()
+    return max(z["temp_c"] for z in zones) if zones else None
+
+
+def cool_down(plan: Plan, sleep: Callable[[float], None] = time.sleep, read: Callable = hottest_c) -> None:
+    """The pause between two runs: --cooldown-s, then (--cooldown-to-c) until the board is cool or the cap is hit."""
+    p = plan.protocol
+    if p.cooldown_s > 0:
+        sleep(p.cooldown_s)
+    if p.cooldown_to_c is None:
+        return
+    temp, waited = read(), 0.0
+    if temp is None:
+        log.warning("--cooldown-to-c: no readable thermal zone here; not waiting")
+        return
+    while temp >= p.cooldown_to_c and waited < p.cooldown_max_s:
+        sleep(COOLDOWN_POLL_S)
+        waited += COOLDOWN_POLL_S
+        temp = read() or temp
+    if temp >= p.cooldown_to_c:
+        log.warning("still %.1f C after waiting %.0f s (--cooldown-max-s); going on", temp, waited)
+
+
+def execute(plan: Plan, live: Optional[bool] = None, sleep: Callable[[float], None] = time.sleep) -> List[RunRecord]:
+    """Run what the plan still has to run; return the records written (ok and error)."""
+    pending = plan.pending()
+    if plan.done:
+        log.info(
+            "compare %s: resuming, %d of %d runs left", plan.id, len(pending), len(plan.jobs) * plan.protocol.rounds
+        )
+    if not pending:
+        log.info("compare %s: nothing left to run", plan.id)
+        return []
+    written: List[RunRecord] = []
+    with Progress(len(pending), plan.protocol.rounds, live=live) as progress:
+        labels = sorted({job.label for _, _, job in pending})
+        conversions = convert_all(plan, labels, progress)
+        for n, (round_index, position, job) in enumerate(pending, 1):
+            if n > 1:
+                progress.set_phase("cooldown")
+                cool_down(plan, sleep)
+            progress.starting(n, job.label, round_index)
+            conversion_s, failed = conversions[job.label]
+            rec = _copy(failed) if failed is not None else _attempt(job.run)
+            rec.compare = _compare_fields(plan, job, round_index, position, conversion_s)
+            if plan.output is not None:
+                append_jsonl(plan.output, rec)
+            written.append(rec)
+            p50 = rec.latency.invoke.get("p50_ms") if rec.latency is not None else None
+            progress.finished(rec.status, p50)
+            if rec.status != "ok":
+                log.error("%s (round %d): %s", job.label, round_index + 1, rec.error)
+    return written
+
+
+def _copy(rec: RunRecord) -> RunRecord:
+    return RunRecord.from_dict(rec.to_dict())
