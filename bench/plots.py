@@ -1,0 +1,255 @@
+"""Charts of result records (matplotlib, Agg backend; imported only here and only when plots are asked for).
+
+* per model, latency per config grouped by board: p50 bars (median of round medians) with p10-p90
+  whiskers from the pooled raw samples, log scale when the tallest bar is over 20x the shortest;
+* per model, the same for the accelerator presets only (none run -> no file, said in a log line);
+* per model, latency against accuracy (or MSE) with the Pareto front marked;
+* for one run (the last record with raw samples), its latency over time and its histogram.
+
+Each chart is written as PNG and SVG. Boards differ by hatch and marker as well as by colour (cividis,
+whose lightness rises monotonically), so a grey print stays readable. The plotting functions return
+matplotlib ``Figure`` objects (made without pyplot: no global state, nothing left open).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from bench import comparison
+from bench.comparison import ConfigSummary
+
+log = logging.getLogger(__name__)
+
+HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "--", "++")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LOG_RANGE = 20.0  # log scale when max / min of the plotted latencies is above this
+FIGSIZE = (8.0, 4.5)
+DPI = 100
+
+
+def _figure(ncols: int = 1) -> Tuple[Any, List[Any]]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(FIGSIZE[0] * (1.4 if ncols > 1 else 1), FIGSIZE[1]), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def _shades(n: int) -> List[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["cividis"]
+    return [cmap(0.15 + 0.7 * i / max(1, n - 1)) for i in range(n)]
+
+
+def _board_name(summaries: Sequence[ConfigSummary], board: str) -> str:
+    emulated = any(s.emulated for s in summaries if s.board == board)
+    return f"{board} (EMULATED)" if emulated else board
+
+
+def latency_chart(summaries: Sequence[ConfigSummary], title: str) -> Any:
+    """p50 bars per config (x) and board (one bar container per board), p10-p90 whiskers; returns the Figure."""
+    labels = list(dict.fromkeys(s.label for s in summaries))
+    boards = list(dict.fromkeys(s.board for s in summaries))
+    by_key = {(s.board, s.label): s for s in summaries}
+    fig, (ax,) = _figure()
+    width = 0.8 / max(1, len(boards))
+    heights: List[float] = []
+    for bi, (board, shade) in enumerate(zip(boards, _shades(len(boards)))):
+        xs, ys, lo, hi = [], [], [], []
+        for li, label in enumerate(labels):
+            s = by_key.get((board, label))
+            x = li - 0.4 + width * (bi + 0.5)
+            if s is None:
+                continue
+            if s.p50_ms is None:
+                ax.text(x, 0, "failed", rotation=90, ha="center", va="bottom", fontsize=8)
+                continue
+            xs.append(x)
+            ys.append(s.p50_ms)
+            lo.append(s.p50_ms - s.p10_ms if s.p10_ms is not None else 0.0)
+            hi.append(s.p90_ms - s.p50_ms if s.p90_ms is not None else 0.0)
+        bars = ax.bar(xs, ys, width, color=shade, edgecolor="black", hatch=HATCHES[bi % len(HATCHES)])
+        bars.set_label(_board_name(summaries, board))
+        ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="black", capsize=3, linewidth=1)
+        ax.bar_label(
+            bars,
+            [f"{y:.3g}" for y in ys],
+            label_type="center",
+            fontsize=7,
+            bbox={"fc": "white", "ec": "none", "pad": 1},
+        )
+        heights += [y - d for y, d in zip(ys, lo)] + [y + d for y, d in zip(ys, hi)]
+    log_scale = bool(heights) and min(heights) > 0 and max(heights) / min(heights) > LOG_RANGE
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xticks(
+        range(len(labels)), labels, rotation=20 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center"
+    )
+    ax.set_xlabel("config")
+    ax.set_ylabel("latency per inference, batch 1 (ms" + (", log scale)" if log_scale else ")"))
+    ax.set_title(title + "\np50 (median of round medians), whiskers p10-p90 of raw samples", fontsize=10)
+    ax.margins(y=0.15)
+    ax.legend(title="board", fontsize=8)
+    return fig
+
+
+def accelerator_chart(summaries: Sequence[ConfigSummary], model: str) -> Optional[Any]:
+    """Latency chart of the accelerator presets only; None (and a log line) when none of them ran."""
+    acc = [s for s in summaries if comparison.is_accelerator(s.config)]
+    if not any(s.p50_ms is not None for s in acc):
+        log.info(
+            "%s: no accelerator config (%s) ran; no accelerators chart",
+            model,
+            ", ".join(comparison.ACCELERATOR_PRESETS),
+        )
+        return None
+    return latency_chart(acc, f"{model}: accelerators, latency per config")
+
+
+def pareto_front(points: Sequence[Tuple[float, float]], higher_is_better: bool) -> List[int]:
+    """Indexes of the points no other point beats on both latency (lower) and quality."""
+    sign = 1.0 if higher_is_better else -1.0
+    front = []
+    for i, (lat, q) in enumerate(points):
+        dominated = any(
+            (lat2 <= lat and sign * q2 >= sign * q) and (lat2 < lat or sign * q2 > sign * q)
+            for j, (lat2, q2) in enumerate(points)
+            if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def pareto_chart(summaries: Sequence[ConfigSummary], model: str) -> Optional[Any]:
+    """Latency against accuracy (or MSE), Pareto front joined and filled; None when no quality to show."""
+    pts = [s for s in summaries if s.p50_ms is not None and s.quality is not None and not s.quality_note]
+    if not pts:
+        log.info("%s: no quality figures (none measured, or random weights); no latency-quality chart", model)
+        return None
+    metric = pts[0].quality_metric
+    pts = [s for s in pts if s.quality_metric == metric]
+    acc = metric == "accuracy"
+    xy = [(s.p50_ms, 100 * s.quality if acc else s.quality) for s in pts]
+    front = pareto_front(xy, higher_is_better=acc)
+    boards = list(dict.fromkeys(s.board for s in pts))
+    fig, (ax,) = _figure()
+    for bi, board in enumerate(boards):
+        idx = [i for i, s in enumerate(pts) if s.board == board]
+        ax.scatter(
+            [xy[i][0] for i in idx],
+            [xy[i][1] for i in idx],
+            marker=MARKERS[bi % len(MARKERS)],
+            s=50,
+            facecolors="white",
+            edgecolors="black",
+            label=_board_name(pts, board),
+            zorder=3,
+        )
+    ax.scatter(
+        [xy[i][0] for i in front],
+        [xy[i][1] for i in front],
+        marker="o",
+        s=12,
+        color="black",
+        zorder=4,
+        label="Pareto front (filled)",
+    )
+    ax.plot([xy[i][0] for i in front], [xy[i][1] for i in front], linestyle="--", color="black", linewidth=1)
+    for s, (x, y) in zip(pts, xy):
+        ax.annotate(s.label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    lats = [x for x, _ in xy]
+    if min(lats) > 0 and max(lats) / min(lats) > LOG_RANGE:
+        ax.set_xscale("log")
+    ax.set_xlabel("latency per inference, p50 (ms)")
+    ax.set_ylabel("accuracy (%)" if acc else "MSE (lower is better)")
+    ax.set_title(f"{model}: latency against {'accuracy' if acc else 'MSE'} (Pareto front dashed)", fontsize=10)
+    ax.margins(0.15)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def run_chart(record: Dict[str, Any]) -> Any:
+    """One run: invoke latency against elapsed measuring time, and the histogram of the same samples."""
+    raw_ms = [ns / 1e6 for ns in (record.get("latency") or {}).get("raw_invoke_ns") or []]
+    if not raw_ms:
+        raise ValueError("run_chart needs a record with raw samples")
+    elapsed, t = [], 0.0
+    for v in raw_ms:
+        t += v / 1000.0
+        elapsed.append(t)
+    label = comparison._key(record)[3]
+    fig, (ax_t, ax_h) = _figure(ncols=2)
+    ax_t.plot(elapsed, raw_ms, marker=".", markersize=2, linestyle="none", color="black", rasterized=True)
+    ax_t.set_xlabel("time spent in invoke calls (s)")
+    ax_t.set_ylabel("invoke latency (ms)")
+    ax_t.set_title("latency over time", fontsize=10)
+    lo, hi = min(raw_ms), max(raw_ms)
+    wide_range = lo > 0 and hi / lo > LOG_RANGE
+    bins: Any = [lo * (hi / lo) ** (i / 60) for i in range(61)] if wide_range else 60  # log-spaced when wide
+    ax_h.hist(raw_ms, bins=bins, color="0.6", edgecolor="black", hatch="//")
+    ax_h.set_yscale("log")
+    ax_h.set_xlabel("invoke latency (ms)")
+    ax_h.set_ylabel("runs (log scale)")
+    ax_h.set_title("histogram", fontsize=10)
+    if wide_range:
+        ax_t.set_yscale("log")
+        ax_h.set_xscale("log")
+        ax_h.set_xlabel("invoke latency (ms, log scale)")
+    fig.suptitle(f"{comparison.model_name(record)}: {label} on {comparison.board_key(record)}, {len(raw_ms)} runs")
+    return fig
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def save(fig: Any, out_dir: Path, stem: str) -> List[Path]:
+    """Write ``stem``.png and ``stem``.svg into ``out_dir``; returns both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{_slug(stem)}.png", out_dir / f"{_slug(stem)}.svg"]
+    fig.savefig(paths[0], format="png", metadata={"Software": None})
+    fig.savefig(paths[1], format="svg", metadata={"Date": None})
+    return paths
+
+
+def by_model(summaries: Sequence[ConfigSummary]) -> Dict[str, List[ConfigSummary]]:
+    """Summaries per model, compare runs preferred over loose runs, one per (board, label): the last one seen."""
+    models: Dict[str, Dict[Tuple[str, str], ConfigSummary]] = {}
+    has_compare = {s.model for s in summaries if s.compare_id}
+    for s in summaries:
+        if s.model in has_compare and not s.compare_id:
+            continue
+        models.setdefault(s.model, {})[(s.board, s.label)] = s
+    return {m: list(v.values()) for m, v in models.items()}
+
+
+def write_plots(
+    records: Sequence[Dict[str, Any]], out_dir: Path, summaries: Optional[Sequence[ConfigSummary]] = None
+) -> List[Path]:
+    """Every chart of ``records`` into ``out_dir`` (PNG and SVG); returns the files written."""
+    if summaries is None:
+        summaries = comparison.summarize(list(records))
+    out_dir = Path(out_dir)
+    written: List[Path] = []
+    for model, group in by_model(summaries).items():
+        charts = {
+            f"{model}_latency": latency_chart(group, f"{model}: latency per config"),
+            f"{model}_accelerators": accelerator_chart(group, model),
+            f"{model}_latency_vs_quality": pareto_chart(group, model),
+        }
+        for stem, fig in charts.items():
+            if fig is not None:
+                written += save(fig, out_dir, stem)
+    runs = [r for r in records if isinstance(r, dict) and (r.get("latency") or {}).get("raw_invoke_ns")]
+    if runs:
+        written += save(run_chart(runs[-1]), out_dir, f"run_{comparison.model_name(runs[-1])}")
+    else:
+        log.info("no record keeps raw samples (--no-raw); no latency-over-time chart")
+    return written
