@@ -54,7 +54,17 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON Lines file the record is appended to")
     p.add_argument("--label", help="free text stored with the record")
     p.add_argument("--no-raw", action="store_true", help="do not keep raw latencies in the record")
+    add_random_weights_argument(p)
     convert_options.add_arguments(p)
+
+
+def add_random_weights_argument(p: argparse.ArgumentParser) -> None:
+    """--random-weights, one definition for `run` and `compare` (through _add_run_arguments)."""
+    p.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="the model has random weights (e.g. the zoo): metrics are kept but marked not meaningful",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("legacy_args", nargs=argparse.REMAINDER)
 
+    zoo = sub.add_parser("zoo", help="write ResNet-50, MobileNetV2, EfficientNet-B0 (random weights) and data")
+    zoo.add_argument("--out", type=Path, required=True, help="folder the models, data and zoo.json are written to")
+    zoo.add_argument("--models", nargs="+", default=None, help="resnet50 mobilenetv2 efficientnet-b0 (default: all)")
+    zoo.add_argument("--samples", type=int, default=None, help="random input samples in each data.npz (50)")
+    zoo.add_argument("--representative-samples", type=int, default=None, help="samples in representative.npz (100)")
+    zoo.add_argument("--seed", type=int, default=0)
+    zoo.add_argument("--no-keras", action="store_true", help="skip the keras.applications variants")
+
     sc = sub.add_parser("selfcheck", help="print runtime versions and delegates; fail if a required one is missing")
     sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
     sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
@@ -128,6 +146,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         output=args.output,
         label=args.label,
         keep_raw=not args.no_raw,
+        random_weights=args.random_weights,
         convert=convert_options.from_args(args),
     )
 
@@ -201,6 +220,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_zoo(args: argparse.Namespace) -> int:
+    from bench.models import zoo
+
+    counts = {"samples": args.samples, "representative_samples": args.representative_samples}
+    kw = {k: v for k, v in counts.items() if v is not None}
+    manifest = zoo.write_zoo(args.out, zoo.parse_names(args.models), seed=args.seed, keras=not args.no_keras, **kw)
+    for name, entry in manifest["models"].items():
+        for variant, files in entry.items():
+            if isinstance(files, dict):
+                model = files.get("onnx") or files["model"]
+                print(f"{name:<16} {variant:<8} {files['params']:>11,} parameters  {model}")
+    print(f"manifest: {Path(args.out) / zoo.MANIFEST} (random weights: pass --random-weights to run/compare)")
+    return 0
+
+
 def _cmd_selfcheck(args: argparse.Namespace) -> int:
     from bench import selfcheck
 
@@ -220,6 +254,7 @@ COMMANDS = {
     "compare": _cmd_compare,
     "report": _cmd_report,
     "selfcheck": _cmd_selfcheck,
+    "zoo": _cmd_zoo,
     "evaluate": _cmd_evaluate,
 }
 

@@ -48,6 +48,8 @@ class RunConfig:
     output: Optional[Path] = None
     label: Optional[str] = None
     keep_raw: bool = True
+    #: the model has random weights (the zoo): quality metrics are kept but marked not meaningful
+    random_weights: bool = False
     #: conversion options (bench.convert.options.ConvertOptions), None when no conversion was asked for
     convert: Any = None
 

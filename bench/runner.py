@@ -195,6 +195,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         import_ms=import_ns / 1e6,
     )
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
+    if config.random_weights:
+        record.quality["not_meaningful"] = "random weights"
 
 
 def run_and_record(config: RunConfig) -> RunRecord:
