@@ -1,23 +1,29 @@
-"""ONNX -> TensorRT engine with the TensorRT builder (8.2 Python API, as on JetPack 4.6).
+"""ONNX -> TensorRT engine with the TensorRT builder (8.2 on JetPack 4.6, 10.x on JetPack 6).
 
-Written against the documented API but NOT tested: TensorRT cannot be installed on the development
-machine (its PyPI packages download from NVIDIA at build time). The accelerator issue owns testing it
-on a Jetson. Without ``tensorrt`` importable the edge answers FrameworkUnavailable.
+The builder code is the runtime's (``bench.runtimes.tensorrt.build_engine``: workspace through
+``set_memory_pool_limit`` or ``max_workspace_size``, a batch-1 optimization profile for a dynamic batch), so a
+converted engine and an engine the runtime builds from ONNX are made the same way. The build time and the TensorRT
+version and GPU it was built for are recorded in the step options: an engine is valid only there.
+
+NOT VERIFIED ON HARDWARE: TensorRT cannot be installed on the development machine; tests/test_vendor_contracts.py
+drives this code through fake modules built from TensorRT 8.2.1's and 10.3.0's name lists. Without ``tensorrt``
+importable the edge answers FrameworkUnavailable.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from bench.convert.edges import Step, StepResult
 from bench.errors import ConversionError, FrameworkUnavailable
 
 log = logging.getLogger(__name__)
 
-WORKSPACE_BYTES = 1 << 28
-
 
 def build(step: Step) -> StepResult:
+    from bench.runtimes import tensorrt as rt
+
     try:
         import tensorrt as trt
     except ImportError as exc:
@@ -30,21 +36,15 @@ def build(step: Step) -> StepResult:
             "TensorRT int8 calibration is not implemented yet", "use --precision fp16 or fp32 for TensorRT"
         )
     logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(step.source.read_bytes()):
-        errors = " | ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise ConversionError(f"TensorRT's ONNX parser refused the model: {errors}", "simplify the model (onnxsim)")
-    config = builder.create_builder_config()
-    config.max_workspace_size = WORKSPACE_BYTES  # TensorRT 8.2; 8.4+ use set_memory_pool_limit
-    if step.precision == "fp16":
-        if not builder.platform_has_fast_fp16:
-            raise FrameworkUnavailable("this GPU has no fast fp16", "use --precision fp32")
-        config.set_flag(trt.BuilderFlag.FP16)
-    engine = builder.build_serialized_network(network, config)
-    if engine is None:
-        raise ConversionError("the TensorRT builder returned no engine (see its log above)", "check the model's ops")
+    start = time.perf_counter()
+    blob, facts = rt.build_engine(trt, step.source, step.precision, logger)
+    build_s = time.perf_counter() - start
     out = step.out_dir / "model.engine"
-    out.write_bytes(bytes(engine))
-    return StepResult(path=out, options={"precision": step.precision, "workspace_bytes": WORKSPACE_BYTES})
+    out.write_bytes(blob)
+    options = {"precision": step.precision, "build_s": round(build_s, 3), "tensorrt": trt.__version__, **facts}
+    try:
+        _, cuda = rt._modules()
+        options["gpu"] = rt.gpu_name(cuda)
+    except (FrameworkUnavailable, RuntimeError) as exc:  # pycuda absent or no device: the engine is still written
+        log.warning("could not read the GPU name for the engine record: %s", exc)
+    return StepResult(path=out, options=options)

@@ -5,14 +5,23 @@ kernels, no default delegate), ``armnn`` (ARM NN TFLite delegate, ``libarmnnDele
 ``edgetpu`` (Coral, ``libedgetpu.so.1``). The ARM NN and Edge TPU delegate paths are written against
 the documented ``load_delegate`` API and verified only up to loading the library: no ARM NN delegate
 binary or Edge TPU is available on the development machine.
+
+Vendor API used here, read at the source: ``Interpreter(model_path, experimental_delegates, num_threads,
+experimental_op_resolver_type)``, ``load_delegate(library, options)`` and the ``Delegate`` class whose ``__del__``
+reads ``self._library`` (tensorflow/tensorflow ``tensorflow/lite/python/interpreter.py``; the same file ships as
+``tflite_runtime/interpreter.py`` and ``ai_edge_litert/interpreter.py``). ``OpResolverType`` appeared in March 2021
+(tensorflow/tensorflow#44043, commit fafba9e): old builds such as Coral's tflite-runtime 2.5.0.post1 may lack it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
+import sys
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from bench import formats
 from bench.errors import FrameworkUnavailable, ModelFormatError, UnsupportedModelError
@@ -62,7 +71,7 @@ class _TFLiteShim:
     def __init__(self, tf: Any) -> None:
         self.Interpreter = tf.lite.Interpreter
         self.load_delegate = tf.lite.experimental.load_delegate
-        self.OpResolverType = tf.lite.experimental.OpResolverType
+        self.OpResolverType = getattr(tf.lite.experimental, "OpResolverType", None)
 
 
 def _dist_version(dist: str) -> str:
@@ -83,23 +92,89 @@ def armnn_delegate_path() -> str:
     return os.environ.get(ARMNN_DELEGATE_ENV, ARMNN_DELEGATE_LIB)
 
 
-def load_named_delegate(mod: Any, delegate: str, threads: Optional[int]) -> Any:
-    """Load the ``armnn`` or ``edgetpu`` delegate; FrameworkUnavailable with a fix when absent."""
+#: ARM NN delegate options, names as parsed in ARM-software/armnn delegate/common/src/DelegateOptions.cpp (v24.02)
+ARMNN_BACKENDS = "CpuAcc,CpuRef"
+
+
+def armnn_delegate_options(threads: Optional[int]) -> Dict[str, str]:
+    opts = {"backends": ARMNN_BACKENDS, "logging-severity": "warning"}
+    if threads:
+        opts["number-of-threads"] = str(threads)
+    return opts
+
+
+@contextlib.contextmanager
+def _quiet_delegate_finalizer() -> Iterator[None]:
+    """Swallow the ``Exception ignored in: Delegate.__del__`` report a failed load leaves behind.
+
+    ``Delegate.__init__`` sets ``self._library`` only after the library loaded; when loading fails, the half-built
+    object's ``__del__`` reads the missing attribute and CPython prints a traceback to stderr (seen here with
+    ai-edge-litert 2.3.0). The hook filters exactly that report; everything else goes to the previous hook.
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        obj = getattr(unraisable, "object", None)
+        if getattr(obj, "__qualname__", "") == "Delegate.__del__":
+            log.debug("ignored %s from a delegate that failed to load", unraisable.exc_type.__name__)
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def _forget_traceback(exc: BaseException) -> str:
+    """The first line of an exception's message; drops its frames (they hold the half-built Delegate)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    seen = exc
+    while seen is not None:
+        seen.__traceback__ = None
+        seen = seen.__context__ or seen.__cause__
+    return text
+
+
+def load_named_delegate(mod: Any, delegate: str, threads: Optional[int], path: Optional[str] = None) -> Any:
+    """Load the ``armnn`` or ``edgetpu`` delegate; FrameworkUnavailable with a fix when absent.
+
+    ``path``: the delegate library the user named (``--armnn-path``), else the environment or the default name.
+    """
     if delegate == "armnn":
-        lib = armnn_delegate_path()
-        opts = {"backends": "CpuAcc,CpuRef", "logging-severity": "warning"}
-        if threads:
-            opts["number-of-threads"] = str(threads)
+        lib, opts = path or armnn_delegate_path(), armnn_delegate_options(threads)
         fix = f"use the rpi-armnn image built with the ARM NN delegate, or set {ARMNN_DELEGATE_ENV} to libarmnnDelegate.so"
     elif delegate == "edgetpu":
         lib, opts = EDGETPU_LIB, {}
         fix = "install libedgetpu1-std (Coral apt repository) and plug in the Coral USB accelerator"
     else:
         raise FrameworkUnavailable(f"unknown TFLite delegate {delegate!r}", "use xnnpack, armnn, edgetpu or none")
-    try:
-        return mod.load_delegate(lib, opts)
-    except (ValueError, OSError, RuntimeError) as exc:
-        raise FrameworkUnavailable(f"TFLite delegate {delegate} ({lib}) could not be loaded: {exc}", fix) from exc
+    return load_delegate_quietly(mod.load_delegate, lib, opts, f"TFLite delegate {delegate} ({lib})", fix)
+
+
+def load_delegate_quietly(load: Any, lib: str, opts: Dict[str, str], what: str, fix: str) -> Any:
+    """``load(lib, opts)`` (tflite ``load_delegate`` or pycoral ``load_edgetpu_delegate``), failing in one clean line."""
+    why = None
+    with _quiet_delegate_finalizer():
+        try:
+            return load(lib, opts) if lib else load(opts)
+        except (ValueError, OSError, RuntimeError, AttributeError) as exc:
+            why = _forget_traceback(exc)
+        gc.collect()  # finalize the half-built Delegate (held by reference cycles) while the filter is installed
+    raise FrameworkUnavailable(f"{what} could not be loaded: {why}", fix)
+
+
+def no_default_delegate_kwargs(mod: Any, backend: str, version: str) -> Dict[str, Any]:
+    """Interpreter arguments for ``--delegate none``; a clear error where the runtime predates OpResolverType."""
+    resolver = getattr(mod, "OpResolverType", None)
+    if resolver is None or not hasattr(resolver, "BUILTIN_WITHOUT_DEFAULT_DELEGATES"):
+        raise FrameworkUnavailable(
+            f"--delegate none needs OpResolverType, which {backend} {version} does not have (added in TFLite 2.5+ "
+            "builds after March 2021)",
+            "drop --delegate none (the interpreter's default op resolver is used) or use a newer TFLite runtime",
+        )
+    return {"experimental_op_resolver_type": resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
 
 
 def _spec(d: Dict[str, Any]) -> TensorSpec:
@@ -117,6 +192,7 @@ def _spec(d: Dict[str, Any]) -> TensorSpec:
 class TFLiteRuntime(Runtime):
     name = "tflite"
     formats = (formats.TFLITE,)
+    delegates = ("xnnpack", "armnn", "edgetpu", "none")
     #: delegate used when the options name none; the Coral runtime sets "edgetpu"
     default_delegate: Optional[str] = None
 
@@ -132,9 +208,10 @@ class TFLiteRuntime(Runtime):
         if options.threads:
             kwargs["num_threads"] = options.threads
         if delegate in ("armnn", "edgetpu"):
-            kwargs["experimental_delegates"] = [load_named_delegate(mod, delegate, options.threads)]
+            path = options.extra.get("delegate_path")
+            kwargs["experimental_delegates"] = [load_named_delegate(mod, delegate, options.threads, path)]
         elif delegate == "none":
-            kwargs["experimental_op_resolver_type"] = mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            kwargs.update(no_default_delegate_kwargs(mod, backend, version))
         try:
             interp = mod.Interpreter(**kwargs)
             interp.allocate_tensors()
