@@ -18,7 +18,7 @@ EMULATE ?=
 WHEELHOUSE ?=
 export DEVICE MODEL DATA FRAMEWORK ARGS TARGET EMULATE WHEELHOUSE
 
-.PHONY: venv bench test lint images base-images clean-venv
+.PHONY: venv bench compare experiments test lint images base-images clean-venv
 
 $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ venv: $(STAMP)
 ## bench: no arguments -> built-in default on this machine; MODEL=... -> native run; DEVICE=... -> container
 bench: $(STAMP)
 	$(PY) -m launcher.make_bench
+
+## compare: presets side by side (ARGS="--configs onnx,tflite --rounds 3", default --all); no MODEL -> the digits
+## model; DEVICE=... -> in that device's container through the launcher (EMULATE=1 for a foreign architecture)
+compare: $(STAMP)
+	$(PY) -m launcher.make_bench compare
+
+## experiments: the zoo (ResNet-50, MobileNetV2, EfficientNet-B0, random weights), compare --all on each, natively or
+## on DEVICE, then results/experiments/report.md and plots/. Resumes when started again. Hours on a Raspberry Pi.
+experiments: $(STAMP)
+	$(PY) -m launcher.make_bench experiments
 
 test: $(STAMP)
 	$(PY) -m pytest -ra tests

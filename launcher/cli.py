@@ -5,12 +5,14 @@ python -m launcher bench --device rpi5                      # the built-in demo 
 python -m launcher selfcheck --device rpi-coral
 python -m launcher convert MODEL DATA --framework tflite --out converted/ [-- --precision int8 ...]
 python -m launcher chain --device rpi5 MODEL DATA --framework tflite [-- ...]   # convert in host, bench on rpi5
+python -m launcher compare --device rpi5 MODEL DATA [--emulate] [-- --configs onnx,tflite --rounds 3 ...]
 python -m launcher detect | profiles
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -23,6 +25,8 @@ from launcher.run import PATH_OPTIONS, Job, Outcome, run
 log = logging.getLogger(__name__)
 
 #: what a converted model looks like per framework (used by `chain` to pick the conversion's output)
+#: default outer timeout of `launcher compare` (every preset, several rounds), seconds
+COMPARE_TIMEOUT_S = 4 * 3600.0
 MODEL_SUFFIX = {"onnx": ".onnx", "tflite": ".tflite", "coral": ".tflite", "tensorrt": ".engine"}
 
 
@@ -34,14 +38,7 @@ def bench_argv(
     model: Optional[Path], data: Optional[Path], framework: Optional[str], extra: Sequence[str]
 ) -> Tuple[List[str], List[Path], Optional[Path]]:
     """`python -m bench` argv, the local files it references, and an --output the caller gave (taken out)."""
-    extra = list(extra)
-    results = None
-    if "--output" in extra:
-        i = extra.index("--output")
-        if i + 1 >= len(extra):
-            raise LauncherError("--output needs a file name", "pass --output FILE.jsonl")
-        results = Path(extra[i + 1])
-        del extra[i : i + 2]
+    extra, results = take_output(extra)
     inputs: List[Path] = []
     for opt in PATH_OPTIONS:
         if opt in extra and extra.index(opt) + 1 < len(extra):
@@ -54,6 +51,52 @@ def bench_argv(
         if not p.exists():
             raise LauncherError(f"{what} {p} does not exist", f"check the {what.upper()}= path")
     return ["run", str(model), str(data), "--framework", framework, *extra], [model, data, *inputs], results
+
+
+def take_output(extra: Sequence[str]) -> Tuple[List[str], Optional[Path]]:
+    """``extra`` without ``--output FILE``, and FILE (the launcher appends the container's records there)."""
+    extra = list(extra)
+    if "--output" not in extra:
+        return extra, None
+    i = extra.index("--output")
+    if i + 1 >= len(extra):
+        raise LauncherError("--output needs a file name", "pass --output FILE.jsonl")
+    results = Path(extra[i + 1])
+    del extra[i : i + 2]
+    return extra, results
+
+
+def compare_argv(
+    model: Optional[Path], data: Optional[Path], extra: Sequence[str]
+) -> Tuple[List[str], List[Path], Optional[Path]]:
+    """`python -m bench compare` argv, the local files it references (MODEL, DATA, class file, representative data),
+    and an --output the caller gave (taken out).
+
+    No MODEL: the built-in digits model's ONNX export and its test set (device images carry runtimes, not the
+    PyTorch exporter). Neither --configs nor --all given: --all (every preset the image can run; the others are
+    listed as skipped, with the reason).
+    """
+    extra, results = take_output(extra)
+    if model is None:
+        from bench import models
+
+        model, data = models.DIGITS_ONNX, data or models.DIGITS_TEST_DATA
+    if data is None:
+        raise LauncherError("MODEL needs DATA too", "pass MODEL=model.onnx DATA=data.npz")
+    for p, what in ((model, "model"), (data, "data")):
+        if not Path(p).exists():
+            raise LauncherError(f"{what} {p} does not exist", f"check the {what.upper()}= path")
+    inputs: List[Path] = [Path(model), Path(data)]
+    for i, arg in enumerate(extra[:-1]):
+        if arg in PATH_OPTIONS:
+            path = Path(extra[i + 1])
+            if not path.exists():
+                raise LauncherError(f"{arg} {path} does not exist", f"check the {arg} path")
+            extra[i + 1] = str(path)  # the spelling plan_inputs maps to the container path
+            inputs.append(path)
+    if not any(a == "--all" or a.split("=")[0] == "--configs" for a in extra):
+        extra.append("--all")
+    return ["compare", str(model), str(data), *extra], inputs, results
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -99,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--framework", required=True, choices=sorted(MODEL_SUFFIX))
         c.add_argument("--out", type=Path, default=Path("results/converted"), help="converted models land here")
         _common(c)
+    cmp = sub.add_parser("compare", help="compare presets on MODEL in the device's image (no MODEL: the digits model)")
+    cmp.add_argument("--device", default="auto", help=f"auto or one of {', '.join(profiles.PROFILES)}")
+    cmp.add_argument("model", nargs="?", type=Path)
+    cmp.add_argument("data", nargs="?", type=Path)
+    cmp.add_argument("--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten")
+    _common(cmp)
+    # --all with three rounds on ResNet-50 takes most of an hour on a Raspberry Pi
+    cmp.set_defaults(timeout=COMPARE_TIMEOUT_S)
     sub.add_parser("detect", help="print the profile DEVICE=auto picks here")
     sub.add_parser("profiles", help="list device profiles")
     return parser
@@ -181,6 +232,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             job = _job(args, _device(args.device), bargv, inputs, results=results or args.results)
             outcome = run(job)
             return outcome.exit_code
+        if args.command == "compare":
+            cargv, inputs, results = compare_argv(args.model, args.data, extra)
+            # --resume reads the compare's earlier records: the container starts from a copy of the results file
+            job = _job(args, _device(args.device), cargv, inputs, results=results or args.results)
+            job = dataclasses.replace(job, seed_results="--resume" in cargv)
+            return run(job).exit_code
         if args.command in ("convert", "chain"):
             outcome, model = convert(args, [] if args.command == "chain" else extra)
             if outcome.exit_code != 0 or model is None:

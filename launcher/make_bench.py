@@ -1,4 +1,5 @@
-"""`make bench`: turn Make's exported variables into an argument list and run it. No shell strings.
+"""`make bench`, `make compare`, `make experiments`: turn Make's exported variables into argument lists and run
+them. No shell strings.
 
 DEVICE, MODEL, DATA, FRAMEWORK, ARGS, EMULATE come from the environment (the Makefile exports them). ARGS is split
 with shlex.split, never given to a shell.
@@ -7,6 +8,17 @@ with shlex.split, never given to a shell.
 * MODEL without DEVICE: natively: ``python -m bench run MODEL DATA --framework FRAMEWORK ARGS...``.
 * DEVICE set (``auto``, ``rpi5``, ...): in that device's container through the launcher (MODEL empty: the demo);
   EMULATE=1 runs a foreign-architecture image under qemu on purpose.
+
+`make compare` (``python -m launcher.make_bench compare``): ``bench compare MODEL DATA ARGS...`` natively, or
+``launcher compare --device DEVICE MODEL DATA -- ARGS...`` in the device's image. No MODEL: the built-in digits
+model (natively its state_dict and class file, so every preset converts from it; in an image its ONNX export).
+Neither --configs nor --all in ARGS: --all.
+
+`make experiments` (``python -m launcher.make_bench experiments``): the original tool's experiments. Writes the zoo
+(once; kept for later resumes) to results/experiments/zoo, runs ``compare --all --random-weights --resume`` on each
+model (the PyTorch-origin and the Keras-origin variant), natively or on DEVICE, appending to
+results/experiments/results.jsonl, then writes results/experiments/report.md and plots/. Started again, it runs only
+what is missing. Several hours on a Raspberry Pi are possible (ResNet-50 on every preset, 3 rounds).
 """
 
 from __future__ import annotations
@@ -16,7 +28,8 @@ import os
 import shlex
 import subprocess
 import sys
-from typing import List, Mapping, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,50 @@ def build_argv(env: Mapping[str, str], python: str = sys.executable) -> List[str
     return argv + args
 
 
+def _emulate(env: Mapping[str, str]) -> List[str]:
+    return ["--emulate"] if env.get("EMULATE", "").strip() in ("1", "yes", "true") else []
+
+
+def _with_presets(args: Sequence[str]) -> List[str]:
+    """``args`` plus --all when they name no presets (--configs) and no --all."""
+    args = list(args)
+    return args if any(a == "--all" or a.split("=")[0] == "--configs" for a in args) else [*args, "--all"]
+
+
+def compare_argv(env: Mapping[str, str], python: str = sys.executable) -> List[str]:
+    """The command `make compare` runs for these variables."""
+    from bench import models
+
+    device, model, data = (env.get(k, "").strip() for k in ("DEVICE", "MODEL", "DATA"))
+    args = shlex.split(env.get("ARGS", ""))
+    if device:
+        argv = [python, "-m", "launcher", "compare", "--device", device, *_emulate(env)]
+        argv += [model, data] if model else []
+        return argv + ["--", *_with_presets(args)]
+    if not model:
+        model, data = str(models.DIGITS_STATE_DICT), str(models.DIGITS_TEST_DATA)
+        args = [
+            "--model-class-path",
+            str(models.DIGITS_CLASS_FILE),
+            "--model-class-name",
+            models.DIGITS_CLASS_NAME,
+            *args,
+        ]
+    return [python, "-m", "bench", "compare", model, data, *_with_presets(args)]
+
+
+def check_compare(env: Mapping[str, str]) -> Optional[str]:
+    """A usage problem with the `make compare` variables, as an error line, or None."""
+    if env.get("FRAMEWORK", "").strip():
+        return (
+            "edgebench: error: make compare takes presets, not FRAMEWORK=. "
+            "Fix: make compare MODEL=... DATA=... ARGS='--configs onnx,tflite' (or ARGS=--all)"
+        )
+    if env.get("MODEL", "").strip() and not env.get("DATA", "").strip():
+        return "edgebench: error: MODEL= needs DATA= too. Fix: make compare MODEL=model.onnx DATA=data.npz"
+    return None
+
+
 def check(env: Mapping[str, str]) -> Optional[str]:
     """A usage problem with the variables, as an error line, or None."""
     if env.get("MODEL", "").strip():
@@ -57,23 +114,101 @@ def check(env: Mapping[str, str]) -> Optional[str]:
     return None
 
 
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="make bench: %(message)s", stream=sys.stderr)
-    problem = check(os.environ)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
-    argv = build_argv(os.environ)
+EXPERIMENTS = Path("results/experiments")
+
+
+def experiment_steps(
+    env: Mapping[str, str], manifest: Dict[str, Any], out: Path = EXPERIMENTS, python: str = sys.executable
+) -> List[Tuple[str, List[str]]]:
+    """(title, argv) of each compare of `make experiments`: every zoo model, PyTorch- and Keras-origin, --all."""
+    device = env.get("DEVICE", "").strip()
+    user = shlex.split(env.get("ARGS", ""))
+    results = str(out / "results.jsonl")
+    steps = []
+    for entry in manifest["models"].values():
+        for variant in ("pytorch", "keras"):
+            files = entry.get(variant)
+            if not files:
+                continue
+            model = files["state_dict"] if variant == "pytorch" else files["model"]
+            args = ["--all", "--random-weights", "--resume", "--representative-data-path", files["representative_data"]]
+            if variant == "pytorch":
+                args += ["--model-class-path", files["class_file"], "--model-class-name", files["class_name"]]
+            args += ["--output", results, *user]
+            if device:
+                argv = [python, "-m", "launcher", "compare", "--device", device, *_emulate(env)]
+                argv += [model, files["data"], "--", *args]
+            else:
+                argv = [python, "-m", "bench", "compare", model, files["data"], *args]
+            steps.append((f"{entry['title']} ({variant})", argv))
+    return steps
+
+
+def zoo_argv(out: Path = EXPERIMENTS, python: str = sys.executable) -> List[str]:
+    return [python, "-m", "bench", "zoo", "--out", str(out / "zoo")]
+
+
+def report_argv(out: Path = EXPERIMENTS, python: str = sys.executable) -> List[str]:
+    return [
+        python, "-m", "bench", "report", str(out / "results.jsonl"), "--format", "markdown", "--plot", str(out / "plots"),
+    ]  # fmt: skip
+
+
+def _run(argv: List[str], stdout: Any = None) -> int:
     log.info("%s", shlex.join(argv))
     try:
-        return subprocess.run(argv, timeout=NATIVE_TIMEOUT_S).returncode
-    except KeyboardInterrupt:
-        return 130
+        return subprocess.run(argv, timeout=NATIVE_TIMEOUT_S, stdout=stdout).returncode
     except subprocess.TimeoutExpired:
         print(
             f"edgebench: error: no result after {NATIVE_TIMEOUT_S:.0f} s. Fix: raise BENCH_TIMEOUT_S", file=sys.stderr
         )
         return 124
+
+
+def experiments(env: Mapping[str, str], out: Path = EXPERIMENTS) -> int:
+    """Zoo (once), one compare per model and variant (failures noted, the rest go on), then the report."""
+    from bench.models import zoo
+
+    if (out / "zoo" / zoo.MANIFEST).is_file():
+        log.info("reusing the zoo in %s (same files, so --resume finds the earlier records)", out / "zoo")
+    elif _run(zoo_argv(out)) != 0:
+        return 1
+    failed = []
+    for title, argv in experiment_steps(env, zoo.read_manifest(out / "zoo"), out):
+        log.info("experiment: %s", title)
+        rc = _run(argv)
+        if rc == 130:
+            return rc
+        if rc != 0:
+            failed.append(title)
+    report = out / "report.md"
+    with report.open("w", encoding="utf-8") as f:
+        rc = _run(report_argv(out), stdout=f)
+    log.info("report: %s, plots: %s", report, out / "plots")
+    if failed or rc != 0:
+        print(
+            f"edgebench: error: {len(failed)} compare(s) had failed configs: {', '.join(failed) or 'none'}"
+            f"{'; the report failed' if rc else ''}. Fix: read the errors above and in {report}; "
+            "`make experiments` again resumes",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    target = (sys.argv[1:] if argv is None else argv) or ["bench"]
+    logging.basicConfig(level=logging.INFO, format=f"make {target[0]}: %(message)s", stream=sys.stderr)
+    problem = check_compare(os.environ) if target[0] in ("compare", "experiments") else check(os.environ)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        if target[0] == "experiments":
+            return experiments(os.environ)
+        return _run(compare_argv(os.environ) if target[0] == "compare" else build_argv(os.environ))
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

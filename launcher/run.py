@@ -60,6 +60,10 @@ class Job:
     #: False: run the image without its accelerator (no device check, no device mounts, no special runtime),
     #: e.g. the Coral image's CPU TFLite path on a machine without a Coral. Explicit, never automatic.
     accelerator: bool = True
+    #: copy the caller's results file in as the container's results file first (``compare --resume`` reads the
+    #: earlier records of its compare from it); only the lines the run adds are appended back
+    seed_results: bool = False
+
 
 
 @dataclass
@@ -203,13 +207,15 @@ def _read_archive(container: Any, path: str) -> Optional[tarfile.TarFile]:
     return tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r")
 
 
-def collect_records(container: Any, results: Path) -> List[Dict[str, Any]]:
-    """Copy the run's JSON lines out and append the complete ones to ``results``; return them."""
+def collect_records(container: Any, results: Path, skip_bytes: int = 0) -> List[Dict[str, Any]]:
+    """Copy the run's JSON lines out and append the complete ones to ``results``; return them.
+
+    ``skip_bytes``: the length of the seeded copy of ``results`` (:func:`seed_results`), never appended twice."""
     tar = _read_archive(container, str(RESULTS_IN_CONTAINER))
     if tar is None:
         return []
     member = tar.getmembers()[0]
-    data = tar.extractfile(member).read().decode() if member.isfile() else ""
+    data = tar.extractfile(member).read()[skip_bytes:].decode() if member.isfile() else ""
     records, lines = [], []
     for line in data.split("\n"):
         if not line.strip():
@@ -225,6 +231,26 @@ def collect_records(container: Any, results: Path) -> List[Dict[str, Any]]:
             f.write("".join(line + "\n" for line in lines))
         log.info("appended %d record(s) to %s", len(lines), results)
     return records
+
+
+def results_tar(content: bytes) -> bytes:
+    """A tar holding ``content`` as the container's results file (writable by the image's non-root user)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(str(RESULTS_IN_CONTAINER.relative_to("/")))
+        info.size, info.mode, info.uid, info.gid = len(content), 0o666, 1000, 1000
+        tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def seed_results(container: Any, job: Job) -> int:
+    """Put the caller's results file into the container (``job.seed_results``); return its length in bytes."""
+    if not job.seed_results or not job.results.is_file():
+        return 0
+    content = job.results.read_bytes()
+    if not container.put_archive("/", results_tar(content)):
+        raise LauncherError("copying the earlier results into the container failed", "check the engine's disk space")
+    return len(content)
 
 
 def collect_dir(container: Any, path: str, dest: Path) -> List[Path]:
@@ -309,7 +335,7 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
     opts = container_options(job, engine_arch, mapping)
     opts["environment"]["EDGEBENCH_IMAGE"] = image  # recorded in every result (machine.image)
     command = [*argv]
-    if command and command[0] in ("run", "demo"):
+    if command and command[0] in ("run", "demo", "compare"):
         command += ["--output", str(RESULTS_IN_CONTAINER)]
     log.info("device %s, image %s, command: python -m bench %s", job.profile.name, image, " ".join(command))
     import docker
@@ -322,10 +348,12 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
         ) from exc
     outcome = Outcome(exit_code=1, records=[], image=image)
     timer: Optional[threading.Timer] = None
+    seeded = 0
     try:
         if job.mount_mode == "copy" and mapping:
             if not container.put_archive("/", inputs_tar(mapping)):
                 raise LauncherError("copying the inputs into the container failed", "check the engine's disk space")
+        seeded = seed_results(container, job)
         start = time.monotonic()
 
         def on_timeout() -> None:
@@ -369,7 +397,7 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
         if timer is not None:
             timer.cancel()
         try:
-            outcome.records = collect_records(container, job.results)
+            outcome.records = collect_records(container, job.results, seeded)
             for cdir, local in job.collect:
                 collect_dir(container, cdir, local)
         finally:
