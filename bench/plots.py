@@ -230,26 +230,28 @@ def by_model(summaries: Sequence[ConfigSummary]) -> Dict[str, List[ConfigSummary
     return {m: list(v.values()) for m, v in models.items()}
 
 
+def charts(records: Sequence[Dict[str, Any]], summaries: Sequence[ConfigSummary]) -> Dict[str, Any]:
+    """Every chart of ``records``: file stem -> Figure (charts with nothing to draw are left out, with a log line)."""
+    figs: Dict[str, Any] = {}
+    for model, group in by_model(summaries).items():
+        figs[f"{model}_latency"] = latency_chart(group, f"{model}: latency per config")
+        figs[f"{model}_accelerators"] = accelerator_chart(group, model)
+        figs[f"{model}_latency_vs_quality"] = pareto_chart(group, model)
+    runs = [r for r in records if isinstance(r, dict) and (r.get("latency") or {}).get("raw_invoke_ns")]
+    if runs:
+        figs[f"run_{comparison.model_name(runs[-1])}"] = run_chart(runs[-1])
+    else:
+        log.info("no record keeps raw samples (--no-raw); no latency-over-time chart")
+    return {k: v for k, v in figs.items() if v is not None}
+
+
 def write_plots(
     records: Sequence[Dict[str, Any]], out_dir: Path, summaries: Optional[Sequence[ConfigSummary]] = None
 ) -> List[Path]:
     """Every chart of ``records`` into ``out_dir`` (PNG and SVG); returns the files written."""
     if summaries is None:
         summaries = comparison.summarize(list(records))
-    out_dir = Path(out_dir)
     written: List[Path] = []
-    for model, group in by_model(summaries).items():
-        charts = {
-            f"{model}_latency": latency_chart(group, f"{model}: latency per config"),
-            f"{model}_accelerators": accelerator_chart(group, model),
-            f"{model}_latency_vs_quality": pareto_chart(group, model),
-        }
-        for stem, fig in charts.items():
-            if fig is not None:
-                written += save(fig, out_dir, stem)
-    runs = [r for r in records if isinstance(r, dict) and (r.get("latency") or {}).get("raw_invoke_ns")]
-    if runs:
-        written += save(run_chart(runs[-1]), out_dir, f"run_{comparison.model_name(runs[-1])}")
-    else:
-        log.info("no record keeps raw samples (--no-raw); no latency-over-time chart")
+    for stem, fig in charts(records, summaries).items():
+        written += save(fig, Path(out_dir), stem)
     return written

@@ -43,7 +43,7 @@ def _ms(v: Optional[float]) -> str:
     """Latency in ms with 3 significant figures at least (0.0243, 1.23, 123.4)."""
     if v is None:
         return "-"
-    return f"{v:.1f}" if v >= 100 else f"{v:.3g}" if v >= 0.001 else f"{v:.2g}"
+    return f"{v:.1f}" if v >= 100 else f"{v:#.3g}" if v >= 0.001 else f"{v:.2g}"
 
 
 def quality_text(q: Dict[str, Any], wide: bool = True) -> str:
@@ -73,6 +73,10 @@ def _status(r: Dict[str, Any]) -> str:
         status += " EMULATED"
     if _get(r, "machine", "state", "throttled"):
         status += " THROTTLED"
+    from bench.machine import accelerator_flags  # CLOCKS-UNLOCKED (Jetson), CORAL-USB2
+
+    for flag in accelerator_flags(r):
+        status += " " + flag
     return status
 
 
@@ -148,8 +152,8 @@ def speedup_text(s: ConfigSummary) -> str:
     if s.is_baseline:
         return "1 (baseline)"
     if s.ci_low is None or s.ci_high is None:
-        return f"{s.speedup:.3g}x (no CI)"
-    return f"{s.speedup:.3g}x ({s.ci_low:.3g}-{s.ci_high:.3g})"
+        return f"{s.speedup:#.3g}x (no CI)"
+    return f"{s.speedup:#.3g}x ({s.ci_low:#.3g}-{s.ci_high:#.3g})"
 
 
 def summary_quality_text(s: ConfigSummary) -> str:
@@ -195,7 +199,7 @@ LEGEND = (
     "p50 = median of the rounds' median invoke latencies; spread = max - min of those; speedup = baseline p50 / "
     "config p50 (above 1: faster), with a 95% bootstrap interval; 'not significant' = the interval contains 1; "
     "quality = accuracy with its change in points, or MSE with its relative change, against the source-model run; "
-    "size = model file; RSS = peak resident memory of the run. "
+    "MB = model file size; RSS = peak resident memory of the run (MB). "
 )
 
 
@@ -206,8 +210,8 @@ COMPARISON_HEADERS = [
     "spread",
     "speedup (95% CI)",
     "quality",
-    "size MB",
-    "RSS MB",
+    "MB",
+    "RSS",
     "notes",
 ]
 COMPARISON_WIDE_HEADERS = ["rounds", "samples", "p10 ms", "p90 ms", "load ms", "first ms", "convert s", "threads"]
@@ -216,7 +220,8 @@ COMPARISON_WIDE_HEADERS = ["rounds", "samples", "p10 ms", "p90 ms", "load ms", "
 def comparison_rows(summaries: Sequence[ConfigSummary], wide: bool = False) -> List[List[str]]:
     out = []
     for s in summaries:
-        row = [s.board, s.label, _ms(s.p50_ms), _ms(s.spread_ms), speedup_text(s), summary_quality_text(s)]
+        spread = "-" if s.spread_ms is None else f"{s.spread_ms:.2g}"
+        row = [s.board, s.label, _ms(s.p50_ms), spread, speedup_text(s), summary_quality_text(s)]
         row += [_fmt(s.size_mb, 2), _fmt(s.peak_rss_mb, 0), notes_text(s)]
         if wide:
             rounds = f"{s.ok_records}/{s.records}"
@@ -258,14 +263,35 @@ def _console(console: Any, wide: bool) -> Any:
     return Console(width=WIDE_WIDTH if wide else NARROW_WIDTH)  # piped: fixed width
 
 
-def _rich_table(title: str, headers: Sequence[str], body: Sequence[Sequence[str]], styles: Sequence[str] = ()) -> Any:
+#: columns that may wrap, and the width each keeps at least when the table is squeezed
+WRAP_MIN_WIDTH = {"board": 7, "config": 11, "quality": 14, "notes": 15, "model": 12, "runtime": 7, "status": 10}
+COLUMN_GAP = 2
+
+
+def column_widths(headers: Sequence[str], body: Sequence[Sequence[str]], width: int) -> List[int]:
+    """Widths that fit ``width``: other columns keep their widest cell; wrapping columns start at their
+    minimum and share what is left, the ones lacking least served first, never above their widest cell."""
+    natural = [max([len(h)] + [len(row[i]) for row in body]) for i, h in enumerate(headers)]
+    out = [n if h not in WRAP_MIN_WIDTH else min(n, max(len(h), WRAP_MIN_WIDTH[h])) for h, n in zip(headers, natural)]
+    spare = width - sum(out) - COLUMN_GAP * (len(headers) - 1)
+    for need, i in sorted((natural[i] - out[i], i) for i, h in enumerate(headers) if h in WRAP_MIN_WIDTH):
+        give = max(0, min(need, spare))
+        out[i] += give
+        spare -= give
+    return out
+
+
+def _rich_table(
+    title: str, headers: Sequence[str], body: Sequence[Sequence[str]], width: int, styles: Sequence[str] = ()
+) -> Any:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-    for h in headers:
-        wrap = h in ("notes", "status", "quality", "model", "runtime", "config")
-        table.add_column(h, overflow="fold", no_wrap=not wrap, max_width=None if wrap else 20)
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True, title_justify="left"
+    )
+    for h, w in zip(headers, column_widths(headers, body, width)):
+        table.add_column(h, overflow="fold", no_wrap=h not in WRAP_MIN_WIDTH, width=w)
     for i, row in enumerate(body):
         table.add_row(*row, style=styles[i] if i < len(styles) else None)
     return table
@@ -298,7 +324,10 @@ def print_comparison(
     for section in compare_sections(summaries):
         headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
         styles = ["bold" if s.best else "" for s in section]
-        console.print(_rich_table(section_title(section), headers, comparison_rows(section, wide), styles))
+        body = comparison_rows(section, wide)
+        if len({s.board for s in section}) == 1:  # the board is in the title: room for the other columns
+            headers, body = headers[1:], [row[1:] for row in body]
+        console.print(_rich_table(section_title(section), headers, body, console.width, styles))
         for line in footnotes(section):
             console.print(line, soft_wrap=False, highlight=False, markup=False)
         shown += section
@@ -319,7 +348,7 @@ def print_records(records: List[Dict[str, Any]], console: Any = None, wide: bool
             print("\t".join(row))
         return
     console = _console(console, wide)
-    console.print(_rich_table(RUNS_TITLE, headers, table_rows))
+    console.print(_rich_table(RUNS_TITLE, headers, table_rows, console.width))
     for r in records:
         for w in r.get("warnings") or []:
             console.print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}", soft_wrap=False)

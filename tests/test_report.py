@@ -1,0 +1,345 @@
+"""Comparison statistics, report formats and plots, on synthetic records with known raw samples.
+
+The statistics are checked three ways: hand-made cases with known answers (identical samples, 2x apart),
+an exact re-implementation of the documented estimator with the same seed, and an independent brute-force
+numpy bootstrap that must agree within Monte Carlo error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import pytest
+
+from bench import comparison, report, stats
+from bench.records import Latency, RunRecord, append_jsonl, read_records
+from tests.conftest import require, run_cli
+
+CID = "0123456789abcdef"
+
+
+def make_record(
+    label: str,
+    raw_ms: Sequence[float],
+    board: str = "generic",
+    rnd: int = 0,
+    compare_id: str = CID,
+    baseline: str = "pytorch",
+    accuracy: Optional[float] = 0.97,
+    not_meaningful: bool = False,
+    keep_raw: bool = True,
+    model_sha: str = "conv",
+    status: str = "ok",
+    error: Optional[str] = None,
+) -> Dict[str, Any]:
+    """One record as `bench compare` writes it (schema 2), latency computed from ``raw_ms``."""
+    ns = [round(v * 1e6) for v in raw_ms]
+    latency = None
+    if status == "ok":
+        summary = stats.summarize_ns(ns)
+        latency = Latency(summary, summary, 12.0, 3.0, 10, 0.5, 1.0, False, ns if keep_raw else [], [])
+    quality: Dict[str, Any] = {}
+    if accuracy is not None and status == "ok":
+        quality = {"task": "classification", "accuracy": accuracy, "f1": accuracy}
+        if not_meaningful:
+            quality["not_meaningful"] = "random weights"
+    rec = RunRecord(
+        created_utc="2026-01-01T00:00:00Z",
+        tool={"name": "edgebench", "version": "0.1.0"},
+        framework=label.split("-")[0],
+        runtime={"name": label.split("-")[0], "versions": {}},
+        options={"threads": None},
+        machine={"board": {"id": board}, "emulated": False, "peak_rss_mb": 100.0, "state": {"throttled": False}},
+        latency=latency,
+        quality=quality,
+        status=status,
+        error=error,
+        compare={
+            "id": compare_id,
+            "config": label,
+            "label": label,
+            "threads": None,
+            "round": rnd,
+            "rounds": 3,
+            "position": 0,
+            "seed": 1,
+            "baseline": baseline,
+            "labels": [],
+            "conversion_s": 0.0,
+            "source_model": {"path": "/m/digits_cnn.pth", "sha256": "src", "format": "pytorch"},
+        },
+    ).to_dict()
+    if status == "ok":
+        rec["model"] = {"path": f"/m/{label}.bin", "sha256": model_sha, "size_mb": 1.5, "format": "x"}
+    return rec
+
+
+def samples(seed: int, n: int, scale: float = 1.0) -> List[float]:
+    rng = random.Random(seed)
+    return [scale * rng.lognormvariate(0.0, 0.25) for _ in range(n)]
+
+
+def one(summaries: List[comparison.ConfigSummary], label: str, board: str = "generic") -> comparison.ConfigSummary:
+    (s,) = [s for s in summaries if s.label == label and s.board == board]
+    return s
+
+
+# --- statistics -----------------------------------------------------------------------------------------
+
+
+def test_identical_samples_give_speedup_1_not_significant() -> None:
+    raw = samples(1, 301)
+    recs = [make_record("pytorch", raw, model_sha="src"), make_record("onnx", raw)]
+    s = one(comparison.summarize(recs), "onnx")
+    assert s.speedup == 1.0 and s.ci_low is not None and s.ci_low < 1.0 < s.ci_high
+    assert s.significant is False and "not significant" in report.notes_text(s)
+    base = one(comparison.summarize(recs), "pytorch")
+    assert base.is_baseline and base.speedup == 1.0 and base.significant is None
+
+
+def test_two_times_apart_is_about_2_and_significant() -> None:
+    raw = samples(2, 400)
+    recs = [make_record("pytorch", raw, model_sha="src"), make_record("tflite", [v / 2 for v in raw])]
+    recs.append(make_record("onnx", [v * 2 for v in raw]))
+    out = comparison.summarize(recs)
+    fast, slow = one(out, "tflite"), one(out, "onnx")
+    assert fast.speedup == pytest.approx(2.0, rel=1e-3) and fast.significant is True and fast.ci_low > 1.5
+    assert slow.speedup == pytest.approx(0.5, rel=1e-3) and slow.significant is True and slow.ci_high < 1.0
+    assert fast.best and not slow.best and "best" in report.notes_text(fast)
+
+
+def _reference_bootstrap(base: List[float], cfg: List[float], b: int, seed: int) -> List[float]:
+    """The documented estimator, written again here: Beta order statistics of sorted pools, baseline first."""
+    rng = random.Random(seed)
+
+    def med(xs: List[float]) -> float:
+        n = len(xs)
+        k = (n + 1) // 2
+        u = rng.betavariate(k, n + 1 - k)
+        first = xs[min(n - 1, int(n * u))]
+        if n % 2 == 1:
+            return first
+        u2 = u + (1 - u) * rng.betavariate(1, n - k)
+        return (first + xs[min(n - 1, int(n * u2))]) / 2
+
+    return [med(base) / med(cfg) for _ in range(b)]
+
+
+def test_speedup_and_interval_equal_values_computed_from_raw_samples() -> None:
+    rounds_base = [samples(10 + r, 150, 1.0) for r in range(3)]
+    rounds_cfg = [samples(20 + r, 151, 0.8) for r in range(3)]
+    recs = [make_record("pytorch", raw, rnd=r, model_sha="src") for r, raw in enumerate(rounds_base)]
+    recs += [make_record("onnx", raw, rnd=r) for r, raw in enumerate(rounds_cfg)]
+    s = one(comparison.summarize(recs), "onnx")
+    # the raw samples as the records store them (integer ns), pooled over rounds
+    base = np.sort(np.concatenate([np.round(np.array(x) * 1e6) / 1e6 for x in rounds_base]))
+    cfg = np.sort(np.concatenate([np.round(np.array(x) * 1e6) / 1e6 for x in rounds_cfg]))
+    assert s.raw_samples == len(cfg) == 453
+    assert s.speedup == pytest.approx(np.median(base) / np.median(cfg), rel=1e-12)
+    # 1) the same algorithm and seed, re-implemented here: identical interval
+    ratios = _reference_bootstrap(list(base), list(cfg), comparison.BOOTSTRAP_B, comparison.BOOTSTRAP_SEED)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    assert (s.ci_low, s.ci_high) == (pytest.approx(lo, rel=1e-12), pytest.approx(hi, rel=1e-12))
+    # 2) an ordinary resampling bootstrap (numpy, other seed): the same interval within Monte Carlo error
+    rng = np.random.default_rng(7)
+    idx_b = rng.integers(0, len(base), size=(4000, len(base)))
+    idx_c = rng.integers(0, len(cfg), size=(4000, len(cfg)))
+    brute = np.median(base[idx_b], axis=1) / np.median(cfg[idx_c], axis=1)
+    blo, bhi = np.percentile(brute, [2.5, 97.5])
+    width = bhi - blo
+    assert abs(s.ci_low - blo) < 0.1 * width and abs(s.ci_high - bhi) < 0.1 * width
+    assert s.significant is True and s.ci_low > 1.0
+
+
+def test_median_of_round_medians_and_spread() -> None:
+    recs = [make_record("pytorch", [v] * 9, rnd=r) for r, v in enumerate([1.0, 3.0, 2.0])]
+    s = one(comparison.summarize(recs), "pytorch")
+    assert s.round_p50_ms == pytest.approx([1.0, 3.0, 2.0]) and s.p50_ms == pytest.approx(2.0)
+    assert s.spread_ms == pytest.approx(2.0) and s.records == s.ok_records == 3
+
+
+def test_without_raw_samples_no_interval_and_said_so() -> None:
+    recs = [make_record("pytorch", [2.0] * 5, keep_raw=False), make_record("onnx", [1.0] * 5, keep_raw=False)]
+    s = one(comparison.summarize(recs), "onnx")
+    assert s.speedup == pytest.approx(2.0) and s.ci_low is None and s.significant is None
+    assert any("--no-raw" in n for n in s.notes) and report.speedup_text(s) == "2.00x (no CI)"
+    assert s.p10_ms is None and s.raw_samples == 0
+
+
+def test_quality_change_against_source_model_run_and_random_weights() -> None:
+    recs = [make_record("onnx", [1.0], accuracy=0.95), make_record("pytorch", [2.0], accuracy=0.97, model_sha="src")]
+    recs.append(make_record("tflite-int8", [0.5], accuracy=0.96))
+    out = comparison.summarize(recs, baseline="onnx")
+    assert one(out, "onnx").is_baseline and one(out, "pytorch").speedup == pytest.approx(0.5)
+    int8 = one(out, "tflite-int8")
+    assert int8.quality_reference == "pytorch" and int8.quality_delta == pytest.approx(-0.01)
+    assert report.summary_quality_text(int8) == "96.00% (-1.00)"
+    zoo_recs = [make_record("onnx", [1.0], accuracy=0.1, not_meaningful=True)]
+    zoo = comparison.summarize(zoo_recs)
+    assert zoo[0].quality is None and report.summary_quality_text(zoo[0]) == "not meaningful (random weights)"
+    md = report.markdown_text(zoo_recs, zoo, wide=True)  # wide: the runs table too
+    assert md.count("not meaningful (random weights)") == 2 and "0.1000" not in md and "10.00%" not in md
+
+
+def test_failed_config_keeps_its_error_text() -> None:
+    recs = [make_record("pytorch", [1.0]), make_record("coral", [], status="error", error="no Edge TPU found")]
+    recs.append(make_record("onnx", [1.0], rnd=0))
+    recs.append(make_record("onnx", [], rnd=1, status="error", error="killed"))
+    out = comparison.summarize(recs)
+    coral, onnx = one(out, "coral"), one(out, "onnx")
+    assert coral.status == "error" and coral.errors == ["no Edge TPU found"] and coral.p50_ms is None
+    assert onnx.status == "partial" and onnx.errors == ["killed"] and "1 of 2 runs failed" in onnx.notes
+    assert "generic coral: error: no Edge TPU found" in report.footnotes(out)
+
+
+# --- report formats -------------------------------------------------------------------------------------
+
+
+def _write(path: Path, records: List[Dict[str, Any]]) -> Path:
+    for r in records:
+        append_jsonl(path, r)
+    return path
+
+
+@pytest.fixture()
+def two_boards(tmp_path: Path) -> List[Path]:
+    files = []
+    for board, scale in (("generic", 1.0), ("rpi5", 6.0)):
+        recs = []
+        for r in range(2):
+            for i, (label, f) in enumerate((("pytorch", 1.0), ("onnx", 0.5), ("tflite-int8", 0.25))):
+                raw = samples(100 * r + i, 60, scale * f)
+                recs.append(make_record(label, raw, board=board, rnd=r, model_sha="src" if i == 0 else "c"))
+        files.append(_write(tmp_path / f"{board}.jsonl", recs))
+    return files
+
+
+def test_report_csv_has_one_row_per_board_and_config(two_boards: List[Path]) -> None:
+    proc = run_cli("report", *map(str, two_boards), "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    assert sorted((r["board"], r["label"]) for r in rows) == sorted(
+        (b, c) for b in ("generic", "rpi5") for c in ("pytorch", "onnx", "tflite-int8")
+    )
+    onnx = [r for r in rows if r["label"] == "onnx" and r["board"] == "rpi5"][0]
+    assert float(onnx["speedup"]) == pytest.approx(2.0, rel=0.3) and onnx["significant"] == "True"
+    assert onnx["records"] == "2" and float(onnx["ci_low"]) < float(onnx["speedup"]) < float(onnx["ci_high"])
+
+
+def test_report_json_is_the_summaries_as_a_list(two_boards: List[Path]) -> None:
+    proc = run_cli("report", *map(str, two_boards), "--format", "json")
+    data = json.loads(proc.stdout)
+    assert isinstance(data, list) and len(data) == 6 and {d["board"] for d in data} == {"generic", "rpi5"}
+
+
+def _lines(records: List[Dict[str, Any]], wide: bool = False) -> List[str]:
+    from rich.console import Console
+
+    console = Console(width=100, record=True, file=io.StringIO())
+    report.print_comparison(records, console=console, wide=wide)
+    report.print_records(records, console=console, wide=wide)
+    return console.export_text().splitlines()
+
+
+def test_tables_fit_100_columns(two_boards: List[Path]) -> None:
+    require("rich")
+    records = [r for f in two_boards for r in read_records(f)]
+    records.append(make_record("tflite-armnn", [], board="jetson-orin-nano", status="error", error="x" * 300))
+    records.append(make_record("coral", [1.0], accuracy=0.5, not_meaningful=True))
+    records[0]["warnings"] = ["latency varies a lot (coefficient of variation 8.34); close other programs " * 2]
+    lines = _lines(records)
+    assert max(len(line) for line in lines) <= 100
+    text = "\n".join(lines)
+    assert "not meaningful" in text and "(random" in text and "speedup (95% CI)" in text and "best" in text
+    assert "B=10000" in text  # the estimator is reported
+    piped = run_cli("report", *map(str, two_boards))  # not a terminal: 100 columns
+    assert piped.returncode == 0 and max(len(x) for x in piped.stdout.splitlines()) <= 100
+    assert "mean±std" not in piped.stdout and "mean±std" in run_cli("report", str(two_boards[0]), "--wide").stdout
+
+
+def test_emulated_and_throttled_are_marked() -> None:
+    rec = make_record("onnx", [1.0, 2.0])
+    rec["machine"]["emulated"] = True
+    rec["machine"]["state"]["throttled"] = True
+    s = comparison.summarize([rec])[0]
+    assert "EMULATED" in report.notes_text(s) and "THROTTLED" in report.notes_text(s)
+    assert report.rows([rec], wide=False)[0][-1] == "ok EMULATED THROTTLED"
+
+
+def test_old_v1_record_without_compare_still_reports(tmp_path: Path) -> None:
+    v1 = make_record("onnx", samples(3, 50))
+    for key in ("compare", "fleet", "energy", "compute", "sustained", "profile", "schema_version"):
+        v1.pop(key)
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(v1) + "\n")
+    table = run_cli("report", str(path))
+    assert table.returncode == 0 and "onnx" in table.stdout and "acc 0.9700" in table.stdout, table.stderr
+    rows = list(csv.DictReader(io.StringIO(run_cli("report", str(path), "--format", "csv").stdout)))
+    assert len(rows) == 1 and rows[0]["label"] == "onnx" and rows[0]["compare_id"] == ""
+
+
+# --- plots ----------------------------------------------------------------------------------------------
+
+
+def test_plot_writes_png_with_one_bar_per_config_and_both_boards(two_boards: List[Path], tmp_path: Path) -> None:
+    require("matplotlib")
+    from bench import plots
+
+    records = [r for f in two_boards for r in read_records(f)]
+    figs = plots.charts(records, comparison.summarize(records))
+    ax = figs["digits_cnn_latency"].axes[0]
+    containers = [c for c in ax.containers if c.__class__.__name__ == "BarContainer"]
+    assert [c.get_label() for c in containers] == ["generic", "rpi5"]  # both boards in one plot
+    assert [len(c.patches) for c in containers] == [3, 3]  # one bar per config on each board
+    heights = [p.get_height() for p in containers[1].patches]
+    rpi5 = {s.label: s.p50_ms for s in comparison.summarize(records) if s.board == "rpi5"}
+    assert heights == pytest.approx([rpi5["pytorch"], rpi5["onnx"], rpi5["tflite-int8"]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["pytorch", "onnx", "tflite-int8"]
+    assert ax.get_yscale() == "log"  # 6 x 4 = 24x range
+    assert {p.get_hatch() for p in containers[1].patches} != {p.get_hatch() for p in containers[0].patches}
+    assert "digits_cnn_accelerators" not in figs  # no accelerator preset ran
+    front = figs["digits_cnn_latency_vs_quality"]
+    assert "Pareto" in front.axes[0].get_title()
+    out = tmp_path / "plots"
+    proc = run_cli("report", *map(str, two_boards), "--plot", str(out), "--format", "markdown", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert "digits_cnn_latency.png" in pngs and len(list(out.glob("*.svg"))) == len(pngs)
+    assert all((out / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert "![digits_cnn_latency](plots/digits_cnn_latency.png)" in proc.stdout
+    assert "no accelerators chart" in proc.stderr
+
+
+def test_accelerator_chart_holds_only_accelerator_presets() -> None:
+    require("matplotlib")
+    from bench import plots
+
+    recs = [make_record(c, samples(i, 30)) for i, c in enumerate(("pytorch", "coral", "tensorrt-fp16"))]
+    fig = plots.accelerator_chart(comparison.summarize(recs), "m")
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["coral", "tensorrt-fp16"]
+    assert plots.accelerator_chart(comparison.summarize(recs[:1]), "m") is None
+
+
+def test_pareto_front() -> None:
+    from bench.plots import pareto_front
+
+    pts = [(1.0, 90.0), (2.0, 95.0), (3.0, 94.0), (0.5, 80.0), (2.0, 90.0)]
+    assert pareto_front(pts, higher_is_better=True) == [3, 0, 1]
+    assert pareto_front([(1.0, 0.3), (2.0, 0.1), (3.0, 0.2)], higher_is_better=False) == [0, 1]
+
+
+def test_run_chart_over_time_and_histogram() -> None:
+    require("matplotlib")
+    from bench import plots
+
+    raw = samples(5, 200)
+    fig = plots.run_chart(make_record("onnx", raw))
+    over_time, hist = fig.axes
+    assert len(over_time.lines[0].get_ydata()) == 200 and "(ms)" in over_time.get_ylabel()
+    assert sum(p.get_height() for p in hist.patches) == 200 and "(s)" in over_time.get_xlabel()
