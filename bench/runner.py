@@ -124,7 +124,10 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         model_class_path=config.model_class_path,
         model_class_name=config.model_class_name,
         input_shape=(1,) + tuple(dataset.x.shape[1:]),
-        extra={"input_dtype": in_dtype},
+        extra={
+            "input_dtype": in_dtype,
+            **({"delegate_path": str(config.delegate_path)} if config.delegate_path else {}),
+        },
     )
     run_path, run_fmt = model_path, fmt
     if _needs_conversion(fmt, config.framework, config):

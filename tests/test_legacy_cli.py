@@ -1,0 +1,176 @@
+"""The original tool's command line (`evaluate.py MODEL DATA FRAMEWORK ...`) keeps working.
+
+Every example line of the original README is replayed on small models trained here, up to the hardware boundary:
+runs that need TensorRT, an ARM NN delegate or an Edge TPU end with the same one-line error (exit 3) a user without
+that hardware gets from `edgebench run`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Tuple
+
+import numpy as np
+import pytest
+
+from bench import legacy
+from tests.conftest import REPO, require
+
+
+def _evaluate(*args: str, out: Path, entry: str = "subcommand") -> subprocess.CompletedProcess:
+    """Run an original-style line; records go to ``out`` (``--output`` is edgebench's one addition)."""
+    cmd = [sys.executable, "evaluate.py"] if entry == "script" else [sys.executable, "-m", "bench", "evaluate"]
+    return subprocess.run([*cmd, *args, "--output", str(out)], cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+def _records(path: Path) -> List[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> None:
+    assert proc.returncode == code, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("edgebench: error:")]
+    assert len(errors) == 1 and "Fix:" in errors[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    for w in words:
+        assert w.lower() in errors[0].lower(), errors[0]
+
+
+def test_translation_keeps_every_original_option(tmp_path: Path) -> None:
+    argv = legacy.translate(
+        [
+            "m.onnx",
+            "d.npz",
+            "tflite",
+            "--use-armnn",
+            "--armnn-path",
+            "/opt/armnn/libarmnnDelegate.so",
+            "--use-softmax",
+            "--model-type",
+            "regression",
+            "--do-not-keep-shape",
+            "--transposed-data-path",
+            "t.npz",
+            "--convert-only",
+            "--quantization",
+            "--representative-data-path",
+            "r.npz",
+        ]
+    )
+    assert argv[:5] == ["run", "m.onnx", "d.npz", "--framework", "tflite"]
+    pairs = {argv[i]: argv[i + 1] for i in range(5, len(argv) - 1) if argv[i].startswith("--")}
+    assert pairs["--model-type"] == "regression"
+    assert pairs["--delegate"] == "armnn" and pairs["--delegate-path"] == "/opt/armnn/libarmnnDelegate.so"
+    assert pairs["--transposed-data-path"] == "t.npz" and pairs["--representative-data-path"] == "r.npz"
+    for flag in ("--use-softmax", "--do-not-keep-shape", "--convert-only", "--quantization"):
+        assert flag in argv
+
+
+def test_armnn_path_without_use_armnn_is_ignored_as_before(caplog: pytest.LogCaptureFixture) -> None:
+    argv = legacy.translate(["m.tflite", "d.npz", "tflite", "--armnn-path", "x.so"])
+    assert "--delegate" not in argv and "--delegate-path" not in argv
+    assert "ignored" in caplog.text
+
+
+def test_unknown_framework_is_refused_like_the_original() -> None:
+    with pytest.raises(SystemExit) as e:
+        legacy.translate(["m.onnx", "d.npz", "tensorflow"])
+    assert e.value.code == 2
+
+
+@pytest.fixture(scope="module")
+def tf_savedmodel(models_dir: Path) -> Tuple[Path, Path]:
+    """A TF SavedModel folder (the original's `resnet50` folder example) and its NHWC data, trained here."""
+    require("sklearn")
+    keras = require("keras")
+    from bench.models.digits import digits_arrays
+
+    x_tr, y_tr, x_te, y_te = digits_arrays(seed=3)
+    x_tr, x_te = x_tr.transpose(0, 2, 3, 1), x_te.transpose(0, 2, 3, 1)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x_tr, y_tr, epochs=3, batch_size=64, verbose=0)
+    folder = models_dir / "legacy_savedmodel"
+    model.export(str(folder))
+    npz = models_dir / "legacy_nhwc.npz"
+    np.savez(npz, x_data=x_te, y_data=y_te)
+    return folder, npz
+
+
+def _ok(proc: subprocess.CompletedProcess, out: Path, framework: str, min_acc: float = 0.85) -> dict:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rec = _records(out)[-1]
+    assert rec["status"] == "ok" and rec["framework"] == framework
+    assert rec["quality"]["accuracy"] >= min_acc, rec["quality"]
+    return rec
+
+
+def test_readme_pytorch_lines(digits_state_dict: tuple, digits_npz: Path, tmp_path: Path) -> None:
+    pth, cls_file, cls_name = digits_state_dict
+    cls = ["--model-class-path", str(cls_file), "--model-class-name", cls_name]
+    out = tmp_path / "r.jsonl"
+    # $ ./evaluate.sh resnet50.pth data.npz pytorch --model-class-path model_class.py --model-class-name ResNet50
+    _ok(_evaluate(str(pth), str(digits_npz), "pytorch", *cls, out=out, entry="script"), out, "pytorch")
+    # $ ./evaluate.sh resnet50.pth data.npz [onnx, tflite, tensorrt] --model-class-path ... --model-class-name ...
+    for fw in ("onnx", "tflite"):
+        rec = _ok(_evaluate(str(pth), str(digits_npz), fw, *cls, out=out), out, fw)
+        assert rec["conversion"], "converted from the state_dict"
+    _one_line_error(_evaluate(str(pth), str(digits_npz), "tensorrt", *cls, out=out), 3, "tensorrt")
+
+
+def test_readme_onnx_lines(digits_onnx: Path, digits_npz: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    # $ ./evaluate.sh resnet50.onnx data.npz [onnx, tflite, tensorrt]
+    _ok(_evaluate(str(digits_onnx), str(digits_npz), "onnx", out=out), out, "onnx")
+    _ok(_evaluate(str(digits_onnx), str(digits_npz), "tflite", out=out), out, "tflite")
+    _one_line_error(_evaluate(str(digits_onnx), str(digits_npz), "tensorrt", out=out), 3, "tensorrt")
+
+
+def test_readme_tensorflow_lines(tf_savedmodel: Tuple[Path, Path], tmp_path: Path) -> None:
+    folder, npz = tf_savedmodel
+    out = tmp_path / "r.jsonl"
+    # $ ./evaluate.sh resnet50 data.npz [onnx, tflite, tensorrt]
+    _ok(_evaluate(str(folder), str(npz), "tflite", out=out), out, "tflite")
+    _ok(_evaluate(str(folder), str(npz), "onnx", out=out), out, "onnx")
+    proc = _evaluate(str(folder), str(npz), "tensorrt", out=out)
+    assert proc.returncode in (2, 3) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    # $ ./evaluate.sh resnet50 data.npz tflite --quantization --representative-data-path repr_data.npz
+    rec = _ok(
+        _evaluate(str(folder), str(npz), "tflite", "--quantization", "--representative-data-path", str(npz), out=out),
+        out,
+        "tflite",
+        min_acc=0.8,
+    )
+    assert rec["options"]["convert"]["precision"] == "int8"
+    assert rec["model"]["inputs"][0]["dtype"] == "int8", "the measured model is full-integer"
+
+
+def test_readme_armnn_and_coral_lines(digits_tflite: Path, digits_npz: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    # $ ./evaluate.sh resnet50.tflite data.npz tflite --use-armnn   (no ARM NN delegate on this machine)
+    _one_line_error(_evaluate(str(digits_tflite), str(digits_npz), "tflite", "--use-armnn", out=out), 3, "armnn")
+    missing = tmp_path / "ArmNN-aarch64" / "libarmnnDelegate.so"
+    proc = _evaluate(
+        str(digits_tflite), str(digits_npz), "tflite", "--use-armnn", "--armnn-path", str(missing), out=out
+    )
+    _one_line_error(proc, 3, str(missing))
+    assert _records(out)[-1]["options"]["delegate_path"] == str(missing)
+    # $ ./evaluate.sh resnet50_edgetpu.tflite data.npz coral   (no Edge TPU compiler or device here)
+    proc = _evaluate(str(digits_tflite), str(digits_npz), "coral", out=out)
+    assert proc.returncode in (2, 3) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert all(r["status"] == "error" for r in _records(out))
