@@ -1,7 +1,28 @@
-"""Machine facts and state: board, CPU, governor, temperatures, throttling, peak memory.
+"""Machine facts and state: board, CPU, governor, temperatures, throttling, accelerator clocks, peak memory.
 
-All reads are of small sysfs/procfs files; ``root`` lets tests point at a fake tree. The sampler
-thread sleeps between reads so it does not compete with the measurement for the CPU.
+Every reader takes ``root`` (default ``/``), the prefix all sysfs/procfs/etc paths are read under, so tests feed it
+the fixture trees in ``tests/fixtures/sysfs/`` (fixture tests: they do not replace a board). Nothing is read at
+import time. The sampler thread sleeps between reads so it does not compete with the measurement for the CPU.
+
+Sources (vendor code read, not memory):
+
+* Raspberry Pi ``get_throttled``: raspberrypi/linux ``drivers/firmware/raspberrypi.c`` (platform driver
+  ``raspberrypi-firmware``, sysfs attribute ``get_throttled`` printed as ``%x``) and
+  ``drivers/hwmon/raspberrypi-hwmon.c`` (polls the firmware every ``2 * HZ`` asking it to clear the sticky bits,
+  value ``0xffff``). The firmware node is ``soc/soc:firmware`` on the Pi 4 but under ``soc@107c000000`` on the Pi 5
+  (``arch/arm64/boot/dts/broadcom/bcm2712.dtsi`` + ``bcm2712-rpi.dtsi``), so the file is found through the driver's
+  folder in ``/sys/bus/platform/drivers/raspberrypi-firmware/``.
+* Jetson (rbonghi/jetson_stats): PMIC thermal zones skipped (``jtop/core/temperature.py``, the Nano's ``PMIC-Die``
+  reads a fixed 100 C); L4T release from ``/etc/nv_tegra_release`` (``jtop/core/jetson_variables.py``
+  ``get_nvidia_l4t``); GPU frequencies from ``/sys/class/devfreq/*`` whose ``device/of_node/name`` is a known GPU
+  (``jtop/core/gpu.py``); EMC from debugfs (``jtop/core/memory.py`` ``read_emc``; root only, so usually absent in a
+  container); "clocks locked" as jetson_clocks leaves them: GPU min == max, EMC current == max
+  (``jtop/core/jetson_clocks.py`` ``jetson_clocks_alive``); the power mode from nvpmodel's status file
+  ``/var/lib/nvpmodel/status`` (``pmode:0000``) and the names in ``/etc/nvpmodel.conf``
+  (``< POWER_MODEL ID=0 NAME=MAXN >``, as ``jtop/core/nvpmodel.py`` parses ``nvpmodel -p``).
+* Coral: the USB IDs and udev rule of google-coral/libedgetpu ``debian/edgetpu-accelerator.rules``; the link speed
+  is the USB device's sysfs ``speed`` (Mb/s: 480 = USB 2, 5000 = USB 3); the libedgetpu flavour is the installed
+  package (``libedgetpu1-std`` or ``libedgetpu1-max``) in dpkg's status file.
 """
 
 from __future__ import annotations
@@ -15,21 +36,39 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 log = logging.getLogger(__name__)
 
-#: /proc/device-tree/model substring -> board id
+DEFAULT_ROOT = Path("/")
+
+#: /proc/device-tree/model substring -> board id, first match wins ("Jetson Orin Nano" before "Jetson Nano")
 BOARDS = (
+    ("Jetson Orin", "jetson-orin"),
+    ("Jetson AGX Orin", "jetson-orin"),
     ("Jetson Nano", "jetson-nano"),
     ("Raspberry Pi 5", "rpi5"),
     ("Raspberry Pi 4", "rpi4"),
 )
 
-#: Raspberry Pi get_throttled bits: now (0-3) and since boot (16-19)
+#: USB vendor:product of a Coral USB Accelerator before (Global Unichip) and after (Google) its firmware loads;
+#: google-coral/libedgetpu debian/edgetpu-accelerator.rules
+CORAL_USB_IDS: Tuple[str, ...] = ("1a6e:089a", "18d1:9302")
+
+#: Raspberry Pi get_throttled bits: now (0-3) and "has occurred" (16-19, sticky until the hwmon poll clears them)
 THROTTLE_NOW = {0: "under-voltage", 1: "arm-frequency-capped", 2: "throttled", 3: "soft-temperature-limit"}
-THROTTLE_MASK_NOW = 0b1110  # frequency capped, throttled, soft limit (under-voltage is reported, not "throttled")
-THROTTLE_MASK_EVER = THROTTLE_MASK_NOW << 16
+THROTTLE_MASK_NOW = 0xF
+THROTTLE_MASK_STICKY = 0xF << 16
+#: where the firmware's sysfs file is: through the driver (Pi 4 and Pi 5), then the Pi 4's device path
+THROTTLED_GLOBS = (
+    "sys/bus/platform/drivers/raspberrypi-firmware/*/get_throttled",
+    "sys/devices/platform/soc/soc:firmware/get_throttled",
+)
+#: the hwmon driver clears the sticky bits every 2 s; sampling slower would miss whole windows
+HWMON_CLEAR_PERIOD_S = 2.0
+
+#: devfreq device names of Jetson GPUs (jetson_stats jtop/core/gpu.py KNOWN_GPU_DEVICE_NAMES)
+JETSON_GPU_NAMES = ("gv11b", "gp10b", "ga10b", "gb10b", "gpu")
 
 
 def _read(path: Path) -> Optional[str]:
@@ -39,13 +78,20 @@ def _read(path: Path) -> Optional[str]:
         return None
 
 
-def board(root: Path = Path("/")) -> Dict[str, str]:
+def _int(text: Optional[str], base: int = 10) -> Optional[int]:
+    try:
+        return int(text, base) if text else None
+    except ValueError:
+        return None
+
+
+def board(root: Path = DEFAULT_ROOT) -> Dict[str, str]:
     model = _read(root / "proc/device-tree/model") or ""
     board_id = next((bid for key, bid in BOARDS if key in model), "generic")
     return {"id": board_id, "model": model or platform.machine()}
 
 
-def cpu(root: Path = Path("/")) -> Dict[str, Any]:
+def cpu(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
     text = _read(root / "proc/cpuinfo") or ""
     name = ""
     for key in ("model name", "Model", "Hardware", "CPU part"):
@@ -64,45 +110,58 @@ def cpu(root: Path = Path("/")) -> Dict[str, Any]:
 
 
 def _mhz(khz: Optional[str]) -> Optional[float]:
-    try:
-        return int(khz) / 1000.0 if khz else None
-    except ValueError:
-        return None
+    value = _int(khz)
+    return None if value is None else value / 1000.0
 
 
-def thermal(root: Path = Path("/")) -> List[Dict[str, Any]]:
-    """Thermal zones: type, temperature in °C, and the lowest passive trip point (throttling starts)."""
+def thermal(root: Path = DEFAULT_ROOT) -> List[Dict[str, Any]]:
+    """Thermal zones: type, temperature in °C, and the lowest passive trip point (throttling starts).
+
+    PMIC zones are skipped, as jtop does: the Nano's ``PMIC-Die`` reads a fixed 100 C, which would set the maximum
+    and mark every run throttled."""
     zones = []
     for zone in sorted((root / "sys/class/thermal").glob("thermal_zone*")):
-        temp = _read(zone / "temp")
-        if temp is None or not temp.lstrip("-").isdigit():
+        temp = _int(_read(zone / "temp"))
+        zone_type = _read(zone / "type") or ""
+        if temp is None or "PMIC" in zone_type.upper():
             continue
         passive = []
         for trip_type in zone.glob("trip_point_*_type"):
             if _read(trip_type) == "passive":
-                t = _read(trip_type.with_name(trip_type.name.replace("_type", "_temp")))
-                if t and t.lstrip("-").isdigit():
-                    passive.append(int(t) / 1000.0)
+                t = _int(_read(trip_type.with_name(trip_type.name.replace("_type", "_temp"))))
+                if t is not None:
+                    passive.append(t / 1000.0)
         zones.append(
             {
                 "zone": zone.name,
-                "type": _read(zone / "type"),
-                "temp_c": int(temp) / 1000.0,
+                "type": zone_type,
+                "temp_c": temp / 1000.0,
                 "passive_trip_c": min(passive) if passive else None,
             }
         )
     return zones
 
 
-def pi_throttled(root: Path = Path("/")) -> Optional[int]:
+def throttled_file(root: Path = DEFAULT_ROOT) -> Optional[Path]:
+    """The Raspberry Pi firmware's ``get_throttled`` file (Pi 4 and Pi 5), or None."""
+    for pattern in THROTTLED_GLOBS:
+        found = sorted(root.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def read_throttled(path: Optional[Path]) -> Optional[int]:
+    """The flags in a ``get_throttled`` file (the driver prints ``%x``, no ``0x``; both are accepted)."""
+    return None if path is None else _int(_read(path), 16)
+
+
+def pi_throttled(root: Path = DEFAULT_ROOT) -> Optional[int]:
     """Raspberry Pi throttle flags: the firmware's sysfs file, else `vcgencmd get_throttled`, else None."""
-    value = _read(root / "sys/devices/platform/soc/soc:firmware/get_throttled")
-    if value:
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    if root == Path("/") and shutil.which("vcgencmd"):
+    value = read_throttled(throttled_file(root))
+    if value is not None:
+        return value
+    if root == DEFAULT_ROOT and shutil.which("vcgencmd"):
         try:
             out = subprocess.run(["vcgencmd", "get_throttled"], capture_output=True, text=True, timeout=5).stdout
             m = re.search(r"0x([0-9a-fA-F]+)", out)
@@ -120,7 +179,7 @@ def throttle_flags(value: Optional[int]) -> List[str]:
     return flags
 
 
-def state(root: Path = Path("/")) -> Dict[str, Any]:
+def state(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
     """Temperatures and throttle state now."""
     value = pi_throttled(root)
     return {
@@ -140,7 +199,7 @@ def peak_rss_mb() -> Optional[float]:
         return None
 
 
-def facts(root: Path = Path("/")) -> Dict[str, Any]:
+def facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
     """Static facts recorded with every run."""
     return {
         "board": board(root),
@@ -153,6 +212,7 @@ def facts(root: Path = Path("/")) -> Dict[str, Any]:
         "image": os.environ.get("EDGEBENCH_IMAGE"),
         # set by the launcher for foreign-architecture runs under qemu: such timings say nothing about a board
         "emulated": bool(os.environ.get("EDGEBENCH_EMULATED")),
+        "accelerator": accelerator(root),
     }
 
 
@@ -162,19 +222,157 @@ def _os_release(root: Path) -> Optional[str]:
     return m.group(1) if m else None
 
 
-class Sampler:
-    """Reads temperatures (and Pi throttle flags from sysfs) every ``interval_s`` in a thread that
-    sleeps between reads. ``summary()`` says whether the board throttled during the run."""
+# ---------- what decides accelerator numbers ----------
 
-    def __init__(self, interval_s: float = 1.0, root: Path = Path("/")) -> None:
+
+def accelerator(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
+    """The machine facts that decide accelerator numbers, one section per accelerator found (empty elsewhere):
+    ``jetson`` (L4T release, power mode, GPU/EMC clocks, whether jetson_clocks locked them), ``coral`` (USB link
+    speed, libedgetpu flavour), ``armnn`` (installed ARM NN packages)."""
+    out: Dict[str, Any] = {}
+    jetson = jetson_facts(root)
+    if jetson:
+        out["jetson"] = jetson
+    coral = coral_facts(root)
+    if coral:
+        out["coral"] = coral
+    armnn = dpkg_packages(root, ("python3-pyarmnn", "libarmnn"))
+    if armnn:
+        out["armnn"] = {"packages": armnn}
+    return out
+
+
+def l4t_release(root: Path = DEFAULT_ROOT) -> Optional[str]:
+    """ "32.7.1" from ``# R32 (release), REVISION: 7.1, GCID: ...`` in /etc/nv_tegra_release."""
+    m = re.match(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", _read(root / "etc/nv_tegra_release") or "")
+    return f"{m.group(1)}.{m.group(2)}" if m else None
+
+
+def power_mode(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
+    """nvpmodel's active mode from its status file (``pmode:0002``) and its name from /etc/nvpmodel.conf."""
+    m = re.search(r"pmode:(\d+)", _read(root / "var/lib/nvpmodel/status") or "")
+    if not m:
+        return None
+    mode = int(m.group(1))
+    names = dict(re.findall(r"<\s*POWER_MODEL\s+ID=(\d+)\s+NAME=([\w.-]+)", _read(root / "etc/nvpmodel.conf") or ""))
+    return {"id": mode, "name": names.get(str(mode))}
+
+
+def jetson_gpu(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
+    """GPU devfreq frequencies in MHz (cur/min/max) and governor; None when there is no Jetson GPU."""
+    for dev in sorted((root / "sys/class/devfreq").glob("*")):
+        name = (_read(dev / "device/of_node/name") or "").lower()
+        if name not in JETSON_GPU_NAMES:
+            continue
+        hz = {k: _int(_read(dev / f"{k}_freq")) for k in ("cur", "min", "max")}
+        return {
+            "device": dev.name,
+            **{f"{k}_mhz": None if v is None else v / 1e6 for k, v in hz.items()},
+            "governor": _read(dev / "governor"),
+        }
+    return None
+
+
+def jetson_emc(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
+    """EMC (memory clock) current and maximum in MHz from debugfs: Orin (bpmp) or Nano (tegra_bwmgr). Readable by
+    root only, so None in a non-root container."""
+    debug = root / "sys/kernel/debug"
+    for cur_path, max_path in (
+        (debug / "bpmp/debug/clk/emc/rate", debug / "bpmp/debug/clk/emc/max_rate"),
+        (debug / "clk/override.emc/clk_rate", debug / "tegra_bwmgr/emc_max_rate"),
+    ):
+        cur, top = _int(_read(cur_path)), _int(_read(max_path))
+        if cur is not None and top is not None:
+            return {"cur_mhz": cur / 1e6, "max_mhz": top / 1e6}
+    return None
+
+
+def jetson_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
+    """L4T release, power mode, GPU and EMC clocks, and whether the clocks are locked (jetson_clocks)."""
+    l4t, gpu = l4t_release(root), jetson_gpu(root)
+    if l4t is None and gpu is None:
+        return {}
+    emc = jetson_emc(root)
+    locked: Optional[bool] = None
+    if gpu and gpu["min_mhz"] is not None and gpu["max_mhz"] is not None:
+        locked = gpu["min_mhz"] == gpu["max_mhz"] and (emc is None or emc["cur_mhz"] == emc["max_mhz"])
+    return {"l4t": l4t, "power_mode": power_mode(root), "gpu": gpu, "emc": emc, "clocks_locked": locked}
+
+
+def coral_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
+    """USB link speed of each Coral found in sysfs and the installed libedgetpu flavour; {} without a Coral."""
+    devices = []
+    for dev in sorted((root / "sys/bus/usb/devices").glob("*")):
+        vid, pid = _read(dev / "idVendor"), _read(dev / "idProduct")
+        if vid and pid and f"{vid.lower()}:{pid.lower()}" in CORAL_USB_IDS:
+            speed = _int((_read(dev / "speed") or "").split(".")[0])
+            devices.append({"usb_path": dev.name, "id": f"{vid}:{pid}", "speed_mbps": speed})
+    packages = dpkg_packages(root, ("libedgetpu1-",))
+    if not devices and not packages:
+        return {}
+    flavour = next((name.rsplit("-", 1)[1] for name in packages if name.startswith("libedgetpu1-")), None)
+    return {"devices": devices, "libedgetpu": flavour, "packages": packages}
+
+
+def dpkg_packages(root: Path, prefixes: Tuple[str, ...]) -> Dict[str, str]:
+    """Installed Debian packages whose name starts with one of ``prefixes``: name -> version (dpkg status file)."""
+    text = _read(root / "var/lib/dpkg/status") or ""
+    found = {}
+    for block in text.split("\n\n"):
+        fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", block, re.M))
+        name = fields.get("Package", "")
+        if name.startswith(prefixes) and fields.get("Status", "").endswith(" installed"):
+            found[name] = fields.get("Version", "")
+    return found
+
+
+def accelerator_flags(record: Dict[str, Any]) -> List[str]:
+    """Report flags for a result record: ``CLOCKS-UNLOCKED`` (a Jetson run without jetson_clocks: GPU/EMC clocks
+    scale with load, so latency depends on the governor) and ``CORAL-USB2`` (a Coral on a USB 2 link, 480 Mb/s)."""
+    acc = (record.get("machine") or {}).get("accelerator") or {}
+    flags = []
+    if (acc.get("jetson") or {}).get("clocks_locked") is False:
+        flags.append("CLOCKS-UNLOCKED")
+    coral = acc.get("coral") or {}
+    if record.get("framework") == "coral" and any(d.get("speed_mbps") == 480 for d in coral.get("devices", [])):
+        flags.append("CORAL-USB2")
+    return flags
+
+
+# ---------- the sampler ----------
+
+
+class Sampler:
+    """Reads temperatures and the Pi's throttle flags every ``interval_s`` in a thread that sleeps between reads.
+    ``summary()`` says whether the board throttled during the run.
+
+    Throttled (Raspberry Pi) means: some sample during the run saw a "now" bit (0-3), or a sticky "has occurred"
+    bit (16-19) that was not already set in the reading before it. The kernel's hwmon poll clears the sticky bits
+    every 2 s, so ``after & ~before`` alone misses throttling that ended before the last read, and a sticky bit
+    from before the run that is never cleared (no hwmon driver) is not blamed on the run.
+    """
+
+    def __init__(self, interval_s: float = 1.0, root: Path = DEFAULT_ROOT) -> None:
+        if interval_s >= HWMON_CLEAR_PERIOD_S:
+            log.warning("sampling every %.1f s can miss Pi throttling (sticky bits cleared every 2 s)", interval_s)
         self.interval_s = interval_s
         self.root = root
         self.max_temp_c: Optional[float] = None
         self.passive_trip_hit = False
-        self.pi_flags_seen = 0
+        self.pi_flags_seen = 0  #: bits counted as during the run
         self.reads = 0
+        self._throttled_path: Optional[Path] = None
+        self._last_flags: Optional[int] = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="edgebench-sampler", daemon=True)
+
+    def _see_flags(self, value: Optional[int]) -> None:
+        if value is None:
+            return
+        previous = self._last_flags or 0
+        self.pi_flags_seen |= value & THROTTLE_MASK_NOW
+        self.pi_flags_seen |= value & ~previous & THROTTLE_MASK_STICKY
+        self._last_flags = value
 
     def _sample(self) -> None:
         for z in thermal(self.root):
@@ -182,12 +380,7 @@ class Sampler:
             self.max_temp_c = t if self.max_temp_c is None else max(self.max_temp_c, t)
             if z["passive_trip_c"] is not None and t >= z["passive_trip_c"]:
                 self.passive_trip_hit = True
-        value = _read(self.root / "sys/devices/platform/soc/soc:firmware/get_throttled")
-        if value:
-            try:
-                self.pi_flags_seen |= int(value, 16)
-            except ValueError:
-                pass
+        self._see_flags(read_throttled(self._throttled_path))
         self.reads += 1
 
     def _loop(self) -> None:
@@ -195,25 +388,23 @@ class Sampler:
             self._sample()
 
     def __enter__(self) -> Sampler:
+        self._throttled_path = throttled_file(self.root)  # found once: the glob is not repeated in the loop
         self.before = state(self.root)
+        before = self.before["pi_throttled"]
+        self._last_flags = None if before is None else int(before, 16)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self._sample()  # the last window, read after the run
         self.after = state(self.root)
 
     def summary(self) -> Dict[str, Any]:
-        before = int(self.before["pi_throttled"] or "0x0", 16)
-        after = int(self.after["pi_throttled"] or "0x0", 16)
-        new_ever = (after & ~before) & THROTTLE_MASK_EVER
-        now = (after | self.pi_flags_seen) & THROTTLE_MASK_NOW
         reasons = []
-        if new_ever or now:
-            reasons.append(
-                "raspberry-pi firmware: " + ",".join(throttle_flags((after | self.pi_flags_seen) & ~before | now))
-            )
+        if self.pi_flags_seen:
+            reasons.append("raspberry-pi firmware: " + ",".join(throttle_flags(self.pi_flags_seen)))
         if self.passive_trip_hit:
             reasons.append("a thermal zone reached its passive trip point")
         return {
@@ -222,6 +413,7 @@ class Sampler:
             "max_temp_c": self.max_temp_c,
             "samples": self.reads,
             "interval_s": self.interval_s,
+            "pi_flags_during_run": hex(self.pi_flags_seen),
             "throttled": bool(reasons),
             "throttle_reasons": reasons,
         }
