@@ -12,42 +12,14 @@ a reduced precision is asked for. Heavy converter imports live in the edge modul
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Optional
 
 from bench.convert.options import ConvertOptions
+from bench.convert.result import Converted
 from bench.runtimes.base import RuntimeOptions
 
 __all__ = ["Converted", "ConvertOptions", "convert", "convert_for"]
-
-
-@dataclass
-class Converted:
-    """The artifact a runtime should load, how it was made, and how faithful it is to its source."""
-
-    path: Path
-    format: str
-    chain: List[Dict[str, Any]] = field(default_factory=list)
-    fidelity: Dict[str, Any] = field(default_factory=dict)
-    cached: bool = False
-    manifest: Optional[Path] = None
-    source: Optional[Path] = None
-    source_format: str = ""
-    precision: str = "fp32"
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "format": self.format,
-            "source": str(self.source) if self.source else None,
-            "source_format": self.source_format,
-            "precision": self.precision,
-            "chain": self.chain,
-            "fidelity": self.fidelity,
-            "cached": self.cached,
-            "manifest": str(self.manifest) if self.manifest else None,
-        }
 
 
 def convert_for(
@@ -59,12 +31,16 @@ def convert_for(
     runtime_options: RuntimeOptions,
     data: Optional[Path],
     model_type: str,
+    source_sha256: Optional[str] = None,
 ) -> Converted:
     """Convert ``model`` (of ``source_format``) into the format ``framework`` loads, check fidelity on
     ``data`` (or the representative data, or synthetic inputs), cache the result and return it.
 
+    ``source_sha256``, when the caller already hashed ``model``, saves hashing it again. When the target's
+    accelerator is not on this machine the fidelity is recorded ``unchecked`` (see Converted).
+
     Raises ConversionError (unsupported edge, converter failure with its last lines), FidelityError (an
-    fp32 conversion beyond 1e-3), InputError/DataError (bad representative data), FrameworkUnavailable.
+    fp32 conversion beyond the tolerance), InputError/DataError (bad representative data), FrameworkUnavailable.
     """
     from bench.convert import edges, pipeline
 
@@ -77,6 +53,7 @@ def convert_for(
         runtime_options=runtime_options,
         data=Path(data) if data is not None else None,
         model_type=model_type,
+        source_sha256=source_sha256,
     )
 
 

@@ -152,3 +152,16 @@ def build(
             log.warning("conversion failed; its work folder (copy of the model, converter log) is kept: %s", work)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def update_fidelity(manifest_path: Path, samples_key: Optional[str], fidelity: Dict[str, Any]) -> None:
+    """Store a fidelity checked later (on the device, after a run) into an entry's manifest; a read-only or vanished
+    entry only logs (the record holds the result either way)."""
+    if not samples_key:
+        return
+    try:
+        manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+        manifest.setdefault("fidelity", {})[samples_key] = fidelity
+        write_manifest(Path(manifest_path).parent, manifest)
+    except (OSError, json.JSONDecodeError) as exc:
+        log.warning("could not store the checked fidelity in %s: %s", manifest_path, exc)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import bench.formats as F
-from bench.convert.options import ConvertOptions
+from bench.convert.options import PRECISIONS, ConvertOptions
 from bench.errors import ConversionError, FrameworkUnavailable
 from bench.runtimes.base import RuntimeOptions
 
@@ -61,7 +61,7 @@ class StepResult:
 
 _TF_PKGS = ("tensorflow", "tf-keras", "keras")
 _ONNX2TF_PKGS = ("onnx2tf", "onnx", "onnxsim", "tensorflow", "onnx-graphsurgeon", "sng4onnx")
-_TF_PRECISIONS = ("fp32", "fp16", "dynamic-range", "int8")
+_TF_PRECISIONS = PRECISIONS  # TFLite makes every precision
 
 EDGES: Dict[Tuple[str, str], Edge] = {
     (F.TORCH_STATE_DICT, F.ONNX): Edge(

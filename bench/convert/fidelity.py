@@ -5,26 +5,38 @@ batch 1, inputs adapted and quantized, outputs dequantized) on the same samples.
 mean absolute difference, cosine similarity, top-1 agreement (classification), and with labels the
 accuracy of both (classification) or their MSE (regression).
 
-fp32 conversions must stay within the tolerance (1e-3 max absolute difference): beyond it is a
+fp32 conversions must stay within the tolerance (``options.FIDELITY_TOLERANCE``, max absolute difference): beyond it is a
 FidelityError. Reduced-precision conversions (int8, fp16, dynamic-range) are expected to differ; they
 warn loudly, with the likely cause, under 0.98 top-1 agreement or when accuracy drops > 1 point.
+
+When the converted model cannot run here (an Edge TPU model on a machine without a Coral, a TensorRT engine without
+TensorRT), the fidelity is ``unchecked`` with the reason, and the source's outputs on the first samples are stored
+next to the artifact (an .npz read with ``allow_pickle=False``); the device checks them after its first run
+(:func:`load_reference`, :func:`check_reference`, called by bench.runner).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from bench import formats
-from bench.errors import BenchError, FidelityError
+from bench.convert.options import FIDELITY_TOLERANCE
+from bench.errors import FidelityError, FrameworkUnavailable, InputError
 from bench.runtimes.base import Runtime, RuntimeOptions
 
 log = logging.getLogger(__name__)
 
-FP32_TOLERANCE = 1e-3
+CHECKED = "checked"
+UNCHECKED = "unchecked"
 MIN_TOP1_AGREEMENT = 0.98
 MAX_ACCURACY_DROP = 0.01
 MAX_MSE_INCREASE = 0.10
@@ -61,9 +73,14 @@ def open_runtime(
 
 
 def outputs(path: Path, fmt: str, x: np.ndarray, runtime_options: RuntimeOptions) -> np.ndarray:
+    rt = open_runtime(path, fmt, runtime_options, (1,) + tuple(x.shape[1:]))
+    return _run(rt, x)
+
+
+def _run(rt: Runtime, x: np.ndarray) -> np.ndarray:
+    """Outputs of every sample (float64), then the runtime closed."""
     from bench.infer import infer_all
 
-    rt = open_runtime(path, fmt, runtime_options, (1,) + tuple(x.shape[1:]))
     try:
         return np.asarray(infer_all(rt, x), dtype=np.float64)
     finally:
@@ -191,21 +208,155 @@ def likely_cause(precision: str, calibration_samples: Optional[int], tool: str) 
     return "int8 weights (dynamic range) lose detail in some layers; try fp16 or full int8 with representative data"
 
 
-def measure(
-    source: Path,
-    source_format: str,
-    converted: Path,
-    converted_format: str,
+@dataclass(frozen=True)
+class Subject:
+    """A source model and its conversion, and the runtime options both are run with."""
+
+    source: Path
+    source_format: str
+    converted: Path
+    converted_format: str
+    runtime_options: RuntimeOptions
+
+
+def measure_or_defer(
+    subject: Subject,
     x: np.ndarray,
     y: Optional[np.ndarray],
     model_type: str,
-    runtime_options: RuntimeOptions,
     inputs: str,
+    *,
+    reference_dir: Path,
+    meta: Dict[str, Any],
+    keep: int,
 ) -> Dict[str, Any]:
-    """Run both models on ``x`` and compare. Runtime failures propagate as BenchErrors."""
+    """Run both models on ``x`` and compare (``status`` checked); or, when the converted model's runtime cannot
+    be opened here, store the source's outputs on the first ``keep`` samples in ``reference_dir`` (``status``
+    unchecked, with the reason). Both run without the user's delegate: this is the conversion's fidelity."""
+    ro = replace(subject.runtime_options, delegate=None)
+    shape = (1,) + tuple(x.shape[1:])
     try:
-        ref = outputs(source, source_format, x, runtime_options)
-        out = outputs(converted, converted_format, x, runtime_options)
-    except BenchError:
-        raise
-    return compare(ref, out, y, model_type, inputs)
+        converted_rt: Optional[Runtime] = open_runtime(subject.converted, subject.converted_format, ro, shape)
+        missing = None
+    except FrameworkUnavailable as exc:
+        converted_rt, missing = None, exc
+    if missing is not None:
+        k = max(1, min(len(x), int(keep)))
+        x, y = x[:k], (y[:k] if y is not None else None)
+    try:
+        ref = _run(open_runtime(subject.source, subject.source_format, ro, shape), x)
+    except FrameworkUnavailable as exc:
+        if converted_rt is not None:
+            converted_rt.close()
+        return _unchecked(f"the source model cannot run here ({exc.problem}); nothing to compare with", inputs)
+    if converted_rt is None:
+        name = f"fidelity_reference_{hashlib.sha256(str(meta.get('samples_key')).encode()).hexdigest()[:12]}.npz"
+        path = write_reference(
+            Path(reference_dir) / name, x, ref, y, {**meta, "model_type": model_type, "inputs": inputs}
+        )
+        fid = _unchecked(
+            f"the {subject.converted_format} model cannot run on this machine ({missing.problem}); "
+            "its outputs are checked on the device at the first run, against the source's stored here",
+            inputs,
+        )
+        fid.update(reference=str(path), reference_samples=int(len(x)))
+        return fid
+    fid = compare(ref, _run(converted_rt, x), y, model_type, inputs)
+    fid["status"] = CHECKED
+    return fid
+
+
+def _unchecked(reason: str, inputs: str) -> Dict[str, Any]:
+    return {"status": UNCHECKED, "reason": reason, "inputs": inputs, "samples": 0, "reference": None, "warnings": []}
+
+
+def to_manifest(fid: Dict[str, Any], entry_dir: Path) -> Dict[str, Any]:
+    """The fidelity as stored in a cache manifest: no ``reused``, the reference by its name inside the entry."""
+    d = {k: v for k, v in fid.items() if k != "reused"}
+    if d.get("reference"):
+        d["reference"] = Path(d["reference"]).name
+    return d
+
+
+def from_manifest(stored: Optional[Dict[str, Any]], entry_dir: Path) -> Optional[Dict[str, Any]]:
+    """A stored fidelity, ready to reuse, or None when it must be computed again (absent, or its reference lost)."""
+    if stored is None:
+        return None
+    fid = dict(stored)
+    fid["warnings"] = list(fid.get("warnings", []))
+    fid.setdefault("status", CHECKED)  # entries written before deferral existed were always checked
+    if fid.get("reference"):
+        path = Path(entry_dir) / fid["reference"]
+        if not path.is_file():
+            return None
+        fid["reference"] = str(path)
+    return fid
+
+
+# -------------------------------------------------------------------------------- the reference, checked on device
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Inputs and the source model's outputs on them, stored with a conversion whose fidelity waits for the device."""
+
+    path: Path
+    x: np.ndarray
+    outputs: np.ndarray
+    y: Optional[np.ndarray]
+    meta: Dict[str, Any]
+
+
+def write_reference(path: Path, x: np.ndarray, ref: np.ndarray, y: Optional[np.ndarray], meta: Dict[str, Any]) -> Path:
+    """Write the reference .npz atomically (a temporary file, then one rename)."""
+    arrays = {"x": np.asarray(x), "outputs": np.asarray(ref), "meta": np.array(json.dumps(meta, sort_keys=True))}
+    if y is not None:
+        arrays["y"] = np.asarray(y)
+    fd, tmp = tempfile.mkstemp(prefix=".reference-", suffix=".npz", dir=str(path.parent))
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_reference(path: Path, artifact_sha256: Optional[str] = None) -> Reference:
+    """Read a stored reference (no pickles); InputError when it is unreadable or made for another model."""
+    path = Path(path)
+    fix = "pass the fidelity_reference_*.npz stored with this conversion (in its cache entry)"
+    if not path.is_file():
+        raise InputError(f"fidelity reference {path} not found", fix)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            ref = Reference(path, npz["x"], npz["outputs"], npz["y"] if "y" in npz.files else None, meta)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"fidelity reference {path} could not be read: {exc}", fix) from exc
+    want = meta.get("artifact_sha256")
+    if artifact_sha256 and want and want != artifact_sha256:
+        raise InputError(
+            f"fidelity reference {path} belongs to another model (sha256 {want[:12]}, this one {artifact_sha256[:12]})",
+            fix,
+        )
+    return ref
+
+
+def check_reference(runtime: Runtime, reference: Reference) -> Dict[str, Any]:
+    """Run the stored inputs through ``runtime`` (loaded, with the device's delegate), compare with the source's
+    outputs and enforce the conversion's tolerance (FidelityError for fp32). Untimed; call it after measuring."""
+    from bench.infer import infer_all
+
+    meta = reference.meta
+    out = np.asarray(infer_all(runtime, reference.x), dtype=np.float64)
+    ref = np.asarray(reference.outputs, dtype=np.float64)
+    fid = compare(ref, out, reference.y, meta.get("model_type", "classification"), meta.get("inputs", "data"))
+    precision = meta.get("precision", "fp32")
+    tolerance = float(meta.get("tolerance") or FIDELITY_TOLERANCE)
+    fid.update(
+        status=CHECKED,
+        checked_at="on the device, after the first run",
+        reference=str(reference.path),
+        precision=precision,
+        tolerance=tolerance if precision == "fp32" else None,
+    )
+    check(fid, precision, tolerance=tolerance, likely_cause=meta.get("likely_cause", ""))
+    return fid

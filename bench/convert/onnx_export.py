@@ -11,11 +11,11 @@ import logging
 import traceback
 
 from bench.convert.edges import Step, StepResult
+from bench.convert.options import DEFAULT_OPSET
 from bench.errors import BenchError, ConversionError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OPSET = 17
 _TWO_GB = 2**31 - 1
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"

@@ -1,10 +1,14 @@
-"""Run a conversion: plan the chain of edges, run (or reuse) each step through the cache, then check
-fidelity of the final artifact against the source on real samples."""
+"""Run a conversion in three steps: plan (refuse impossible work, gather what the keys depend on), run the chain
+of edges through the cache, then check the fidelity of the final artifact against the source on real samples.
+
+Every hash is taken once: the source model's sha256 (or the caller's), each step's cache key, the artifact's
+sha256 (from its manifest).
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -12,7 +16,8 @@ import numpy as np
 
 from bench import __version__, formats
 from bench.convert import cache, calibration, edges, fidelity, tools
-from bench.convert.options import PRECISIONS, ConvertOptions
+from bench.convert.options import DEFERRED_FIDELITY_SAMPLES, PRECISIONS, ConvertOptions
+from bench.convert.result import Converted
 from bench.errors import ConversionError, DataError, InputError
 from bench.runtimes.base import RuntimeOptions
 
@@ -26,6 +31,144 @@ _EXT = {
     formats.TENSORRT_ENGINE: ".engine",
 }
 SYNTHETIC_SAMPLES = 32
+
+
+@dataclass
+class Plan:
+    """Everything the chain and the fidelity check need, gathered before any slow step."""
+
+    model: Path
+    source_format: str
+    source_sha256: str
+    chain: List[edges.Edge]
+    options: ConvertOptions
+    runtime_options: RuntimeOptions
+    model_type: str
+    dataset: Any = None
+    calibration: Optional[np.ndarray] = None
+    input_shape: Optional[Tuple[int, ...]] = None
+    #: what the cache keys depend on besides files and versions: input shape, model class, calibration data
+    context: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+
+
+def convert(
+    model: Path,
+    source_format: str,
+    target_format: str,
+    options: ConvertOptions,
+    *,
+    runtime_options: Optional[RuntimeOptions] = None,
+    data: Optional[Path] = None,
+    model_type: str = "classification",
+    source_sha256: Optional[str] = None,
+) -> Converted:
+    """Plan, run the chain through the cache, check fidelity; see bench.convert.convert_for."""
+    model = Path(model)
+    runtime_options = runtime_options or RuntimeOptions()
+    chain = plan_chain(model, source_format, target_format, options, model_type)
+    if not chain:
+        return _unconverted(model, source_format, target_format, options)
+    plan = prepare(model, source_format, chain, options, runtime_options, data, model_type, source_sha256)
+    entry, steps = run_chain(plan)
+    entry.manifest["chain"] = steps
+    fid = check_fidelity(plan, entry)
+    entry.save()
+    return Converted(
+        path=entry.artifact,
+        format=chain[-1].target,
+        chain=steps,
+        fidelity=fid,
+        cached=all(s["cached"] for s in steps),
+        manifest=entry.manifest_path,
+        source=model,
+        source_format=source_format,
+        precision=options.precision,
+        sha256=entry.manifest["artifact_sha256"],
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------- plan
+
+
+def plan_chain(
+    model: Path, source_format: str, target_format: str, options: ConvertOptions, model_type: str
+) -> List[edges.Edge]:
+    """The edges to run; refuses bad options, impossible edges and missing tools before any work."""
+    if not model.exists():
+        raise InputError(f"model {model} not found", "check the path")
+    if options.precision not in PRECISIONS:
+        raise InputError(f"unknown precision {options.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
+    if model_type not in ("classification", "regression"):
+        raise InputError(f"unknown model type {model_type!r}", "use classification or regression")
+    chain = edges.plan(source_format, target_format, options.precision)
+    for edge in chain:
+        edges.precision_for(edge, options.precision)  # e.g. fp32 for the Edge TPU: refused before any work
+    edges.preflight(chain)
+    return chain
+
+
+def _unconverted(model: Path, source_format: str, target_format: str, options: ConvertOptions) -> Converted:
+    """No edge to run: the model itself, when it already is what was asked for; else a clear error."""
+    if options.precision == "fp32" or (
+        source_format == formats.TFLITE and options.precision == "int8" and _already_quantized_tflite(model)
+    ):
+        return Converted(path=model, format=source_format)
+    if target_format != formats.TFLITE:
+        raise ConversionError(
+            f"precision {options.precision} is not produced for {target_format} models",
+            "quantized and half-precision models are made for TFLite: use --framework tflite",
+        )
+    raise ConversionError(
+        f"{model.name} is already a {source_format} model; {options.precision} needs a conversion from the original",
+        "give the original ONNX, SavedModel, Keras or PyTorch model",
+    )
+
+
+def prepare(
+    model: Path,
+    source_format: str,
+    chain: List[edges.Edge],
+    options: ConvertOptions,
+    runtime_options: RuntimeOptions,
+    data: Optional[Path],
+    model_type: str,
+    source_sha256: Optional[str] = None,
+) -> Plan:
+    """Load the fidelity data and the calibration data, find the input shape, hash the source once."""
+    from bench.data import load_npz
+
+    dataset = load_npz(Path(data), require_y=False) if data is not None else None
+    plan = Plan(
+        model=model,
+        source_format=source_format,
+        source_sha256=source_sha256 or cache.sha256_path(model),
+        chain=chain,
+        options=options,
+        runtime_options=runtime_options,
+        model_type=model_type,
+        dataset=dataset,
+    )
+    tf_source = source_format in (formats.SAVEDMODEL, formats.KERAS)
+    if not tf_source or options.precision == "int8" or dataset is None:  # loading a TF model takes seconds
+        x_data = dataset.x if dataset is not None else None
+        plan.input_shape = _source_input_shape(model, source_format, runtime_options, x_data)
+    if options.precision == "int8":
+        calib, calib_sha, calib_warnings = calibration.load(
+            options.representative_data, plan.input_shape, model_name=model.name
+        )
+        plan.calibration, plan.context["calibration_sha256"] = calib, calib_sha
+        plan.warnings += calib_warnings
+        if plan.input_shape is None:
+            plan.input_shape = (1,) + tuple(calib.shape[1:])
+    plan.context["input_shape"] = plan.input_shape
+    if source_format == formats.TORCH_STATE_DICT:
+        cls_path = runtime_options.model_class_path
+        plan.context["class"] = {
+            "name": runtime_options.model_class_name,
+            "file_sha256": cache.sha256_path(cls_path) if cls_path and Path(cls_path).is_file() else None,
+        }
+    return plan
 
 
 def _stem(path: Path) -> str:
@@ -67,21 +210,6 @@ def _source_input_shape(
     return None
 
 
-def _key_options(edge: edges.Edge, precision: str, options: ConvertOptions, step_ctx: Dict[str, Any]) -> Dict[str, Any]:
-    """What an edge's output depends on besides its input file and the converter versions."""
-    k: Dict[str, Any] = {"precision": precision}
-    if edge.tool == "onnx2tf":
-        k["keep_shape"] = options.keep_shape
-    if edge.tool in ("torch.onnx.export", "tf2onnx"):
-        k["opset"] = options.opset
-    if edge.tool == "torch.onnx.export":
-        k["input_shape"] = list(step_ctx["input_shape"] or [])
-        k["class"] = step_ctx.get("class")
-    if precision == "int8":
-        k["calibration_sha256"] = step_ctx.get("calibration_sha256")
-    return k
-
-
 def _already_quantized_tflite(model: Path) -> bool:
     from bench import runtimes
 
@@ -93,81 +221,34 @@ def _already_quantized_tflite(model: Path) -> bool:
         rt.close()
 
 
-def convert(
-    model: Path,
-    source_format: str,
-    target_format: str,
-    options: ConvertOptions,
-    *,
-    runtime_options: Optional[RuntimeOptions] = None,
-    data: Optional[Path] = None,
-    model_type: str = "classification",
-) -> Any:
-    from bench.convert import Converted
-    from bench.data import load_npz
+# ------------------------------------------------------------------------------------------------ run the chain
 
-    model = Path(model)
-    runtime_options = runtime_options or RuntimeOptions()
-    if not model.exists():
-        raise InputError(f"model {model} not found", "check the path")
-    if options.precision not in PRECISIONS:
-        raise InputError(f"unknown precision {options.precision!r}", f"use one of: {', '.join(PRECISIONS)}")
-    if model_type not in ("classification", "regression"):
-        raise InputError(f"unknown model type {model_type!r}", "use classification or regression")
-    chain = edges.plan(source_format, target_format, options.precision)
-    for edge in chain:
-        edges.precision_for(edge, options.precision)  # e.g. fp32 for the Edge TPU: refused before any work
-    edges.preflight(chain)
-    if not chain:
-        if options.precision == "fp32" or (
-            source_format == formats.TFLITE and options.precision == "int8" and _already_quantized_tflite(model)
-        ):
-            return Converted(path=model, format=source_format, chain=[], fidelity={}, cached=False, manifest=None)
-        if target_format != formats.TFLITE:
-            raise ConversionError(
-                f"precision {options.precision} is not produced for {target_format} models",
-                "quantized and half-precision models are made for TFLite: use --framework tflite",
-            )
-        raise ConversionError(
-            f"{model.name} is already a {source_format} model; {options.precision} needs a conversion from the original",
-            "give the original ONNX, SavedModel, Keras or PyTorch model",
-        )
 
-    dataset = load_npz(data, require_y=False) if data is not None else None
-    x_data = dataset.x if dataset is not None else None
-    input_shape = None
-    tf_source = source_format in (formats.SAVEDMODEL, formats.KERAS)
-    if not tf_source or options.precision == "int8" or dataset is None:  # loading a TF model takes seconds
-        input_shape = _source_input_shape(model, source_format, runtime_options, x_data)
+def _key_options(edge: edges.Edge, precision: str, options: ConvertOptions, context: Dict[str, Any]) -> Dict[str, Any]:
+    """What an edge's output depends on besides its input file and the converter versions."""
+    k: Dict[str, Any] = {"precision": precision}
+    if edge.tool == "onnx2tf":
+        k["keep_shape"] = options.keep_shape
+    if edge.tool in ("torch.onnx.export", "tf2onnx"):
+        k["opset"] = options.opset
+    if edge.tool == "torch.onnx.export":
+        k["input_shape"] = list(context["input_shape"] or [])
+        k["class"] = context.get("class")
+    if precision == "int8":
+        k["calibration_sha256"] = context.get("calibration_sha256")
+    return k
 
-    warnings: List[str] = []
-    calib = None
-    ctx: Dict[str, Any] = {"input_shape": input_shape}
-    if options.precision == "int8":
-        calib, calib_sha, calib_warnings = calibration.load(
-            options.representative_data, input_shape, model_name=model.name
-        )
-        warnings += calib_warnings
-        ctx["calibration_sha256"] = calib_sha
-        if input_shape is None:
-            input_shape = (1,) + tuple(calib.shape[1:])
-            ctx["input_shape"] = input_shape
-    if source_format == formats.TORCH_STATE_DICT:
-        cls_path = runtime_options.model_class_path
-        ctx["class"] = {
-            "name": runtime_options.model_class_name,
-            "file_sha256": cache.sha256_path(cls_path) if cls_path and Path(cls_path).is_file() else None,
-        }
 
-    root = cache.root_for(options.cache_dir)
-    source_sha = cache.sha256_path(model)
-    cur, cur_fmt, cur_sha = model, source_format, source_sha
-    stem = _stem(model)
+def run_chain(plan: Plan) -> Tuple[cache.Entry, List[Dict[str, Any]]]:
+    """Each edge from the cache, or run and published into it; the last entry and the record of every step."""
+    root = cache.root_for(plan.options.cache_dir)
+    cur, cur_fmt, cur_sha = plan.model, plan.source_format, plan.source_sha256
     steps: List[Dict[str, Any]] = []
     entry: Optional[cache.Entry] = None
-    for edge in chain:
-        precision = edges.precision_for(edge, options.precision)
+    for edge in plan.chain:
+        precision = edges.precision_for(edge, plan.options.precision)
         versions = tools.versions(edge.packages)
+        key_options = _key_options(edge, precision, plan.options, plan.context)
         key = cache.make_key(
             {
                 "source_sha256": cur_sha,
@@ -176,133 +257,148 @@ def convert(
                 "tool": edge.tool,
                 "versions": versions,
                 "edgebench": __version__,
-                "options": _key_options(edge, precision, options, ctx),
+                "options": key_options,
             }
         )
         entry = cache.lookup(root, key)
         if entry is None:
-            step = edges.Step(
-                edge=edge,
-                source=cur,
-                out_dir=Path("."),
-                work_dir=Path("."),
-                precision=precision,
-                options=options,
-                runtime_options=runtime_options,
-                calibration=calib if precision == "int8" else None,
-                input_shape=input_shape,
-            )
-            func = edge.load()
-
-            def produce(out_dir: Path, work_dir: Path, step: edges.Step = step, func: Any = func) -> Any:
-                res = func(replace(step, out_dir=out_dir, work_dir=work_dir))
-                return res.path, {"step_options": res.options, "notes": res.notes}
-
-            log.info("converting %s: %s -> %s with %s (%s)", model.name, edge.source, edge.target, edge.tool, precision)
-            suffix = "" if precision == "fp32" else f"_{precision.replace('-', '_')}"
-            entry = cache.build(
-                root,
-                key,
-                produce,
-                {
-                    "schema_version": 1,
-                    "source": {"path": str(cur), "sha256": cur_sha, "format": cur_fmt},
-                    "format": edge.target,
-                    "precision": precision,
-                    "tool": edge.tool,
-                    "tool_versions": versions,
-                    "options": _key_options(edge, precision, options, ctx),
-                    "fidelity": {},
-                },
-                f"{stem}{suffix}{_EXT[edge.target]}",
-            )
+            source = {"path": str(cur), "sha256": cur_sha, "format": cur_fmt}
+            entry = _build(plan, root, key, edge, precision, cur, source, versions, key_options)
         else:
             log.info("reusing cached %s (%s)", entry.artifact, edge.tool)
-        m = entry.manifest
-        steps.append(
-            {
-                "from": edge.source,
-                "to": edge.target,
-                "tool": edge.tool,
-                "tool_version": m["tool_versions"].get(edge.packages[0], "") if edge.packages else "",
-                "tool_versions": m["tool_versions"],
-                "options": {**m.get("options", {}), **m.get("step_options", {})},
-                "seconds": m.get("seconds"),
-                "cached": entry.cached,
-                "artifact": str(entry.artifact),
-                "notes": m.get("notes", []),
-            }
-        )
-        cur, cur_fmt, cur_sha = entry.artifact, edge.target, m["artifact_sha256"]
+        steps.append(_step_record(edge, entry))
+        cur, cur_fmt, cur_sha = entry.artifact, edge.target, entry.manifest["artifact_sha256"]
     assert entry is not None
+    return entry, steps
 
-    fid = _fidelity(
-        model, source_format, entry, options, runtime_options, dataset, calib, model_type, input_shape, chain
+
+def _build(
+    plan: Plan,
+    root: Path,
+    key: str,
+    edge: edges.Edge,
+    precision: str,
+    cur: Path,
+    source: Dict[str, Any],
+    versions: Dict[str, str],
+    key_options: Dict[str, Any],
+) -> cache.Entry:
+    step = edges.Step(
+        edge=edge,
+        source=cur,
+        out_dir=Path("."),
+        work_dir=Path("."),
+        precision=precision,
+        options=plan.options,
+        runtime_options=plan.runtime_options,
+        calibration=plan.calibration if precision == "int8" else None,
+        input_shape=plan.input_shape,
     )
-    fid["warnings"] = warnings + [w for w in fid.get("warnings", []) if w not in warnings]
-    entry.manifest["chain"] = steps
-    entry.save()
-    return Converted(
-        path=entry.artifact,
-        format=cur_fmt,
-        chain=steps,
-        fidelity=fid,
-        cached=all(s["cached"] for s in steps),
-        manifest=entry.manifest_path,
-        source=model,
-        source_format=source_format,
-        precision=options.precision,
-    )
+    func = edge.load()
+
+    def produce(out_dir: Path, work_dir: Path) -> Any:
+        res = func(replace(step, out_dir=out_dir, work_dir=work_dir))
+        return res.path, {"step_options": res.options, "notes": res.notes}
+
+    log.info("converting %s: %s -> %s with %s (%s)", plan.model.name, edge.source, edge.target, edge.tool, precision)
+    suffix = "" if precision == "fp32" else f"_{precision.replace('-', '_')}"
+    manifest = {
+        "schema_version": 1,
+        "source": source,
+        "format": edge.target,
+        "precision": precision,
+        "tool": edge.tool,
+        "tool_versions": versions,
+        "options": key_options,
+        "fidelity": {},
+    }
+    return cache.build(root, key, produce, manifest, f"{_stem(plan.model)}{suffix}{_EXT[edge.target]}")
 
 
-def _fidelity(
-    model: Path,
-    source_format: str,
-    entry: cache.Entry,
-    options: ConvertOptions,
-    runtime_options: RuntimeOptions,
-    dataset: Any,
-    calib: Optional[np.ndarray],
-    model_type: str,
-    input_shape: Optional[Tuple[int, ...]],
-    chain: List[edges.Edge],
-) -> Dict[str, Any]:
-    """Fidelity of the final artifact against the source, computed once per data file and cached."""
-    n_max = max(1, int(options.fidelity_samples))
-    y = None
+def _step_record(edge: edges.Edge, entry: cache.Entry) -> Dict[str, Any]:
+    m = entry.manifest
+    return {
+        "from": edge.source,
+        "to": edge.target,
+        "tool": edge.tool,
+        "tool_version": m["tool_versions"].get(edge.packages[0], "") if edge.packages else "",
+        "tool_versions": m["tool_versions"],
+        "options": {**m.get("options", {}), **m.get("step_options", {})},
+        "seconds": m.get("seconds"),
+        "cached": entry.cached,
+        "artifact": str(entry.artifact),
+        "notes": m.get("notes", []),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ check fidelity
+
+
+def _samples(plan: Plan) -> Tuple[np.ndarray, Optional[np.ndarray], str, str]:
+    """(inputs, labels or None, what the inputs are, an id of them) for the fidelity check."""
+    n_max = max(1, int(plan.options.fidelity_samples))
+    dataset, calib, input_shape = plan.dataset, plan.calibration, plan.input_shape
     if dataset is not None:
-        x, y, inputs, data_id = dataset.x[:n_max], dataset.y, "data", dataset.sha256
-        if y is not None:
-            y = y[: len(x)]
-    elif calib is not None and len(calib):
-        x, inputs, data_id = calib[:n_max], "representative data", "representative"
-    elif input_shape is not None and all(d > 0 for d in input_shape):
+        x = dataset.x[:n_max]
+        y = dataset.y[: len(x)] if dataset.y is not None else None
+        return x, y, "data", dataset.sha256
+    if calib is not None and len(calib):
+        return calib[:n_max], None, "representative data", "representative"
+    if input_shape is not None and all(d > 0 for d in input_shape):
         rng = np.random.default_rng(0)
         x = rng.random((min(SYNTHETIC_SAMPLES, n_max),) + tuple(input_shape[1:]), dtype=np.float32)
-        inputs, data_id = "synthetic uniform [0, 1) (no data file given)", "synthetic"
-    else:
-        raise DataError(
-            f"the fidelity of converting {model.name} cannot be checked without samples",
-            "give a data file (x_data) so source and converted model can be compared",
-        )
-    precision = options.precision
-    fid_key = f"{data_id}:{len(x)}:{model_type}"
+        return x, None, "synthetic uniform [0, 1) (no data file given)", "synthetic"
+    raise DataError(
+        f"the fidelity of converting {plan.model.name} cannot be checked without samples",
+        "give a data file (x_data) so source and converted model can be compared",
+    )
+
+
+def check_fidelity(plan: Plan, entry: cache.Entry) -> Dict[str, Any]:
+    """Fidelity of the final artifact against the source, computed once per data file and cached in the entry.
+
+    When the target's runtime or accelerator is not on this machine, the fidelity is ``unchecked`` with its reason
+    and the source outputs are stored in the entry for the device to check at its first run.
+    """
+    x, y, inputs, data_id = _samples(plan)
+    options, precision = plan.options, plan.options.precision
+    fid_key = f"{data_id}:{len(x)}:{plan.model_type}"
     stored = entry.manifest.setdefault("fidelity", {})
-    if fid_key in stored:
-        fid = dict(stored[fid_key])
-        fid["warnings"] = list(fid.get("warnings", []))
+    fid = fidelity.from_manifest(stored.get(fid_key), entry.dir)
+    if fid is not None:
         fid["reused"] = True
     else:
-        if "tensorrt" in [e.tool for e in chain] or "edgetpu_compiler" in [e.tool for e in chain]:
-            log.warning("fidelity of %s needs its accelerator; not checked here", entry.artifact.name)
-        ro = replace(runtime_options, input_shape=runtime_options.input_shape or input_shape)
-        fid = fidelity.measure(model, source_format, entry.artifact, chain[-1].target, x, y, model_type, ro, inputs)
+        ro = replace(plan.runtime_options, input_shape=plan.runtime_options.input_shape or plan.input_shape)
+        fid = fidelity.measure_or_defer(
+            fidelity.Subject(plan.model, plan.source_format, entry.artifact, plan.chain[-1].target, ro),
+            x,
+            y,
+            plan.model_type,
+            inputs,
+            reference_dir=entry.dir,
+            meta={
+                "precision": precision,
+                "tolerance": options.fidelity_tolerance,
+                "artifact_sha256": entry.manifest["artifact_sha256"],
+                "samples_key": fid_key,
+                "likely_cause": _likely_cause(plan),
+            },
+            keep=DEFERRED_FIDELITY_SAMPLES,
+        )
         fid["precision"] = precision
         fid["tolerance"] = options.fidelity_tolerance if precision == "fp32" else None
         fid["reused"] = False
-        stored[fid_key] = {k: v for k, v in fid.items() if k != "reused"}
+        stored[fid_key] = fidelity.to_manifest(fid, entry.dir)
         entry.save()  # recorded before any error is raised
-    tool = chain[-1].tool if chain else ""
-    cause = fidelity.likely_cause(precision, len(calib) if calib is not None else None, tool)
-    fidelity.check(fid, precision, tolerance=options.fidelity_tolerance, likely_cause=cause)
+    fid["warnings"] = plan.warnings + [w for w in fid.get("warnings", []) if w not in plan.warnings]
+    if fid.get("status") == fidelity.UNCHECKED:
+        log.warning("fidelity of %s not checked here: %s", entry.artifact.name, fid["reason"])
+        return fid
+    fidelity.check(fid, precision, tolerance=options.fidelity_tolerance, likely_cause=_likely_cause(plan))
     return fid
+
+
+def _likely_cause(plan: Plan) -> str:
+    tool = plan.chain[-1].tool if plan.chain else ""
+    n_calib = len(plan.calibration) if plan.calibration is not None else None
+    return fidelity.likely_cause(plan.options.precision, n_calib, tool)

@@ -12,11 +12,10 @@ import logging
 
 from bench.convert import tools
 from bench.convert.edges import Step, StepResult
+from bench.convert.options import DEFAULT_OPSET
 from bench.errors import FrameworkUnavailable
 
 log = logging.getLogger(__name__)
-
-DEFAULT_OPSET = 17
 
 
 def convert(step: Step) -> StepResult:

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
+from bench.convert.options import PRECISIONS
+
 
 def _tflite(src: Path, out: Path, precision: str, calibration: Optional[Path]) -> dict:
     import numpy as np
@@ -90,7 +92,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     t = sub.add_parser("tflite")
     t.add_argument("src", type=Path)
     t.add_argument("out", type=Path)
-    t.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "dynamic-range", "int8"))
+    t.add_argument("--precision", default="fp32", choices=PRECISIONS)
     t.add_argument("--calibration", type=Path, default=None)
     s = sub.add_parser("savedmodel")
     s.add_argument("src", type=Path)

@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from bench.convert.options import TIMEOUT_S
 from bench.errors import ConversionError
 
 log = logging.getLogger(__name__)
 
-#: default timeout of one converter run (ResNet-50 through onnx2tf takes about 3.5 minutes on 2 cores)
-DEFAULT_TIMEOUT_S = 1800.0
 TAIL_LINES = 12
 #: an address nothing listens on: any download attempt by a converter fails fast instead of fetching
 _DEAD_PROXY = "http://127.0.0.1:9"
@@ -84,7 +83,7 @@ def run(
     non-zero, times out, or leaves an expected output missing.
     """
     argv = [str(a) for a in argv]
-    timeout_s = timeout_s or DEFAULT_TIMEOUT_S
+    timeout_s = timeout_s or TIMEOUT_S
     log.debug("running %s", " ".join(argv))
     t0 = time.perf_counter()
     with open(log_file, "wb") as out:
