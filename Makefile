@@ -18,6 +18,26 @@ EMULATE ?=
 WHEELHOUSE ?=
 export DEVICE MODEL DATA FRAMEWORK ARGS TARGET EMULATE WHEELHOUSE
 
+# LAUNCHER_ONLY=1, on a board: `make bench DEVICE=...` then needs only the launcher (standard library, Docker SDK,
+# rich: requirements/launcher.txt) in its own .venv-launcher, never the workstation toolchain of .venv (torch,
+# TensorFlow...). The launcher runs from this checkout; bench itself runs in the device image.
+# JetPack 4 (host Python 3.6): PYTHON=python3.8 (apt install python3.8 python3.8-venv).
+LAUNCHER_ONLY ?=
+LVENV := .venv-launcher
+LSTAMP := $(LVENV)/.installed-stamp
+ifeq ($(LAUNCHER_ONLY),1)
+BENCH_DEPS := $(LSTAMP)
+BENCH_PY := $(LVENV)/bin/python
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+ifeq ($(strip $(DEVICE)),)
+$(error LAUNCHER_ONLY=1 runs edgebench in a device container. Fix: add DEVICE=auto or a profile name)
+endif
+endif
+else
+BENCH_DEPS := $(STAMP)
+BENCH_PY := $(PY)
+endif
+
 .PHONY: venv bench compare experiments test lint images base-images clean-venv
 
 $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
@@ -29,9 +49,14 @@ $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirement
 
 venv: $(STAMP)
 
+$(LSTAMP): requirements/launcher.txt
+	$(PYTHON) -m venv $(LVENV)
+	$(LVENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/launcher.txt
+	touch $@
+
 ## bench: no arguments -> built-in default on this machine; MODEL=... -> native run; DEVICE=... -> container
-bench: $(STAMP)
-	$(PY) -m launcher.make_bench
+bench: $(BENCH_DEPS)
+	$(BENCH_PY) -m launcher.make_bench
 
 ## compare: presets side by side (ARGS="--configs onnx,tflite --rounds 3", default --all); no MODEL -> the digits
 ## model; DEVICE=... -> in that device's container through the launcher (EMULATE=1 for a foreign architecture)
@@ -61,4 +86,4 @@ base-images:
 	$(PYTHON) images/base/build.py
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LVENV)

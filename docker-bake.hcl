@@ -24,6 +24,11 @@ variable "L4T_BASE" {
   default = "nvcr.io/nvidia/l4t-base:r32.7.1"
 }
 
+# JetPack 6 (L4T r36): l4t-jetpack carries CUDA, cuDNN and TensorRT 10 itself (images/jetson-orin/README.md).
+variable "L4T_JETPACK6_BASE" {
+  default = "nvcr.io/nvidia/l4t-jetpack:r36.4.0"
+}
+
 # torch CPU wheels come from PyTorch's CPU index (PyPI's linux torch 2.13.0 wheels are CUDA builds).
 variable "TORCH_PIP_ARGS" {
   default = "--index-url https://download.pytorch.org/whl/cpu"
@@ -47,7 +52,7 @@ variable "WITH_ARMNN_DELEGATE" {
 }
 
 group "default" {
-  targets = ["host", "rpi", "rpi-armnn", "rpi-coral", "jetson-nano"]
+  targets = ["host", "rpi", "rpi-armnn", "rpi-coral", "jetson-nano", "jetson-orin"]
 }
 
 target "_common" {
@@ -117,5 +122,17 @@ target "jetson-nano" {
   tags       = ["${REGISTRY}/edgebench-jetson-nano:${VERSION}"]
   args = {
     BASE_IMAGE = "${L4T_BASE}"
+  }
+}
+
+# Jetson targets build ON the Jetson with the classic builder (DOCKER_BUILDKIT=0, "default-runtime": "nvidia"):
+# BuildKit ignores the default runtime in RUN steps, so CUDA/TensorRT and the GPU driver are missing there.
+target "jetson-orin" {
+  inherits   = ["_common"]
+  dockerfile = "images/jetson-orin/Dockerfile"
+  platforms  = ["linux/arm64"]
+  tags       = ["${REGISTRY}/edgebench-jetson-orin:${VERSION}"]
+  args = {
+    BASE_IMAGE = "${L4T_JETPACK6_BASE}"
   }
 }

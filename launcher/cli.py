@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 from bench.errors import BenchError, LauncherError
-from launcher import detect, profiles
+from launcher import detect, devices, profiles
 from launcher.run import PATH_OPTIONS, Job, Outcome, run
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,23 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _print_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the `docker run` command this implies on the board's own engine and exit (nothing runs)",
+    )
+
+
+def _run_or_print(args: argparse.Namespace, job: Job) -> int:
+    """Run the job, or with --print only print its `docker run` line (for a board without a Python to spare)."""
+    if args.print_only:
+        print(devices.print_command(devices.docker_run_for(job)))
+        return 0
+    return run(job).exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m launcher", description="Run edgebench in a device container.")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -123,10 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--framework", default=None)
     b.add_argument("--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten")
     _common(b)
+    _print_option(b)
     s = sub.add_parser("selfcheck", help="runtime versions and delegates in the device's image")
     s.add_argument("--device", default="auto")
     s.add_argument("--require", default="")
     _common(s)
+    _print_option(s)
     for name, helptext in (
         ("convert", "convert MODEL in the host image"),
         ("chain", "convert in host, bench on DEVICE"),
@@ -226,12 +245,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         if args.command == "selfcheck":
             job = _job(args, _device(args.device), ["selfcheck", "--require", args.require], [])
-            return run(job).exit_code
+            return _run_or_print(args, job)
         if args.command == "bench":
             bargv, inputs, results = bench_argv(args.model, args.data, args.framework, extra)
             job = _job(args, _device(args.device), bargv, inputs, results=results or args.results)
-            outcome = run(job)
-            return outcome.exit_code
+            return _run_or_print(args, job)
         if args.command == "compare":
             cargv, inputs, results = compare_argv(args.model, args.data, extra)
             # --resume reads the compare's earlier records: the container starts from a copy of the results file

@@ -9,8 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-#: USB vendor:product IDs of a Coral USB Accelerator, before (Global Unichip) and after (Google) its firmware loads.
-CORAL_USB_IDS: Tuple[str, ...] = ("1a6e:089a", "18d1:9302")
+# USB vendor:product IDs of a Coral USB Accelerator, before (Global Unichip) and after (Google) its firmware loads:
+# defined once, in the machine module the images carry too.
+from bench.machine import CORAL_USB_IDS
+
+__all__ = ["CORAL_USB_IDS", "ENGINE_CACHE_DIR", "JETSON_HOST_FILES", "PROFILES", "Emulation", "Profile", "get"]
+
+#: where the TensorRT engine cache volume is mounted in the Jetson images (the image creates it owned by uid 1000,
+#: so a new named volume starts with that owner); the container gets it as EDGEBENCH_ENGINE_CACHE
+ENGINE_CACHE_DIR = "/work/engine-cache"
+
+#: host files that say what decides Jetson numbers (L4T release, nvpmodel power mode and its names), read-only;
+#: bench/machine.py reads them (sources named there)
+JETSON_HOST_FILES = ("/etc/nv_tegra_release", "/var/lib/nvpmodel/status", "/etc/nvpmodel.conf")
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,15 @@ class Profile:
     #: CPU model an emulated run pretends to be (ARM /proc/cpuinfo file and QEMU_CPU); see Emulation
     emulated_cpu: Optional[str] = None
     env: Tuple[Tuple[str, str], ...] = ()
+    #: container path of a named volume ``edgebench-trt-cache-<profile>`` that keeps built TensorRT engines
+    #: between runs (an engine build takes minutes on a Nano); None: no cache volume
+    engine_cache: Optional[str] = None
+    #: host files bind-mounted read-only at the same path when they exist on a local engine (facts for the record)
+    host_files: Tuple[str, ...] = ()
+
+    @property
+    def cache_volume(self) -> Optional[str]:
+        return f"edgebench-trt-cache-{self.name}" if self.engine_cache else None
 
     @property
     def arch(self) -> Optional[str]:
@@ -79,6 +99,17 @@ PROFILES: Dict[str, Profile] = {
             "linux/arm64",
             "Jetson Nano: L4T r32.7.1, TensorRT 8.2, pycuda",
             runtime="nvidia",
+            engine_cache=ENGINE_CACHE_DIR,
+            host_files=JETSON_HOST_FILES,
+        ),
+        Profile(
+            "jetson-orin",
+            "jetson-orin",
+            "linux/arm64",
+            "Jetson Orin (Orin Nano/NX/AGX): L4T r36 (JetPack 6), TensorRT 10, Python 3.10",
+            runtime="nvidia",
+            engine_cache=ENGINE_CACHE_DIR,
+            host_files=JETSON_HOST_FILES,
         ),
     )
 }

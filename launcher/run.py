@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from bench import __version__
 from bench.errors import LauncherError
-from launcher import detect
+from launcher import detect, devices
 from launcher.profiles import Emulation, Profile
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,9 @@ def check_device(client: Any, profile: Profile) -> None:
         for path in profile.device_mounts:
             if not Path(path).exists():
                 raise LauncherError(f"{path} does not exist on this machine", "is this a Linux host with USB?")
+        problem = devices.coral_access_problem()  # uid 1000 needs the host's udev rule (group plugdev)
+        if problem:
+            raise LauncherError(problem, devices.coral_fix())
 
 
 def _container_path(local: Path, index: int) -> PurePosixPath:
@@ -280,8 +283,12 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
     if not job.accelerator:
         p = dataclasses.replace(p, runtime=None, device_mounts=(), device_cgroup_rules=(), needs_coral=False)
     mounts = [Mount(target=d, source=d, type="bind", read_only=False) for d in p.device_mounts]
+    # the TensorRT engine-cache volume and read-only host facts (launcher/devices.py)
+    on_host = engine_is_local() if getattr(job, "engine_local", None) is None else job.engine_local
+    mounts += devices.extra_mounts(p, on_host)
     # the caller's terminal width, so bench's rich tables are laid out for where they are shown
     env = {**dict(p.env), "PYTHONUNBUFFERED": "1", "COLUMNS": str(shutil.get_terminal_size().columns), **job.extra_env}
+    env = {**devices.extra_env(p), **env}  # EDGEBENCH_ENGINE_CACHE for the volume above
     opts: Dict[str, Any] = {
         "network_mode": "none",
         "cap_drop": ["ALL"],

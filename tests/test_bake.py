@@ -28,7 +28,7 @@ def build() -> ModuleType:
 
 def test_every_image_folder_has_a_target_and_back(build: ModuleType) -> None:
     bake = build.load_bake()
-    assert IMAGE_DIRS == ["host", "jetson-nano", "rpi", "rpi-armnn", "rpi-coral"]
+    assert IMAGE_DIRS == ["host", "jetson-nano", "jetson-orin", "rpi", "rpi-armnn", "rpi-coral"]
     assert sorted(bake.targets) == IMAGE_DIRS
     assert sorted(bake.groups["default"]) == IMAGE_DIRS
     for name, t in bake.targets.items():
@@ -51,11 +51,12 @@ def test_every_image_folder_has_the_same_shape() -> None:
 def test_platforms_and_public_bases(build: ModuleType) -> None:
     t = build.load_bake().targets
     assert t["host"].platforms == ("linux/amd64", "linux/arm64")
-    for name in ("rpi", "rpi-armnn", "rpi-coral", "jetson-nano"):
+    for name in ("rpi", "rpi-armnn", "rpi-coral", "jetson-nano", "jetson-orin"):
         assert t[name].platforms == ("linux/arm64",)
     assert t["rpi"].args["BASE_IMAGE"] == "debian:bookworm-slim"
     assert t["rpi-coral"].args["BASE_IMAGE"] == "debian:bullseye-slim"
     assert t["jetson-nano"].args["BASE_IMAGE"] == "nvcr.io/nvidia/l4t-base:r32.7.1"
+    assert t["jetson-orin"].args["BASE_IMAGE"] == "nvcr.io/nvidia/l4t-jetpack:r36.4.0"
     assert t["rpi-armnn"].contexts == {"rpi": "target:rpi"}
 
 

@@ -48,7 +48,7 @@ def test_make_bench_model_needs_data_and_framework() -> None:
 
 
 def test_profiles_are_frozen_plain_data() -> None:
-    assert set(profiles.PROFILES) == {"host", "rpi4", "rpi5", "rpi-armnn", "rpi-coral", "jetson-nano"}
+    assert set(profiles.PROFILES) == {"host", "rpi4", "rpi5", "rpi-armnn", "rpi-coral", "jetson-nano", "jetson-orin"}
     jetson, coral = profiles.PROFILES["jetson-nano"], profiles.PROFILES["rpi-coral"]
     assert jetson.runtime == "nvidia" and jetson.platform == "linux/arm64"
     assert coral.device_mounts == ("/dev/bus/usb",) and coral.needs_coral

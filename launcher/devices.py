@@ -1,0 +1,159 @@
+"""What a profile's container gets beyond the image, and the checks before it starts, as plain functions (no Docker
+calls): the Coral's USB node permissions, the TensorRT engine-cache volume, read-only host facts, and the
+``docker run`` command line a profile implies (``python -m launcher ... --print``).
+
+Coral: a non-root container user (uid 1000, group plugdev) can open the Coral only if the host's udev rule gave its
+USB node to group plugdev (gid 46). The rule is libedgetpu's ``debian/edgetpu-accelerator.rules``
+(google-coral/libedgetpu; packaged as the ``libedgetpu1-std``/``-max`` udev rule), one line per USB ID: the Coral
+re-enumerates from 1a6e:089a to 18d1:9302 when its firmware loads, so both need it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shlex
+import stat
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from launcher.profiles import CORAL_USB_IDS, Profile
+
+log = logging.getLogger(__name__)
+
+PLUGDEV_GID = 46
+_DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+UDEV_RULES_FILE = "/etc/udev/rules.d/99-edgetpu-accelerator.rules"
+#: google-coral/libedgetpu debian/edgetpu-accelerator.rules, verbatim
+UDEV_RULES = tuple(
+    f'SUBSYSTEM=="usb",ATTRS{{idVendor}}=="{vid}",ATTRS{{idProduct}}=="{pid}",GROUP="plugdev"'
+    for vid, pid in (i.split(":") for i in CORAL_USB_IDS)
+)
+
+
+def coral_nodes(root: Path = Path("/")) -> List[Tuple[str, Path]]:
+    """(USB ID, /dev/bus/usb/BBB/DDD node) of every Coral in sysfs under ``root``."""
+    nodes = []
+    for dev in sorted((root / "sys/bus/usb/devices").glob("*")):
+        try:
+            usb_id = f"{(dev / 'idVendor').read_text().strip()}:{(dev / 'idProduct').read_text().strip()}".lower()
+            if usb_id not in CORAL_USB_IDS:
+                continue
+            bus, num = int((dev / "busnum").read_text()), int((dev / "devnum").read_text())
+        except (OSError, ValueError):
+            continue
+        nodes.append((usb_id, root / f"dev/bus/usb/{bus:03d}/{num:03d}"))
+    return nodes
+
+
+def coral_access_problem(root: Path = Path("/")) -> Optional[str]:
+    """Why uid 1000 in group plugdev cannot open the Coral's USB node, or None when it can (or no Coral is found)."""
+    for usb_id, node in coral_nodes(root):
+        try:
+            st = node.stat()
+        except OSError as exc:
+            return f"the Coral ({usb_id}) has no readable device node {node} ({exc.strerror})"
+        group_rw = st.st_gid == PLUGDEV_GID and st.st_mode & 0o060 == 0o060
+        other_rw = st.st_mode & 0o006 == 0o006
+        if not (group_rw or other_rw):
+            return (
+                f"the Coral's device node {node} ({usb_id}) is group {st.st_gid}, mode {stat.filemode(st.st_mode)}: "
+                f"the container user (uid 1000, group plugdev = {PLUGDEV_GID}) cannot open it"
+            )
+    return None
+
+
+def coral_fix() -> str:
+    """The fix for :func:`coral_access_problem`: the udev rule, where it goes, and how to apply it."""
+    return (
+        f"install libedgetpu's udev rule on the host: put the lines {' and '.join(UDEV_RULES)} into "
+        f"{UDEV_RULES_FILE} (or install Coral's libedgetpu1-std package there, which ships them), then run "
+        "`sudo udevadm control --reload-rules && sudo udevadm trigger` and replug the Coral"
+    )
+
+
+def host_file_mounts(profile: Profile, local: bool) -> List[str]:
+    """The profile's host files that can be bind-mounted: those that exist here, on a local engine only."""
+    if not profile.host_files:
+        return []
+    if not local:
+        log.info("remote engine: host facts (%s) not mounted", ", ".join(profile.host_files))
+        return []
+    present = [f for f in profile.host_files if Path(f).is_file()]
+    missing = sorted(set(profile.host_files) - set(present))
+    if missing:
+        log.info("not on this machine, not mounted: %s", ", ".join(missing))
+    return present
+
+
+def extra_mounts(profile: Profile, local: bool) -> List[Any]:
+    """Mounts for ``containers.create``: the engine-cache volume and the read-only host facts."""
+    from docker.types import Mount
+
+    mounts = [Mount(target=f, source=f, type="bind", read_only=True) for f in host_file_mounts(profile, local)]
+    if profile.engine_cache:
+        mounts.append(Mount(target=profile.engine_cache, source=profile.cache_volume, type="volume"))
+    return mounts
+
+
+def extra_env(profile: Profile) -> Dict[str, str]:
+    """EDGEBENCH_ENGINE_CACHE: where the TensorRT runtime keeps built engines (the volume above)."""
+    return {"EDGEBENCH_ENGINE_CACHE": profile.engine_cache} if profile.engine_cache else {}
+
+
+def _mount_arg(m: Dict[str, Any]) -> str:
+    text = f"type={m.get('Type', 'bind')},source={m['Source']},target={m['Target']}"
+    return text + (",readonly" if m.get("ReadOnly") else "")
+
+
+def docker_run_argv(opts: Dict[str, Any], image: str, command: Sequence[str]) -> List[str]:
+    """The ``docker run`` argv equivalent to ``containers.create(image, command, **opts)`` + start + remove."""
+    argv = ["docker", "run", "--rm"]
+    if opts.get("init"):
+        argv.append("--init")
+    if opts.get("network_mode"):
+        argv += ["--network", opts["network_mode"]]
+    for cap in opts.get("cap_drop", []):
+        argv += ["--cap-drop", cap]
+    for sec in opts.get("security_opt", []):
+        argv += ["--security-opt", sec]
+    if opts.get("runtime"):
+        argv += ["--runtime", opts["runtime"]]
+    for rule in opts.get("device_cgroup_rules", []):
+        argv += ["--device-cgroup-rule", rule]
+    for m in opts.get("mounts", []):
+        argv += ["--mount", _mount_arg(m)]
+    for key, value in sorted(opts.get("labels", {}).items()):
+        argv += ["--label", f"{key}={value}"]
+    for key, value in sorted(opts.get("environment", {}).items()):
+        argv += ["--env", f"{key}={value}"]
+    return [*argv, image, *command]
+
+
+def print_command(argv: Sequence[str]) -> str:
+    """One shell line (shlex-quoted), for a board without a Python to run the launcher."""
+    return shlex.join(list(argv))
+
+
+def docker_run_for(job: Any) -> List[str]:
+    """The ``docker run`` argv a launcher job implies on the board's own engine, without contacting any engine:
+    the profile's image tag (or ``job.image``), inputs bind-mounted read-only at their absolute paths, and the
+    results file's folder mounted at /work/results so bench appends to it directly."""
+    import dataclasses
+    from unittest import mock
+
+    from launcher import run as run_mod
+
+    job = dataclasses.replace(job, mount_mode="bind")
+    argv, mapping = run_mod.plan_inputs(job)
+    image = job.image or run_mod.image_candidates(job.profile)[0]
+    engine_arch = job.profile.arch or _DOCKER_ARCH.get(platform.machine(), platform.machine())
+    with mock.patch.dict(os.environ, {"DOCKER_HOST": ""}):  # planned for the engine on the board itself
+        opts = run_mod.container_options(job, engine_arch, mapping)
+    opts["environment"]["EDGEBENCH_IMAGE"] = image
+    if argv and argv[0] in ("run", "demo"):
+        results = job.results.resolve()
+        opts["mounts"].append({"Type": "bind", "Source": str(results.parent), "Target": "/work/results"})
+        argv += ["--output", f"/work/results/{results.name}"]
+    return docker_run_argv(opts, image, argv)
