@@ -17,11 +17,12 @@ from bench.compare import plan as compare_plan
 from bench.config import RunConfig, Timing
 from bench.convert import options as convert_options
 from bench.errors import BenchError
+from bench.records import DEFAULT_RESULTS
 from bench.runtimes import RUNTIMES
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT = Path("results/results.jsonl")
+DEFAULT_OUTPUT = DEFAULT_RESULTS  # defined once, in bench.records
 
 
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -156,6 +157,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     record = runner.run_and_record(_config_from_args(args))
     report.print_records([record.to_dict()])
+    if args.convert_only or args.convert_output:
+        from bench.convert import output
+
+        print(output.summary(record.conversion, record.model.path if record.model else ""))
     return 0
 
 

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 #: 2 added the sections ``compare``, ``fleet``, ``energy``, ``compute``, ``sustained`` and ``profile``
 #: (empty when unused); version-1 lines are upgraded on read by :func:`upgrade`.
 SCHEMA_VERSION = 2
+#: the results file every command appends to unless told otherwise (bench and the launcher alike)
+DEFAULT_RESULTS = Path("results/results.jsonl")
 
 
 @dataclass

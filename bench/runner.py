@@ -50,9 +50,10 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _model_info(path: Path, fmt: str) -> ModelInfo:
+def _model_info(path: Path, fmt: str, sha256: Optional[str] = None) -> ModelInfo:
+    """``sha256`` when the caller knows it already (a conversion's manifest), else hashed here."""
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-    return ModelInfo(path=str(path), sha256=sha256_path(path), size_mb=round(size / 1e6, 6), format=fmt)
+    return ModelInfo(path=str(path), sha256=sha256 or sha256_path(path), size_mb=round(size / 1e6, 6), format=fmt)
 
 
 def _add_tensors(info: ModelInfo, rt: Any, out_shape: List[int]) -> ModelInfo:
@@ -85,8 +86,20 @@ def _needs_conversion(fmt: str, framework: str, config: RunConfig) -> bool:
     return not native or (precision != "fp32" and fmt != formats.EDGETPU_TFLITE)
 
 
+def validate(config: RunConfig) -> None:
+    """Settings the chosen runtime would ignore are refused before any work, and nothing is recorded (each runtime
+    validates its own settings, e.g. the delegates it accepts)."""
+    from bench import runtimes
+    from bench.runtimes.base import RuntimeOptions
+
+    runtimes.runtime_class(config.framework).validate(RuntimeOptions(threads=config.threads, delegate=config.delegate))
+
+
 def run(config: RunConfig) -> RunRecord:
-    """Run one benchmark and return its record (status ok); raise BenchError after recording an error."""
+    """Run one benchmark and return its record (status ok); raise BenchError after recording an error.
+
+    Invalid settings (see :func:`validate`) raise before a record exists."""
+    validate(config)
     record = RunRecord(
         created_utc=_now(),
         tool=tool_info(),
@@ -129,31 +142,23 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             **({"delegate_path": str(config.delegate_path)} if config.delegate_path else {}),
         },
     )
-    run_path, run_fmt = model_path, fmt
+    run_path, run_fmt, run_sha = model_path, fmt, record.model.sha256
     if _needs_conversion(fmt, config.framework, config):
-        from bench import convert
-        from bench.convert.options import ConvertOptions
-
-        converted = convert.convert_for(
-            model_path,
-            fmt,
-            config.framework,
-            config.convert or ConvertOptions(),
-            runtime_options=options,
-            data=Path(config.data),
-            model_type=config.model_type,
-        )
-        record.conversion = converted.to_dict()
-        record.warnings.extend(converted.fidelity.get("warnings", []))
-        run_path, run_fmt = Path(converted.path), converted.format
+        converted = _convert(config, record, model_path, fmt, options)
+        run_path, run_fmt, run_sha = Path(converted.path), converted.format, converted.sha256 or None
         transposed = getattr(config.convert, "transposed_data", None)
         if transposed and not config.convert.keep_shape:
             # compat with the original tool: the NHWC copy of the data is what the NHWC model is measured on
             dataset = data_mod.load_npz(transposed)
             record.data = _data_info(dataset)
+    if getattr(config.convert, "output", None):
+        from bench.convert import output as convert_output
+
+        record.conversion["output"] = str(convert_output.copy(run_path, Path(config.convert.output)))
     if config.convert is not None and getattr(config.convert, "convert_only", False):
         record.runtime = {"name": config.framework, "note": "convert only: not benchmarked"}
         return
+    reference = _fidelity_reference(config, record, run_sha)
 
     rt = runtimes.create(config.framework)
     import_ns = harness.timed_setup(rt)
@@ -164,13 +169,15 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             record.data.adaptation.extend(adapted.notes)
             m = harness.measure(rt, adapted, config.timing)
             record.runtime = {"name": rt.name, "versions": rt.versions(), **rt.describe()}
+            if reference is not None:  # untimed, after the measurement
+                _check_deferred_fidelity(rt, reference, record)
         finally:
             rt.close()
     record.machine["state"] = sampler.summary()
     record.machine["peak_rss_mb"] = machine.peak_rss_mb()
     # the record's model is what was measured; a converted artifact names its source
     if run_path != model_path:
-        record.model = _model_info(run_path, run_fmt)
+        record.model = _model_info(run_path, run_fmt, run_sha)
         record.conversion.setdefault("source_model", {"path": str(model_path), "format": fmt})
     _add_tensors(record.model, rt, list(m.outputs.shape[1:]))
 
@@ -200,6 +207,52 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
     if config.random_weights:
         record.quality["not_meaningful"] = "random weights"
+
+
+def _convert(config: RunConfig, record: RunRecord, model_path: Path, fmt: str, options: Any) -> Any:
+    """Convert for the framework (cached); the record gets the conversion and its fidelity warnings."""
+    from bench import convert
+    from bench.convert.options import ConvertOptions
+
+    converted = convert.convert_for(
+        model_path,
+        fmt,
+        config.framework,
+        config.convert or ConvertOptions(),
+        runtime_options=options,
+        data=Path(config.data),
+        model_type=config.model_type,
+        source_sha256=record.model.sha256 if record.model else None,
+    )
+    record.conversion = converted.to_dict()
+    record.warnings.extend(converted.fidelity.get("warnings", []))
+    return converted
+
+
+def _fidelity_reference(config: RunConfig, record: RunRecord, run_sha: Optional[str]) -> Any:
+    """The stored source outputs to check the model against after this run: given with --fidelity-reference, or
+    named by a conversion whose fidelity could not be checked where it was made. Read (and matched to the model)
+    before any slow step."""
+    from bench.convert import fidelity
+
+    path = getattr(config.convert, "fidelity_reference", None)
+    fid = record.conversion.get("fidelity") or {}
+    if path is None and fid.get("status") == fidelity.UNCHECKED and fid.get("reference"):
+        path = fid["reference"]
+    return fidelity.load_reference(Path(path), run_sha) if path else None
+
+
+def _check_deferred_fidelity(rt: Any, reference: Any, record: RunRecord) -> None:
+    """The conversion's fidelity, checked on this device's runtime; stored back into the conversion cache."""
+    from bench.convert import cache, fidelity
+
+    fid = fidelity.check_reference(rt, reference)
+    log.info("fidelity checked on this device: max abs diff %.3g", fid["max_abs_diff"])
+    record.conversion["fidelity"] = fid
+    record.warnings.extend(w for w in fid["warnings"] if w not in record.warnings)
+    manifest = record.conversion.get("manifest")
+    if manifest:
+        cache.update_fidelity(Path(manifest), reference.meta.get("samples_key"), fidelity.to_manifest(fid, Path(".")))
 
 
 def run_and_record(config: RunConfig) -> RunRecord:

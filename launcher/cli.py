@@ -16,9 +16,12 @@ import dataclasses
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench.convert import output as convert_output
+from bench.convert.options import split_argv
 from bench.errors import BenchError, LauncherError
+from bench.records import DEFAULT_RESULTS
 from launcher import detect, devices, profiles
 from launcher.run import PATH_OPTIONS, Job, Outcome, run
 
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 #: default outer timeout of `launcher compare` (every preset, several rounds), seconds
 COMPARE_TIMEOUT_S = 4 * 3600.0
 MODEL_SUFFIX = {"onnx": ".onnx", "tflite": ".tflite", "coral": ".tflite", "tensorrt": ".engine"}
+#: the conversion cache inside the host container, copied out to `--out` after the conversion
+CONVERTED_IN_CONTAINER = "/work/converted"
 
 
 def _device(name: str) -> profiles.Profile:
@@ -138,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("model", nargs="?", type=Path)
     b.add_argument("data", nargs="?", type=Path)
     b.add_argument("--framework", default=None)
-    b.add_argument("--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten")
+    b.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="appended to, never rewritten")
     _common(b)
     _print_option(b)
     s = sub.add_parser("selfcheck", help="runtime versions and delegates in the device's image")
@@ -151,9 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("chain", "convert in host, bench on DEVICE"),
     ):
         c = sub.add_parser(name, help=helptext)
-        c.add_argument(
-            "--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten"
-        )
+        c.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="appended to, never rewritten")
         if name == "chain":
             c.add_argument("--device", required=True)
         c.add_argument("model", type=Path)
@@ -165,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--device", default="auto", help=f"auto or one of {', '.join(profiles.PROFILES)}")
     cmp.add_argument("model", nargs="?", type=Path)
     cmp.add_argument("data", nargs="?", type=Path)
-    cmp.add_argument("--results", type=Path, default=Path("results/results.jsonl"), help="appended to, never rewritten")
+    cmp.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="appended to, never rewritten")
     _common(cmp)
     # --all with three rounds on ResNet-50 takes most of an hour on a Raspberry Pi
     cmp.set_defaults(timeout=COMPARE_TIMEOUT_S)
@@ -191,15 +194,83 @@ def _job(args: argparse.Namespace, profile: profiles.Profile, argv: List[str], i
 
 def convert(args: argparse.Namespace, extra: Sequence[str]) -> Tuple[Outcome, Optional[Path]]:
     """Run the conversion in the host image; return the outcome and the converted model for the framework."""
+    outcome, conversion = _convert_in_host(args, extra)
+    return outcome, Path(conversion["path"]) if conversion else None
+
+
+def _convert_in_host(args: argparse.Namespace, extra: Sequence[str]) -> Tuple[Outcome, Optional[Dict[str, Any]]]:
+    """Run the conversion in the host image; the outcome and the conversion record with its paths (model, fidelity
+    reference) mapped to where they were copied out, or None when no conversion record came back."""
     argv, inputs, _ = bench_argv(args.model, args.data, args.framework, [*extra, "--convert-only"])
-    argv += ["--cache-dir", "/work/converted"]
+    argv += ["--cache-dir", CONVERTED_IN_CONTAINER]
     results = Path(args.results)
     seen = _record_count(results)
-    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=(("/work/converted", args.out),))
+    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, args.out),))
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None})
     outcome = run(job)
-    return outcome, _converted_path(results, seen, args.out)
+    return outcome, _conversion_record(results, seen, args.out)
+
+
+def chain_argv(extra: Sequence[str]) -> Tuple[List[str], List[str], Optional[Path]]:
+    """The arguments after `--` of `chain`: (for the host conversion, for the device run, --convert-output PATH).
+
+    Conversion options (--precision int8, --representative-data-path, ...) go to the conversion only: the device
+    receives the converted model and runs it as it is."""
+    rest, copy_to = _take_convert_output(extra)
+    to_convert, to_run = split_argv(rest)
+    return to_convert, to_run, copy_to
+
+
+def _take_convert_output(extra: Sequence[str]) -> Tuple[List[str], Optional[Path]]:
+    """``extra`` without ``--convert-output PATH`` (a path on this machine: the launcher copies there), and PATH."""
+    rest: List[str] = []
+    copy_to: Optional[Path] = None
+    items = list(extra)
+    while items:
+        arg = items.pop(0)
+        if arg == "--convert-output" or arg.startswith("--convert-output="):
+            value = arg.split("=", 1)[1] if "=" in arg else (items.pop(0) if items else "")
+            if not value:
+                raise LauncherError("--convert-output needs a path", "pass --convert-output FILE_OR_FOLDER")
+            copy_to = Path(value)
+            continue
+        rest.append(arg)
+    return rest, copy_to
+
+
+def _chain_data(args: argparse.Namespace, to_convert: Sequence[str]) -> Path:
+    """The device's data: the NHWC copy given with --transposed-data-path when the model was made NHWC."""
+    if "--do-not-keep-shape" in to_convert and "--transposed-data-path" in to_convert:
+        i = list(to_convert).index("--transposed-data-path")
+        if i + 1 < len(to_convert):
+            return Path(to_convert[i + 1])
+    return args.data
+
+
+def convert_then_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """`convert`: convert in the host image, print the model and its fidelity. `chain`: then benchmark it on the
+    device (with the stored source outputs when its fidelity could only be checked there)."""
+    if args.command == "chain":
+        to_convert, to_run, copy_to = chain_argv(extra)
+    else:
+        (to_convert, copy_to), to_run = _take_convert_output(extra), []
+    outcome, conversion = _convert_in_host(args, to_convert)
+    if outcome.exit_code != 0 or conversion is None:
+        if conversion is None and outcome.exit_code == 0:
+            raise LauncherError(f"the conversion wrote no *{MODEL_SUFFIX[args.framework]} file", "see its log")
+        return outcome.exit_code
+    model = Path(conversion["path"])
+    if copy_to is not None:
+        conversion["output"] = str(convert_output.copy(model, copy_to))
+    print(convert_output.summary(conversion))
+    if args.command == "convert":
+        return 0
+    reference = (conversion.get("fidelity") or {}).get("reference")
+    if reference and (conversion.get("fidelity") or {}).get("status") == "unchecked":
+        to_run += ["--fidelity-reference", reference]
+    bargv, inputs, results = bench_argv(model, _chain_data(args, to_convert), args.framework, to_run)
+    return run(_job(args, _device(args.device), bargv, inputs, results=results or args.results)).exit_code
 
 
 def _record_count(results: Path) -> int:
@@ -208,20 +279,32 @@ def _record_count(results: Path) -> int:
     return sum(1 for _ in read_jsonl(results)) if results.is_file() else 0
 
 
-def _converted_path(results: Path, seen: int, out: Path) -> Optional[Path]:
-    """The converted model the conversion record names (``conversion.path`` in the container's cache), mapped to
-    where it was copied out. None when this run appended no conversion record."""
+def _local(path: Optional[str], out: Path) -> Optional[Path]:
+    """A file of the container's conversion cache, where it was copied out; None when it was not."""
+    if not path or not path.startswith(CONVERTED_IN_CONTAINER + "/"):
+        return None
+    local = out / Path(path).relative_to(CONVERTED_IN_CONTAINER)
+    return local if local.exists() else None
+
+
+def _conversion_record(results: Path, seen: int, out: Path) -> Optional[Dict[str, Any]]:
+    """The conversion this run appended (``conversion`` of its record, paths in the container's cache) with the
+    model and the fidelity reference mapped to where they were copied out. None when there is none."""
     from bench.records import read_jsonl
 
     if not results.is_file():
         return None
     new = list(read_jsonl(results))[seen:]
     for record in reversed(new):
-        path = (record.get("conversion") or {}).get("path") or ""
-        if record.get("status") == "ok" and path.startswith("/work/converted/"):
-            local = out / Path(path).relative_to("/work/converted")
-            if local.is_file():
-                return local
+        conversion = dict(record.get("conversion") or {})
+        local = _local(conversion.get("path"), out)
+        if record.get("status") == "ok" and local is not None and local.is_file():
+            conversion["path"] = str(local)
+            fidelity = dict(conversion.get("fidelity") or {})
+            if fidelity.get("reference"):
+                fidelity["reference"] = str(_local(fidelity["reference"], out) or fidelity["reference"])
+            conversion["fidelity"] = fidelity
+            return conversion
     return None
 
 
@@ -257,16 +340,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             job = dataclasses.replace(job, seed_results="--resume" in cargv)
             return run(job).exit_code
         if args.command in ("convert", "chain"):
-            outcome, model = convert(args, [] if args.command == "chain" else extra)
-            if outcome.exit_code != 0 or model is None:
-                if model is None and outcome.exit_code == 0:
-                    raise LauncherError(f"the conversion wrote no *{MODEL_SUFFIX[args.framework]} file", "see its log")
-                return outcome.exit_code
-            print(f"converted: {model}")
-            if args.command == "convert":
-                return 0
-            bargv, inputs, results = bench_argv(model, args.data, args.framework, extra)
-            return run(_job(args, _device(args.device), bargv, inputs, results=results or args.results)).exit_code
+            return convert_then_bench(args, extra)
     except BenchError as exc:
         print(f"edgebench: error: {exc}", file=sys.stderr)
         return exc.exit_code

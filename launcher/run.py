@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from bench import __version__
 from bench.errors import LauncherError
+from bench.records import DEFAULT_RESULTS, append_jsonl
 from launcher import detect, devices
 from launcher.profiles import Emulation, Profile
 
@@ -37,7 +38,7 @@ RESULTS_IN_CONTAINER = PurePosixPath("/work/results/launcher.jsonl")
 CPUINFO_DIR = Path(__file__).resolve().parent / "cpuinfo"
 DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "edgebench")
 #: bench options whose value is a local file the container needs: copied in like MODEL and DATA
-PATH_OPTIONS = ("--model-class-path", "--representative-data-path", "--transposed-data-path")
+PATH_OPTIONS = ("--model-class-path", "--representative-data-path", "--transposed-data-path", "--fidelity-reference")
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
 
@@ -49,7 +50,7 @@ class Job:
     profile: Profile
     bench_argv: Tuple[str, ...]  #: argv for `python -m bench`, local paths as given
     inputs: Tuple[Path, ...] = ()  #: local files/folders referenced in bench_argv (copied or mounted)
-    results: Path = Path("results/results.jsonl")  #: caller's file the records are appended to
+    results: Path = DEFAULT_RESULTS  #: caller's file the records are appended to
     image: Optional[str] = None  #: explicit image; default from the profile
     emulate: bool = False
     mount_mode: str = "copy"  #: "copy" (put_archive) or "bind" (read-only bind mounts, local engine)
@@ -63,7 +64,6 @@ class Job:
     #: copy the caller's results file in as the container's results file first (``compare --resume`` reads the
     #: earlier records of its compare from it); only the lines the run adds are appended back
     seed_results: bool = False
-
 
 
 @dataclass
@@ -211,7 +211,8 @@ def _read_archive(container: Any, path: str) -> Optional[tarfile.TarFile]:
 
 
 def collect_records(container: Any, results: Path, skip_bytes: int = 0) -> List[Dict[str, Any]]:
-    """Copy the run's JSON lines out and append the complete ones to ``results``; return them.
+    """Copy the run's JSON lines out and append the complete ones to ``results``; return them. Appended through
+    bench.records, the one writer: one O_APPEND write per record, never glued to a torn last line.
 
     ``skip_bytes``: the length of the seeded copy of ``results`` (:func:`seed_results`), never appended twice."""
     tar = _read_archive(container, str(RESULTS_IN_CONTAINER))
@@ -219,20 +220,18 @@ def collect_records(container: Any, results: Path, skip_bytes: int = 0) -> List[
         return []
     member = tar.getmembers()[0]
     data = tar.extractfile(member).read()[skip_bytes:].decode() if member.isfile() else ""
-    records, lines = [], []
+    records = []
     for line in data.split("\n"):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
-            lines.append(line)
         except json.JSONDecodeError:
             log.warning("dropping an incomplete result line (the run was stopped while writing it)")
-    if lines:
-        results.parent.mkdir(parents=True, exist_ok=True)
-        with results.open("a", encoding="utf-8") as f:
-            f.write("".join(line + "\n" for line in lines))
-        log.info("appended %d record(s) to %s", len(lines), results)
+    for record in records:
+        append_jsonl(results, record)
+    if records:
+        log.info("appended %d record(s) to %s", len(records), results)
     return records
 
 

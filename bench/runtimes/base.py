@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from bench.errors import InputError
+
 
 @dataclass(frozen=True)
 class TensorSpec:
@@ -56,9 +58,27 @@ class Runtime(abc.ABC):
     name: str = ""
     #: model formats (bench.formats names) this runtime loads directly
     formats: Tuple[str, ...] = ()
+    #: values of --delegate this runtime applies; empty: it takes no delegate (see :meth:`validate`)
+    delegates: Tuple[str, ...] = ()
 
     input: TensorSpec
     output: TensorSpec
+
+    @classmethod
+    def validate(cls, options: RuntimeOptions) -> None:
+        """Refuse settings this runtime would ignore, before any work (optimum-benchmark style: each backend
+        validates its own settings). Raises InputError (exit 2) naming the problem and the fix."""
+        if options.delegate is None or options.delegate in cls.delegates:
+            return
+        if cls.delegates:
+            raise InputError(
+                f"--delegate {options.delegate} does not apply to {cls.name}",
+                f"use one of: {', '.join(cls.delegates)}",
+            )
+        raise InputError(
+            f"--delegate {options.delegate} does not apply to {cls.name}, which takes no delegate",
+            "drop --delegate, or use --framework tflite for TFLite delegates",
+        )
 
     def setup(self) -> None:
         """Import the framework. Timed on its own (``import_ms``), so ``load_ms`` is the model alone."""

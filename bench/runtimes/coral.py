@@ -81,7 +81,6 @@ class CoralRuntime(TFLiteRuntime):
     formats = (formats.EDGETPU_TFLITE,)
     delegates = ("edgetpu",)  # an Edge TPU model runs through the Edge TPU delegate only
     default_delegate = "edgetpu"
-    delegates = ("edgetpu",)
 
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         edgetpu = _pycoral()
