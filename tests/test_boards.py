@@ -399,3 +399,16 @@ def test_launcher_code_is_python38_compatible() -> None:
 
     for f in files:  # 3.9+ syntax fails to parse at feature_version 3.8
         ast.parse(Path(f).read_text(), filename=f, feature_version=(3, 8))
+
+
+def test_armnn_packages_are_recorded_from_dpkg(tmp_path: Path) -> None:
+    status = tmp_path / "var/lib/dpkg/status"
+    status.parent.mkdir(parents=True)
+    status.write_text(
+        "Package: python3-pyarmnn\nStatus: install ok installed\nVersion: 20.08-12\n\n"
+        "Package: libarmnn-cpuacc-backend22\nStatus: install ok installed\nVersion: 20.08-12\n\n"
+        "Package: libarmnn-dev\nStatus: deinstall ok config-files\nVersion: 20.08-12\n"
+    )
+    assert machine.accelerator(tmp_path) == {
+        "armnn": {"packages": {"python3-pyarmnn": "20.08-12", "libarmnn-cpuacc-backend22": "20.08-12"}}
+    }
