@@ -412,3 +412,21 @@ def test_armnn_packages_are_recorded_from_dpkg(tmp_path: Path) -> None:
     assert machine.accelerator(tmp_path) == {
         "armnn": {"packages": {"python3-pyarmnn": "20.08-12", "libarmnn-cpuacc-backend22": "20.08-12"}}
     }
+
+
+def test_the_launcher_runs_without_the_workstation_packages() -> None:
+    """What .venv-launcher lacks (numpy, psutil, frameworks) is never imported by `python -m launcher`."""
+    code = (
+        "import sys, runpy\n"
+        "for name in ('numpy', 'psutil', 'torch', 'tensorflow', 'onnxruntime', 'ai_edge_litert', 'sklearn'):\n"
+        "    sys.modules[name] = None  # import raises ImportError\n"
+        "sys.argv = ['launcher'] + sys.argv[1:]\n"
+        "runpy.run_module('launcher', run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    for args in (["profiles"], ["bench", "--device", "jetson-orin", "--print"]):
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=60
+        )
+        assert out.returncode == 0, out.stderr
+    assert "jetson-orin" in out.stdout
