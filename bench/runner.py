@@ -252,7 +252,7 @@ def _check_deferred_fidelity(rt: Any, reference: Any, record: RunRecord) -> None
     record.warnings.extend(w for w in fid["warnings"] if w not in record.warnings)
     manifest = record.conversion.get("manifest")
     if manifest:
-        cache.update_fidelity(Path(manifest), reference.meta.get("samples_key"), fidelity.to_manifest(fid, Path(".")))
+        cache.update_fidelity(Path(manifest), reference.meta.get("samples_key"), fidelity.to_manifest(fid))
 
 
 def run_and_record(config: RunConfig) -> RunRecord:

@@ -270,7 +270,7 @@ def _unchecked(reason: str, inputs: str) -> Dict[str, Any]:
     return {"status": UNCHECKED, "reason": reason, "inputs": inputs, "samples": 0, "reference": None, "warnings": []}
 
 
-def to_manifest(fid: Dict[str, Any], entry_dir: Path) -> Dict[str, Any]:
+def to_manifest(fid: Dict[str, Any]) -> Dict[str, Any]:
     """The fidelity as stored in a cache manifest: no ``reused``, the reference by its name inside the entry."""
     d = {k: v for k, v in fid.items() if k != "reused"}
     if d.get("reference"):

@@ -388,7 +388,7 @@ def check_fidelity(plan: Plan, entry: cache.Entry) -> Dict[str, Any]:
         fid["precision"] = precision
         fid["tolerance"] = options.fidelity_tolerance if precision == "fp32" else None
         fid["reused"] = False
-        stored[fid_key] = fidelity.to_manifest(fid, entry.dir)
+        stored[fid_key] = fidelity.to_manifest(fid)
         entry.save()  # recorded before any error is raised
     fid["warnings"] = plan.warnings + [w for w in fid.get("warnings", []) if w not in plan.warnings]
     if fid.get("status") == fidelity.UNCHECKED:
