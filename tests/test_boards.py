@@ -430,3 +430,39 @@ def test_the_launcher_runs_without_the_workstation_packages() -> None:
         )
         assert out.returncode == 0, out.stderr
     assert "jetson-orin" in out.stdout
+
+
+@pytest.mark.docker
+def test_a_new_volume_takes_the_owner_of_the_image_folder() -> None:
+    """What the engine-cache design relies on, against the real engine: a new volume mounted where the image has a
+    folder owned by uid 1000 is writable by uid 1000; mounted where the image has none, it is root's. Hence the
+    Jetson images create /work/engine-cache owned by bench (checked above on their Dockerfiles)."""
+    from docker.types import Mount
+
+    from tests.docker_helpers import REGISTRY, VERSION, docker_client, ensure_image, image_arch
+
+    client = docker_client()
+    arch = client.version()["Arch"]
+    tag = f"{REGISTRY}/edgebench-host:{VERSION}-{arch}"
+    if image_arch(tag) != arch:  # any build of the host image will do: only its /work/results owner matters
+        tag = ensure_image("host", f"linux/{arch}")
+    for target, expected in (("/work/results", "1000 writable"), (profiles.ENGINE_CACHE_DIR, "0 denied")):
+        container = client.containers.create(
+            tag,
+            entrypoint=[
+                "/bin/sh",
+                "-c",
+                'stat -c %u "$0"; touch "$0/engine" 2>/dev/null && echo writable || echo denied',
+            ],
+            command=[target],
+            mounts=[Mount(target=target, source=None, type="volume")],  # a new (anonymous) volume
+            network_mode="none",
+            cap_drop=["ALL"],
+        )
+        try:
+            container.start()
+            container.wait(timeout=120)
+            out = container.logs().decode().split()
+        finally:
+            container.remove(v=True, force=True)  # the anonymous volume goes with it
+        assert " ".join(out) == expected, (target, out)
