@@ -165,6 +165,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     with machine.Sampler() as sampler:
         try:
             load_ns = harness.timed_load(rt, run_path, options)
+            # a TensorRT engine built during load is its own figure (record.runtime["build_ms"]), not load time
+            load_ns -= int((rt.describe().get("build_ms") or 0.0) * 1e6)
             adapted = data_mod.adapt(dataset.x, rt.input)
             record.data.adaptation.extend(adapted.notes)
             m = harness.measure(rt, adapted, config.timing)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Tuple
@@ -114,6 +115,7 @@ class TRTLog:
     def __init__(self) -> None:
         self.calls: List[Tuple[str, Any]] = []
         self.execute_ok = True
+        self.build_s = 0.0
 
 
 def fake_tensorrt(fixture: str, version: str, gpu: FakeGPU, seen: TRTLog, input_shape: Tuple[int, ...]) -> Any:
@@ -202,7 +204,9 @@ def fake_tensorrt(fixture: str, version: str, gpu: FakeGPU, seen: TRTLog, input_
             create_builder_config=lambda: config,
             create_optimization_profile=profile,
             platform_has_fast_fp16=True,
-            build_serialized_network=lambda net, cfg: seen.calls.append(("build", cfg)) or b"ENGINE",
+            build_serialized_network=lambda net, cfg: (
+                seen.calls.append(("build", time.sleep(seen.build_s))) or b"ENGINE"
+            ),
         ), config
 
     def make_builder(logger: Any) -> Any:
@@ -320,6 +324,25 @@ def test_tensorrt_conversion_edge_on_the_pinned_api(trt_env: tuple, tmp_path: Pa
     assert res.path.read_bytes() == b"ENGINE"
     assert res.options["tensorrt"] == trt.__version__ and res.options["gpu"] == "NVIDIA Tegra X1"
     assert ("set_flag", trt.BuilderFlag.FP16) in seen.calls
+
+
+@pytest.mark.parametrize("trt_env", TRT_VERSIONS[:1], indirect=True, ids=["trt8.2.1"])
+def test_engine_build_is_recorded_apart_from_load_time(trt_env: tuple, tmp_path: Path) -> None:
+    """Issue 8 defect 10: minutes of engine building on a Nano must not hide inside load_ms."""
+    from bench import runner
+    from bench.config import RunConfig, Timing
+
+    _, seen, _ = trt_env
+    seen.build_s = 0.6
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(ONNX_MODEL.read_bytes())
+    quick = Timing(warmup_runs=1, warmup_min_s=0.0, min_runs=3, min_time_s=0.0, max_time_s=30)
+    data = ONNX_MODEL.parent / "digits_test.npz"
+    first = runner.run(RunConfig(model=onnx, data=data, framework="tensorrt", timing=quick)).to_dict()
+    assert first["runtime"]["build_ms"] >= 600 and first["runtime"]["engine_cached"] is False
+    assert first["latency"]["load_ms"] < 300
+    second = runner.run(RunConfig(model=onnx, data=data, framework="tensorrt", timing=quick)).to_dict()
+    assert second["runtime"]["build_ms"] is None and second["runtime"]["engine_cached"] is True
 
 
 def test_tensorrt_fixtures_show_the_api_break_the_runtime_handles() -> None:

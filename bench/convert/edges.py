@@ -93,11 +93,16 @@ EDGES: Dict[Tuple[str, str], Edge] = {
         F.TENSORRT_ENGINE,
         "tensorrt",
         "bench.convert.tensorrt_edge:build",
-        ("tensorrt",),
+        ("tensorrt", "cuda-gpu"),  # an engine is valid for one TensorRT version on one GPU
         ("fp32", "fp16", "int8"),
     ),
     (F.TFLITE, F.EDGETPU_TFLITE): Edge(
-        F.TFLITE, F.EDGETPU_TFLITE, "edgetpu_compiler", "bench.convert.edgetpu_edge:compile", (), ("int8",)
+        F.TFLITE,
+        F.EDGETPU_TFLITE,
+        "edgetpu_compiler",
+        "bench.convert.edgetpu_edge:compile",
+        ("edgetpu_compiler",),  # `edgetpu_compiler --version` (bench.convert.tools.NON_PYTHON_VERSIONS)
+        ("int8",),
     ),
 }
 
@@ -107,6 +112,7 @@ FRAMEWORK_TARGET: Dict[str, Optional[str]] = {
     "tflite": F.TFLITE,
     "tensorrt": F.TENSORRT_ENGINE,
     "coral": F.EDGETPU_TFLITE,
+    "armnn": F.TFLITE,  # PyArmNN's TFLite parser
     "pytorch": None,  # nothing converts *to* PyTorch
     "tensorflow": F.SAVEDMODEL,  # no benchmark runtime; reachable through bench.convert.convert()
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Optional, Tuple
 
 from bench.convert.edges import Step, StepResult
 from bench.convert.options import DEFAULT_OPSET
@@ -17,8 +18,27 @@ from bench.errors import BenchError, ConversionError
 log = logging.getLogger(__name__)
 
 _TWO_GB = 2**31 - 1
+#: the highest opset TensorRT 8.2's ONNX parser reads (onnx/onnx-tensorrt docs/operators.md for 8.2: opsets 7 to 13);
+#: a chain ending in a TensorRT 8.x engine is exported at it
+TENSORRT8_OPSET = 13
+#: RuntimeOptions.extra key the conversion pipeline may set to the chain's final format
+CHAIN_TARGET_KEY = "convert_target"
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
+
+
+def opset_for(chain_target: Optional[str], tensorrt_version: str) -> Tuple[int, str]:
+    """(opset, reason) of an export when --opset is not given.
+
+    ``chain_target``: the format the chain ends in when the pipeline says so (None: unknown). Unknown counts as
+    TensorRT when TensorRT 8.x is installed here: on such a machine (a Jetson Nano) an engine can only be 8.x.
+    """
+    from bench import formats
+
+    major = tensorrt_version.split(".")[0]
+    if chain_target in (None, formats.TENSORRT_ENGINE) and major == "8":
+        return TENSORRT8_OPSET, f"TensorRT {tensorrt_version} parses ONNX opset {TENSORRT8_OPSET} at most"
+    return DEFAULT_OPSET, "default"
 
 
 def export(step: Step) -> StepResult:
@@ -37,7 +57,12 @@ def export(step: Step) -> StepResult:
     fmt = formats.detect(step.source)
     ro = step.runtime_options
     model = load_module(step.source, fmt, ro.model_class_path, ro.model_class_name)
-    opset = step.options.opset or DEFAULT_OPSET
+    from bench.convert.tools import package_version
+
+    if step.options.opset:
+        opset, opset_reason = step.options.opset, "--opset"
+    else:
+        opset, opset_reason = opset_for(ro.extra.get(CHAIN_TARGET_KEY), package_version("tensorrt"))
     x = torch.from_numpy(np.zeros(step.input_shape, dtype=np.float32))
     n_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) + sum(
         b.numel() * b.element_size() for b in model.buffers()
@@ -82,6 +107,7 @@ def export(step: Step) -> StepResult:
         path=out,
         options={
             "opset": int(opset_seen),
+            "opset_reason": opset_reason,
             "exporter": "torchscript (dynamo=False)",
             "external_data": external,
             "input_shape": list(step.input_shape),

@@ -21,10 +21,23 @@ TAIL_LINES = 12
 _DEAD_PROXY = "http://127.0.0.1:9"
 
 
+#: versions that enter conversion cache keys but are no Python distribution: name -> "module:function" returning the
+#: version or "not-installed" (the Edge TPU compiler is a Debian package; a TensorRT engine is valid for one GPU only)
+NON_PYTHON_VERSIONS = {
+    "edgetpu_compiler": "bench.convert.edgetpu_edge:installed_compiler_version",
+    "cuda-gpu": "bench.runtimes.tensorrt:gpu_or_absent",
+}
+
+
 def package_version(name: str) -> str:
     """Installed version of a distribution, or "not-installed"; no import of the package itself."""
     from importlib import metadata
 
+    if name in NON_PYTHON_VERSIONS:
+        import importlib
+
+        module, func = NON_PYTHON_VERSIONS[name].split(":")
+        return str(getattr(importlib.import_module(module), func)())
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -14,6 +14,7 @@ RUNTIMES: Dict[str, str] = {
     "tflite": "bench.runtimes.tflite:TFLiteRuntime",
     "tensorrt": "bench.runtimes.tensorrt:TensorRTRuntime",
     "coral": "bench.runtimes.coral:CoralRuntime",
+    "armnn": "bench.runtimes.armnn:ArmNNRuntime",
 }
 
 
