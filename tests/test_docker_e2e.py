@@ -123,6 +123,47 @@ def test_coral_image_python39_tflite_runtime_cpu_path(coral_image: str, tmp_path
     assert rec["quality"]["accuracy"] == native_record(TFLITE_MODEL, "tflite", tmp_path)["quality"]["accuracy"]
 
 
+def make_compare(timeout: float = 1500, **variables: str) -> subprocess.CompletedProcess:
+    """`make compare VAR=value ...` (values as separate arguments, never through a shell)."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "compare", *(f"{k}={v}" for k, v in variables.items())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.emulated
+@pytest.mark.slow
+def test_make_compare_rpi5_in_arm64_image_matches_native(rpi_image: str, tmp_path: Path) -> None:
+    """`make compare DEVICE=rpi5` through the launcher in the arm64 image: two TFLite presets (XNNPACK and no
+    delegate) on the digits model, 2 rounds; every record comes back with its compare fields and native accuracy."""
+    results = tmp_path / "results.jsonl"
+    results.write_text('{"earlier": "line"}\n')
+    proc = make_compare(
+        DEVICE="rpi5", EMULATE="1" if NATIVE != "arm64" else "", MODEL=str(TFLITE_MODEL), DATA=str(DATA),
+        ARGS=f"--configs tflite,tflite-nodelegate --rounds 2 --threads 2 {QUICK} --output {results}",
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    assert "appended 4 record(s)" in proc.stderr
+    earlier, *records = read_jsonl(results)
+    assert earlier == {"earlier": "line"}, "earlier results must be kept"
+    assert len(records) == 4 and all(r["status"] == "ok" for r in records)
+    assert {(r["compare"]["config"], r["compare"]["round"]) for r in records} == {
+        (c, i) for c in ("tflite", "tflite-nodelegate") for i in (0, 1)
+    }
+    assert len({r["compare"]["id"] for r in records}) == 1
+    for rec in records:
+        assert rec["compare"]["labels"] == ["tflite", "tflite-nodelegate"] and rec["compare"]["baseline"] == "tflite"
+        assert rec["compare"]["rounds"] == 2 and rec["compare"]["threads"] == 2
+        assert rec["machine"]["cpu"]["arch"] == "aarch64" and rec["machine"]["image"].startswith("edgebench/")
+        assert rec["latency"]["raw_invoke_ns"], "the comparison's intervals need the raw samples"
+    assert {r["options"]["delegate"] for r in records} == {None, "none"}
+    native = native_record(TFLITE_MODEL, "tflite", tmp_path)["quality"]["accuracy"]
+    assert {r["quality"]["accuracy"] for r in records} == {native}
+
+
 def test_built_images_run_as_non_root_with_bench_entrypoint(host_image: str, rpi_image: str, coral_image: str):
     from tests.docker_helpers import docker_client
 
@@ -266,6 +307,27 @@ def test_convert_in_host_then_bench_chain(host_image: str, tmp_path: Path) -> No
     # the benchmark ran the very artifact the conversion record names
     assert Path(rec["model"]["path"]).name == Path(conv["conversion"]["path"]).name
     assert abs(rec["quality"]["accuracy"] - native_record(ONNX_MODEL, "onnx", tmp_path)["quality"]["accuracy"]) < 0.01
+
+
+def test_chain_hands_int8_options_to_the_host_conversion(host_image: str, tmp_path: Path) -> None:
+    """`chain ... -- --precision int8 --representative-data-path DATA`: the host image makes the int8 model (the
+    conversion options go there), the device runs that model as it is (before the fix it got an fp32 model plus
+    --precision int8 and refused it)."""
+    out = tmp_path / "converted"
+    results = tmp_path / "results.jsonl"
+    proc = run_launcher(
+        "chain", "--device", "host", "--no-pull", str(ONNX_MODEL), str(DATA), "--framework", "tflite",
+        "--out", str(out), "--results", str(results), "--", "--precision", "int8",
+        "--representative-data-path", str(DATA), *QUICK.split(), timeout=1200,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    conv, rec = read_jsonl(results)
+    assert conv["conversion"]["precision"] == "int8" and conv["options"]["convert"]["precision"] == "int8"
+    assert rec["status"] == "ok" and rec["options"]["convert"]["precision"] == "fp32"  # nothing left to convert
+    assert Path(rec["model"]["path"]).name == Path(conv["conversion"]["path"]).name == "digits_cnn_int8.tflite"
+    assert rec["model"]["sha256"] == conv["conversion"]["sha256"]
+    assert "converted model: " in proc.stdout and "fidelity (int8, " in proc.stdout
+    assert rec["quality"]["accuracy"] > 0.9
 
 
 @pytest.mark.emulated
