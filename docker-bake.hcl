@@ -115,6 +115,8 @@ target "rpi-coral" {
   }
 }
 
+# images/build.py builds the jetson-* targets with the classic builder (DOCKER_BUILDKIT=0) and leaves them out of
+# `buildx bake`, also where buildx exists: see the note above jetson-orin.
 target "jetson-nano" {
   inherits   = ["_common"]
   dockerfile = "images/jetson-nano/Dockerfile"

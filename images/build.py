@@ -16,6 +16,10 @@ Options for machines without the public registries (air-gapped labs, this build 
   (``SELFCHECK=0``) because onnxruntime crashes under qemu-user 7.2 on the host's x86 /proc/cpuinfo and a classic
   build step cannot mount an ARM one; right after the build the same check runs in a container with an ARM
   cpuinfo bind-mounted read-only and ``--init``, and fails the build the same way. Said in the log, never silent.
+* Jetson targets (``jetson-*``) always build with the classic builder (``DOCKER_BUILDKIT=0``), also where buildx
+  exists (they are left out of ``buildx bake``): BuildKit, which buildx and plain ``docker build`` use since Docker 23,
+  ignores ``"default-runtime": "nvidia"`` in ``RUN`` steps, so CUDA and TensorRT would be missing during the build
+  (dusty-nv/jetson-containers docs/build.md). Build them on the Jetson.
 * ``--set VAR=VALUE``: override a bake variable (``WITH_EDGETPU=0``, ``WITH_ARMNN_DELEGATE=0``, ...); environment
   variables of the same name do the same, as with buildx.
 
@@ -156,6 +160,21 @@ def load_bake(path: Path = BAKE_FILE, overrides: Optional[Dict[str, str]] = None
             contexts=dict(body.get("contexts", {})),
         )
     return Bake(variables, groups, targets)
+
+
+#: targets that need the classic builder: see the module docstring (BuildKit and the nvidia default runtime)
+CLASSIC_BUILDER_PREFIX = "jetson-"
+
+
+def needs_classic_builder(name: str) -> bool:
+    return name.startswith(CLASSIC_BUILDER_PREFIX)
+
+
+def build_env(target_name: str) -> Optional[Dict[str, str]]:
+    """Environment of a plain build: DOCKER_BUILDKIT=0 for Jetson targets, the caller's otherwise."""
+    if needs_classic_builder(target_name):
+        return {**os.environ, "DOCKER_BUILDKIT": "0"}
+    return None
 
 
 def arch_of(platform: str) -> str:
@@ -323,9 +342,10 @@ def plain_build(bake: Bake, target: Target, platform: str, native: str, args: Di
     for tag in tags_for(target, platform, native):
         cmd += ["-t", tag]
     cmd.append(str(REPO / target.context))
-    log.info("build %s for %s: %s", target.name, platform, " ".join(cmd))
+    env = build_env(target.name)
+    log.info("build %s for %s%s: %s", target.name, platform, " (DOCKER_BUILDKIT=0)" if env else "", " ".join(cmd))
     start = time.monotonic()
-    subprocess.run(cmd, check=True, timeout=timeout, cwd=REPO)
+    subprocess.run(cmd, check=True, timeout=timeout, cwd=REPO, env=env)
     return time.monotonic() - start
 
 
@@ -384,13 +404,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     copy_ca_certificates()
 
     if have_buildx() and not args.no_buildx and args.local_bases != "yes" and args.wheelhouse is None:
-        cmd = ["docker", "buildx", "bake", "-f", str(BAKE_FILE), *names]
-        for kv in args.set:
-            var, val = kv.split("=", 1)
-            cmd += ["--set", f"*.args.{var}={val}"] if var not in bake.variables else []
-        env = {**os.environ, **overrides}
-        log.info("buildx: %s", " ".join(cmd))
-        return subprocess.run(cmd, cwd=REPO, env=env, timeout=args.timeout * len(names)).returncode
+        baked = [n for n in names if not needs_classic_builder(n)]
+        if baked:
+            cmd = ["docker", "buildx", "bake", "-f", str(BAKE_FILE), *baked]
+            for kv in args.set:
+                var, val = kv.split("=", 1)
+                cmd += ["--set", f"*.args.{var}={val}"] if var not in bake.variables else []
+            env = {**os.environ, **overrides}
+            log.info("buildx: %s", " ".join(cmd))
+            rc = subprocess.run(cmd, cwd=REPO, env=env, timeout=args.timeout * len(baked)).returncode
+            if rc != 0 or len(baked) == len(names):
+                return rc
+        names = [n for n in names if needs_classic_builder(n)]
+        log.info("classic builder (DOCKER_BUILDKIT=0) for %s: BuildKit ignores the nvidia default runtime", names)
 
     native = engine_arch()
     timings = []
