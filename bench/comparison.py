@@ -72,6 +72,7 @@ class ConfigSummary:
     raw_samples: int = 0
     p10_ms: Optional[float] = None  # pooled raw samples
     p90_ms: Optional[float] = None
+    order: Optional[int] = None  # position of the label in the compare's config list (compare.labels)
     baseline: str = ""
     is_baseline: bool = False
     speedup: Optional[float] = None
@@ -260,6 +261,8 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
         status=status,
         baseline=str(cmp.get("baseline") or ""),
     )
+    labels = cmp.get("labels") or []
+    s.order = labels.index(key[3]) if key[3] in labels else None
     _latency(s, ok)
     s.quality_metric, s.quality, s.quality_note = _quality(ok)
     s.size_mb = _median_of(_get(r, "model", "size_mb") for r in ok)
@@ -343,7 +346,12 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
                 _set_speedup(m, base, pools)
             _set_quality_change(m, ref)
             m.best = m is fastest and len(ok) > 1
-    return list(summaries.values())
+    return [s for keys in families.values() for s in sorted((summaries[k] for k in keys), key=_display_order)]
+
+
+def _display_order(s: ConfigSummary) -> Tuple[int, int]:
+    """Baseline first, then the user's order of configs; first seen otherwise (sorted() is stable)."""
+    return (0 if s.is_baseline else 1, s.order if s.order is not None else 1 << 30)
 
 
 def finite(x: Optional[float]) -> bool:

@@ -43,7 +43,9 @@ def _ms(v: Optional[float]) -> str:
     """Latency in ms with 3 significant figures at least (0.0243, 1.23, 123.4)."""
     if v is None:
         return "-"
-    return f"{v:.1f}" if v >= 100 else f"{v:#.3g}" if v >= 0.001 else f"{v:.2g}"
+    if v >= 100:
+        return f"{v:.1f}"
+    return f"{v:#.3g}" if v >= 0.001 else f"{v:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def quality_text(q: Dict[str, Any], wide: bool = True) -> str:
@@ -196,10 +198,10 @@ def footnotes(section: Sequence[ConfigSummary]) -> List[str]:
 
 
 LEGEND = (
-    "p50 = median of the rounds' median invoke latencies; spread = max - min of those; speedup = baseline p50 / "
-    "config p50 (above 1: faster), with a 95% bootstrap interval; 'not significant' = the interval contains 1; "
-    "quality = accuracy with its change in points, or MSE with its relative change, against the source-model run; "
-    "MB = model file size; RSS = peak resident memory of the run (MB). "
+    "p50 = median of the rounds' median invoke latencies; spread = max - min of those; speedup: above 1 is faster "
+    "than the baseline; 'not significant' = its 95% interval contains 1; quality = accuracy with its change in points, "
+    "or MSE with its relative change, against the source-model run; MB = model file size; RSS = peak resident memory "
+    "of the run (MB). Estimator: "
 )
 
 
@@ -220,8 +222,7 @@ COMPARISON_WIDE_HEADERS = ["rounds", "samples", "p10 ms", "p90 ms", "load ms", "
 def comparison_rows(summaries: Sequence[ConfigSummary], wide: bool = False) -> List[List[str]]:
     out = []
     for s in summaries:
-        spread = "-" if s.spread_ms is None else f"{s.spread_ms:.2g}"
-        row = [s.board, s.label, _ms(s.p50_ms), spread, speedup_text(s), summary_quality_text(s)]
+        row = [s.board, s.label, _ms(s.p50_ms), _ms(s.spread_ms), speedup_text(s), summary_quality_text(s)]
         row += [_fmt(s.size_mb, 2), _fmt(s.peak_rss_mb, 0), notes_text(s)]
         if wide:
             rounds = f"{s.ok_records}/{s.records}"
@@ -237,11 +238,7 @@ def compare_sections(summaries: Sequence[ConfigSummary]) -> List[List[ConfigSumm
     for s in summaries:
         if s.compare_id:
             sections.setdefault((s.compare_id, s.model), []).append(s)
-    return [sorted(v, key=lambda s: (s.board, _order(s))) for v in sections.values()]
-
-
-def _order(s: ConfigSummary) -> int:
-    return 0 if s.is_baseline else 1
+    return [sorted(v, key=lambda s: s.board) for v in sections.values()]  # stable: summarize's order per board
 
 
 def section_title(section: Sequence[ConfigSummary]) -> str:
@@ -410,7 +407,7 @@ def markdown_text(
         for p in pngs:
             link = Path(os.path.relpath(p, Path.cwd())).as_posix()
             out += [f"![{p.stem}]({link})", ""]
-    return "\n".join(out)
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def render(

@@ -343,3 +343,16 @@ def test_run_chart_over_time_and_histogram() -> None:
     over_time, hist = fig.axes
     assert len(over_time.lines[0].get_ydata()) == 200 and "(ms)" in over_time.get_ylabel()
     assert sum(p.get_height() for p in hist.patches) == 200 and "(s)" in over_time.get_xlabel()
+
+
+def test_accelerator_names_are_presets() -> None:
+    from bench.compare.presets import PRESETS
+
+    assert set(comparison.ACCELERATOR_PRESETS) <= set(PRESETS)
+
+
+def test_configs_in_the_users_order_baseline_first() -> None:
+    recs = [make_record(c, [1.0 + i]) for i, c in enumerate(("tflite", "onnx", "pytorch"))]
+    for r in recs:
+        r["compare"]["labels"] = ["onnx", "pytorch", "tflite"]
+    assert [s.label for s in comparison.summarize(recs)] == ["pytorch", "onnx", "tflite"]
