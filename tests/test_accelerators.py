@@ -265,3 +265,31 @@ def test_jetson_targets_build_with_the_classic_builder_even_with_buildx(
     assert [b.split()[0] for b in builds] == ["DOCKER_BUILDKIT=0", "DOCKER_BUILDKIT=0"]
     assert any("images/jetson-nano/Dockerfile" in b for b in builds)
     assert any("images/jetson-orin/Dockerfile" in b for b in builds)
+
+
+@pytest.mark.parametrize(
+    "layout,expected",
+    [
+        (["libarmnn.so.33", "libarmnnDelegate.so", "libarmnnDelegate.so.29"], "libarmnnDelegate.so"),
+        (["libarmnn.so.33", "libarmnnDelegate.so.29"], "libarmnnDelegate.so.29"),
+        (["libarmnn.so.33", "delegate/libarmnnDelegate.so.29.0"], "delegate/libarmnnDelegate.so.29.0"),
+    ],
+)
+def test_rpi_armnn_finds_the_delegate_in_each_release_layout(tmp_path: Path, layout: list, expected: str) -> None:
+    """images/rpi-armnn/find-delegate.sh, the step the image runs on the unpacked release, on each known layout."""
+    for rel in layout:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"\x7fELF")
+    script = REPO / "images" / "rpi-armnn" / "find-delegate.sh"
+    proc = subprocess.run(["sh", str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    link = tmp_path / "libarmnnDelegate.so"
+    assert link.resolve() == (tmp_path / expected).resolve()
+
+
+def test_rpi_armnn_fails_loudly_without_the_delegate(tmp_path: Path) -> None:
+    (tmp_path / "libarmnn.so.33").write_bytes(b"\x7fELF")
+    script = REPO / "images" / "rpi-armnn" / "find-delegate.sh"
+    proc = subprocess.run(["sh", str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "no libarmnnDelegate.so* in the ARM NN release archive" in proc.stderr and "libarmnn.so.33" in proc.stderr
