@@ -62,6 +62,9 @@ def _xnnpack() -> Dict[str, str]:
     return {"xnnpack": f"built into {backend} {version}"}
 
 
+#: selfcheck name -> runtime that `--model` runs for it, where they differ ("armnn" is the delegate library)
+RUNTIME_OF: Dict[str, Optional[str]] = {"pyarmnn": "armnn", "armnn": None, "edgetpu": None}
+
 #: name -> probe; a probe returns versions or raises
 CHECKS: Dict[str, Callable[[], Dict[str, str]]] = {
     "pytorch": _runtime_probe("pytorch"),
@@ -71,7 +74,7 @@ CHECKS: Dict[str, Callable[[], Dict[str, str]]] = {
     "coral": _runtime_probe("coral"),
     "xnnpack": _xnnpack,
     "armnn": _library("armnn-delegate", "armnnDelegate", "EDGEBENCH_ARMNN_DELEGATE"),
-    "pyarmnn": _import_version("pyarmnn"),
+    "pyarmnn": _runtime_probe("armnn"),  # the armnn runtime (PyArmNN); "armnn" above is the TFLite delegate
     "edgetpu": _library("libedgetpu", "edgetpu"),
     "pycuda": _import_version("pycuda"),
     "tensorflow": _import_version("tensorflow"),
@@ -108,7 +111,10 @@ def main(required: List[str], model: Optional[Path] = None) -> int:
         from bench.runtimes import RUNTIMES, create
         from bench.runtimes.base import RuntimeOptions
 
-        for name in (r for r in required if r in RUNTIMES):
+        for check in required:
+            name = RUNTIME_OF.get(check, check)
+            if name not in RUNTIMES:
+                continue
             with create(name) as rt:
                 rt.load(model, RuntimeOptions())
                 print(f"  ran {model.name} on {name}: input {list(rt.input.shape)} {rt.input.dtype}")
