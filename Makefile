@@ -38,7 +38,7 @@ BENCH_DEPS := $(STAMP)
 BENCH_PY := $(PY)
 endif
 
-.PHONY: venv bench compare experiments test lint images base-images clean-venv
+.PHONY: venv bench compare experiments verify-device test lint images base-images clean-venv
 
 $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,12 @@ compare: $(STAMP)
 ## on DEVICE, then results/experiments/report.md and plots/. Resumes when started again. Hours on a Raspberry Pi.
 experiments: $(STAMP)
 	$(PY) -m launcher.make_bench experiments
+
+## verify-device: which paths of DEVICE's image work on this board (`edgebench verify`: the shipped digits model on
+## every preset, outputs against a CPU reference, timing against published figures); JSON in results/verify/.
+## No DEVICE: this machine. EMULATE=1 for a foreign architecture (timing then not checked).
+verify-device: $(BENCH_DEPS)
+	$(BENCH_PY) -m launcher.make_bench verify
 
 test: $(STAMP)
 	$(PY) -m pytest -ra tests

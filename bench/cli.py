@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--seed", type=int, default=0)
     zoo.add_argument("--no-keras", action="store_true", help="skip the keras.applications variants")
 
+    vf = sub.add_parser("verify", help="which paths of this image work on this board: pass, fail or skipped each")
+    from bench import verify as verify_mod
+
+    verify_mod.add_arguments(vf)
+
     sc = sub.add_parser("selfcheck", help="print runtime versions and delegates; fail if a required one is missing")
     sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
     sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
@@ -253,6 +258,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return main(legacy.translate(args.legacy_args))
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from bench import verify
+
+    return verify.main(args)
+
+
 COMMANDS = {
     "run": _cmd_run,
     "demo": _cmd_demo,
@@ -261,6 +272,7 @@ COMMANDS = {
     "selfcheck": _cmd_selfcheck,
     "zoo": _cmd_zoo,
     "evaluate": _cmd_evaluate,
+    "verify": _cmd_verify,
 }
 
 

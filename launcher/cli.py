@@ -6,6 +6,7 @@ python -m launcher selfcheck --device rpi-coral
 python -m launcher convert MODEL DATA --framework tflite --out converted/ [-- --precision int8 ...]
 python -m launcher chain --device rpi5 MODEL DATA --framework tflite [-- ...]   # convert in host, bench on rpi5
 python -m launcher compare --device rpi5 MODEL DATA [--emulate] [-- --configs onnx,tflite --rounds 3 ...]
+python -m launcher verify --device rpi5 [--emulate] [-- --presets tflite,tflite-int8]   # edgebench verify there
 python -m launcher detect | profiles
 """
 
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 #: default outer timeout of `launcher compare` (every preset, several rounds), seconds
 COMPARE_TIMEOUT_S = 4 * 3600.0
 MODEL_SUFFIX = {"onnx": ".onnx", "tflite": ".tflite", "coral": ".tflite", "tensorrt": ".engine"}
+#: `launcher verify`: where bench verify writes its report in the container, and where it is copied to here
+VERIFY_IN_CONTAINER = "/work/verify"
+VERIFY_REPORTS = Path("results/verify")
 #: the conversion cache inside the host container, copied out to `--out` after the conversion
 CONVERTED_IN_CONTAINER = "/work/converted"
 
@@ -172,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cmp)
     # --all with three rounds on ResNet-50 takes most of an hour on a Raspberry Pi
     cmp.set_defaults(timeout=COMPARE_TIMEOUT_S)
+    vf = sub.add_parser("verify", help="edgebench verify in the device's image: pass, fail or skipped per path")
+    vf.add_argument("--device", default="auto", help=f"auto or one of {', '.join(profiles.PROFILES)}")
+    vf.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="appended to, never rewritten")
+    vf.add_argument("--report-dir", type=Path, default=VERIFY_REPORTS, help="the JSON report is copied here")
+    _common(vf)
+    _print_option(vf)
     sub.add_parser("detect", help="print the profile DEVICE=auto picks here")
     sub.add_parser("profiles", help="list device profiles")
     return parser
@@ -339,6 +349,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             job = _job(args, _device(args.device), cargv, inputs, results=results or args.results)
             job = dataclasses.replace(job, seed_results="--resume" in cargv)
             return run(job).exit_code
+        if args.command == "verify":
+            vargv = ["verify", "--report-dir", VERIFY_IN_CONTAINER, *extra]
+            job = _job(args, _device(args.device), vargv, [], results=args.results)
+            job = dataclasses.replace(job, collect=((VERIFY_IN_CONTAINER, args.report_dir),))
+            return _run_or_print(args, job)
         if args.command in ("convert", "chain"):
             return convert_then_bench(args, extra)
     except BenchError as exc:

@@ -196,6 +196,24 @@ def experiments(env: Mapping[str, str], out: Path = EXPERIMENTS) -> int:
     return 0
 
 
+def verify_argv(env: Mapping[str, str], python: str = sys.executable) -> List[str]:
+    """`make verify-device`: ``bench verify`` here, or ``launcher verify --device DEVICE`` in the device's image."""
+    args = shlex.split(env.get("ARGS", ""))
+    device = env.get("DEVICE", "").strip()
+    if device:
+        return [
+            python,
+            "-m",
+            "launcher",
+            "verify",
+            "--device",
+            device,
+            *_emulate(env),
+            *(["--", *args] if args else []),
+        ]
+    return [python, "-m", "bench", "verify", *args]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     target = (sys.argv[1:] if argv is None else argv) or ["bench"]
     logging.basicConfig(level=logging.INFO, format=f"make {target[0]}: %(message)s", stream=sys.stderr)
@@ -206,6 +224,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if target[0] == "experiments":
             return experiments(os.environ)
+        if target[0] == "verify":
+            return _run(verify_argv(os.environ))
         return _run(compare_argv(os.environ) if target[0] == "compare" else build_argv(os.environ))
     except KeyboardInterrupt:
         return 130

@@ -1,7 +1,8 @@
 """Make the shipped default model and data: `python -m bench.models.make_default`.
 
 Trains DigitsCNN on scikit-learn's digits, writes the state_dict, a one-file ONNX export, a float32
-TFLite model (onnx2tf, NCHW input kept) and the held-out test set as digits_test.npz.
+TFLite model (onnx2tf, NCHW input kept), a full-integer int8 TFLite model (edgebench's own onnx2tf -oiqt
+conversion, calibrated on the test set) and the held-out test set as digits_test.npz.
 """
 
 from __future__ import annotations
@@ -34,6 +35,22 @@ def onnx_to_tflite_fp32(onnx_path: Path, out: Path, keep_input: str = "") -> Pat
     return out
 
 
+def onnx_to_tflite_int8(onnx_path: Path, data: Path, out: Path) -> Path:
+    """Full-integer int8 TFLite through edgebench's conversion (the path `--quantization` takes), copied to ``out``."""
+    from bench.convert import convert_for
+    from bench.convert.options import ConvertOptions
+    from bench.formats import ONNX
+    from bench.runtimes.base import RuntimeOptions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = ConvertOptions(precision="int8", representative_data=data, cache_dir=Path(tmp))
+        converted = convert_for(
+            onnx_path, ONNX, "tflite", opts, runtime_options=RuntimeOptions(), data=data, model_type="classification"
+        )
+        shutil.copy(converted.path, out)
+    return out
+
+
 def main() -> int:
     import torch
 
@@ -58,7 +75,9 @@ def main() -> int:
         opset_version=17,
     )
     onnx_to_tflite_fp32(models.DIGITS_ONNX, models.DIGITS_TFLITE, keep_input="input")
-    for p in (models.DIGITS_STATE_DICT, models.DIGITS_ONNX, models.DIGITS_TFLITE, models.DIGITS_TEST_DATA):
+    onnx_to_tflite_int8(models.DIGITS_ONNX, models.DIGITS_TEST_DATA, models.DIGITS_TFLITE_INT8)
+    shipped = (models.DIGITS_STATE_DICT, models.DIGITS_ONNX, models.DIGITS_TFLITE, models.DIGITS_TFLITE_INT8)
+    for p in (*shipped, models.DIGITS_TEST_DATA):
         print(f"{p.name}: {p.stat().st_size / 1024:.1f} KiB")
     return 0
 
