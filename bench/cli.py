@@ -181,13 +181,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _show_compare([r.to_dict() for r in records])
 
 
+def compare_plan_of(args: argparse.Namespace) -> compare_plan.Plan:
+    """The plan of `compare` arguments: the run options as `run` reads them, framework and threads per job."""
+    ns = argparse.Namespace(**vars(args))
+    ns.framework, ns.threads = "", None  # each job's, set by its preset and the --threads sweep
+    return compare_plan.from_args(args, _config_from_args(ns))
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from bench.compare import run as compare_run
     from bench.records import read_records
 
-    ns = argparse.Namespace(**vars(args))
-    ns.framework, ns.threads = "", None  # each job's, set by its preset and the --threads sweep
-    plan = compare_plan.from_args(args, _config_from_args(ns))
+    plan = compare_plan_of(args)
     compare_run.execute(plan)
     records = [r for r in read_records(plan.output) if (r.get("compare") or {}).get("id") == plan.id]
     for name, reason in plan.skipped:
