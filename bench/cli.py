@@ -224,8 +224,11 @@ def _show_compare(records: List[dict], baseline: Optional[str] = None) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from bench import report
+    from bench.errors import InputError
     from bench.records import read_records
 
+    if args.last is not None and args.last < 1:
+        raise InputError(f"--last {args.last} is not a positive count", "give --last N with N >= 1, or leave it out")
     records = [r for f in args.files for r in read_records(f)]
     if args.last:
         records = records[-args.last :]

@@ -112,8 +112,12 @@ def board_key(record: Dict[str, Any]) -> str:
     return str(_get(record, "fleet", "board") or _get(record, "machine", "board", "id") or "unknown")
 
 
-def is_accelerator(config: str) -> bool:
-    return config in ACCELERATOR_PRESETS
+#: runtimes that only run on an accelerator (for runs made outside a compare, which have no preset name)
+ACCELERATOR_FRAMEWORKS = ("tensorrt", "coral", "armnn")
+
+
+def is_accelerator(config: str, framework: str = "") -> bool:
+    return config in ACCELERATOR_PRESETS or framework in ACCELERATOR_FRAMEWORKS
 
 
 def adhoc_label(record: Dict[str, Any]) -> str:

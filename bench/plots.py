@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench import comparison
 from bench.comparison import ConfigSummary
+from bench.errors import FrameworkUnavailable, InputError
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def latency_chart(summaries: Sequence[ConfigSummary], title: str) -> Any:
 
 def accelerator_chart(summaries: Sequence[ConfigSummary], model: str) -> Optional[Any]:
     """Latency chart of the accelerator presets only; None (and a log line) when none of them ran."""
-    acc = [s for s in summaries if comparison.is_accelerator(s.config)]
+    acc = [s for s in summaries if comparison.is_accelerator(s.config, s.framework)]
     if not any(s.p50_ms is not None for s in acc):
         log.info(
             "%s: no accelerator config (%s) ran; no accelerators chart",
@@ -260,9 +261,19 @@ def write_plots(
     records: Sequence[Dict[str, Any]], out_dir: Path, summaries: Optional[Sequence[ConfigSummary]] = None
 ) -> List[Path]:
     """Every chart of ``records`` into ``out_dir`` (PNG and SVG); returns the files written."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise FrameworkUnavailable(
+            f"--plot needs matplotlib, which is not installed ({exc})",
+            "pip install matplotlib==3.11.2 (requirements/host.txt)",
+        ) from exc
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--plot {out_dir} is a file", "give a folder (it is created when missing)")
     if summaries is None:
         summaries = comparison.summarize(list(records))
     written: List[Path] = []
     for stem, fig in charts(records, summaries).items():
-        written += save(fig, Path(out_dir), stem)
+        written += save(fig, out_dir, stem)
     return written

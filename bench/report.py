@@ -419,7 +419,11 @@ def render(
     console: Any = None,
 ) -> str:
     """Render ``records`` in ``fmt``; table output is printed, other formats are returned as text."""
-    summaries = comparison.summarize(records, baseline)
+    if fmt == "table" and plot_dir is None:  # the table summarizes compares only; loose runs are shown as they are
+        records_to_summarize = [r for r in records if _get(r, "compare", "id")]
+    else:
+        records_to_summarize = records
+    summaries = comparison.summarize(records_to_summarize, baseline)
     plots: List[Path] = []
     if plot_dir is not None:
         from bench import plots as plotting

@@ -356,3 +356,13 @@ def test_configs_in_the_users_order_baseline_first() -> None:
     for r in recs:
         r["compare"]["labels"] = ["onnx", "pytorch", "tflite"]
     assert [s.label for s in comparison.summarize(recs)] == ["pytorch", "onnx", "tflite"]
+
+
+def test_bad_report_arguments_are_one_line_errors(two_boards: List[Path], tmp_path: Path) -> None:
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for args, needle in ((["--last", "0"], "--last 0"), (["--plot", str(a_file)], "is a file")):
+        proc = run_cli("report", str(two_boards[0]), *args)
+        errors = [line for line in proc.stderr.splitlines() if line.startswith("edgebench: error:")]
+        assert proc.returncode == 2 and len(errors) == 1 and needle in errors[0] and "Fix:" in errors[0], proc.stderr
+        assert "Traceback" not in proc.stderr
