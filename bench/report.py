@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
@@ -380,11 +381,23 @@ def _md_table(headers: Sequence[str], body: Sequence[Sequence[str]]) -> List[str
     return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
 
 
+def link_base() -> Path:
+    """The folder image links are relative to: that of the file stdout is redirected to (``> report.md``, or a
+    launcher's ``stdout=file``) when the system names it, else the current folder."""
+    try:
+        fd = sys.stdout.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return Path(os.readlink(f"/proc/self/fd/{fd}")).resolve().parent
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    return Path.cwd().resolve()
+
+
 def markdown_text(
     records: List[Dict[str, Any]], summaries: Sequence[ConfigSummary], plots: Sequence[Path] = (), wide: bool = False
 ) -> str:
-    """Markdown: a table per compare, the runs outside any compare, then the plots as relative image links
-    (relative to the current folder, where ``> report.md`` writes the report)."""
+    """Markdown: a table per compare, the runs outside any compare, then the plots as image links relative to
+    :func:`link_base`."""
     out = ["# edgebench report", ""]
     headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
     for section in compare_sections(summaries):
@@ -404,8 +417,9 @@ def markdown_text(
     pngs = [p for p in plots if p.suffix == ".png"]
     if pngs:
         out += ["## Plots", ""]
+        base = link_base()
         for p in pngs:
-            link = Path(os.path.relpath(p, Path.cwd())).as_posix()
+            link = Path(os.path.relpath(Path(p).resolve(), base)).as_posix()
             out += [f"![{p.stem}]({link})", ""]
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -11,6 +11,8 @@ import csv
 import io
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -306,13 +308,26 @@ def test_plot_writes_png_with_one_bar_per_config_and_both_boards(two_boards: Lis
     assert "digits_cnn_accelerators" not in figs  # no accelerator preset ran
     front = figs["digits_cnn_latency_vs_quality"]
     assert "Pareto" in front.axes[0].get_title()
-    out = tmp_path / "plots"
-    proc = run_cli("report", *map(str, two_boards), "--plot", str(out), "--format", "markdown", cwd=tmp_path)
+    out, md = tmp_path / "plots", tmp_path / "md" / "report.md"
+    md.parent.mkdir()
+    with md.open("w") as f:  # `> md/report.md`: image links relative to the report's folder
+        argv = [
+            sys.executable,
+            "-m",
+            "bench",
+            "report",
+            *map(str, two_boards),
+            "--plot",
+            str(out),
+            "--format",
+            "markdown",
+        ]
+        proc = subprocess.run(argv, cwd=tmp_path, stdout=f, stderr=subprocess.PIPE, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert "digits_cnn_latency.png" in pngs and len(list(out.glob("*.svg"))) == len(pngs)
     assert all((out / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    assert "![digits_cnn_latency](plots/digits_cnn_latency.png)" in proc.stdout
+    assert "![digits_cnn_latency](../plots/digits_cnn_latency.png)" in md.read_text()
     assert "no accelerators chart" in proc.stderr
 
 
