@@ -234,7 +234,8 @@ def _latency(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
         if isinstance(p50, (int, float)):
             rnd = _get(r, "compare", "round")
             by_round.setdefault(i if rnd is None else rnd, []).append(float(p50))
-    s.round_p50_ms = [statistics.median(v) for _, v in sorted(by_round.items(), key=lambda kv: str(kv[0]))]
+    order = sorted(by_round, key=lambda k: (0, k, "") if isinstance(k, int) else (1, 0, str(k)))
+    s.round_p50_ms = [statistics.median(by_round[k]) for k in order]
     if s.round_p50_ms:
         s.p50_ms = statistics.median(s.round_p50_ms)
         s.spread_ms = max(s.round_p50_ms) - min(s.round_p50_ms)
@@ -243,7 +244,7 @@ def _latency(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
     if raw:
         s.p10_ms, s.p90_ms = percentile(raw, 10), percentile(raw, 90)
     elif ok:
-        s.notes.append("no raw samples (--no-raw): no speedup interval, no whiskers")
+        s.notes.append("no raw samples (--no-raw): no p10/p90 whiskers")
 
 
 def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, Any]]) -> ConfigSummary:
@@ -306,7 +307,7 @@ def _set_speedup(s: ConfigSummary, base: ConfigSummary, pools: Dict[int, List[fl
         s.significant = not (s.ci_low <= 1.0 <= s.ci_high)
     else:
         s.speedup = base.p50_ms / s.p50_ms  # ratio of round-median medians; no interval without raw samples
-        s.notes.append("speedup from round medians, without interval: raw samples missing (--no-raw)")
+        s.notes.append("speedup from round medians, no interval: no raw samples (--no-raw)")
 
 
 def _set_quality_change(s: ConfigSummary, ref: Optional[ConfigSummary]) -> None:
