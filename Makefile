@@ -38,7 +38,7 @@ BENCH_DEPS := $(STAMP)
 BENCH_PY := $(PY)
 endif
 
-.PHONY: venv bench compare experiments verify-device test lint images base-images clean-venv
+.PHONY: venv bench compare experiments verify-device test mutation lint images base-images clean-venv
 
 $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ verify-device: $(BENCH_DEPS)
 
 test: $(STAMP)
 	$(PY) -m pytest -ra tests
+
+## mutation: mutation score of the core modules with the fast unit tests (mutmut; minutes, low priority; not in CI)
+mutation: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/mutation.txt
+	nice -n 10 $(PY) benchmarks/mutation_score.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check bench launcher tests benchmarks images

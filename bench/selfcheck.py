@@ -7,11 +7,12 @@ import importlib
 import logging
 import os
 import platform
+import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from bench import __version__
-from bench.errors import BenchError
+from bench.errors import BenchError, FrameworkUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ def check_all() -> Dict[str, Dict[str, str]]:
 def main(required: List[str], model: Optional[Path] = None) -> int:
     unknown = [r for r in required if r not in CHECKS]
     if unknown:
-        print(f"edgebench: error: unknown selfcheck names {unknown}. Fix: use names from {sorted(CHECKS)}")
+        print(
+            f"edgebench: error: unknown selfcheck names {unknown}. Fix: use names from {sorted(CHECKS)}",
+            file=sys.stderr,
+        )
         return 2
     results = check_all()
     print(f"edgebench {__version__} on {platform.machine()} Python {platform.python_version()}")
@@ -105,8 +109,11 @@ def main(required: List[str], model: Optional[Path] = None) -> int:
         print(f"  {mark}{name:<11} {detail}{'   (REQUIRED)' if name in required else ''}")
     missing = [r for r in required if results[r]["ok"] != "yes"]
     if missing:
-        print(f"edgebench: error: required runtimes missing: {', '.join(missing)}. Fix: install them in this image")
-        return 1
+        print(
+            f"edgebench: error: required runtimes missing: {', '.join(missing)}. Fix: install them in this image",
+            file=sys.stderr,
+        )
+        return FrameworkUnavailable.exit_code
     if model is not None:
         from bench.runtimes import RUNTIMES, create
         from bench.runtimes.base import RuntimeOptions

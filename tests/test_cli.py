@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,9 @@ from .conftest import REPO, run_cli
 FAST = ["--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "3", "--min-time-s", "0"]
 
 
-def _assert_one_line_error(proc: subprocess.CompletedProcess, needle: str) -> None:
-    assert proc.returncode != 0, proc.stdout
+def _assert_one_line_error(proc: subprocess.CompletedProcess, needle: str, code: int = 2) -> None:
+    """The README's promise: one line naming the problem and the fix, exit 2 (3: framework not available)."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("edgebench: error:")]
     assert len(lines) == 1, proc.stderr
     assert needle in lines[0] and "Fix:" in lines[0], lines[0]
@@ -54,17 +56,18 @@ def _bad_cases(tmp_path: Path, digits_npz: Path, digits_onnx: Path) -> list:
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(digits_onnx.read_bytes()[:2000])
     return [
-        ([str(tmp_path / "missing.onnx"), str(digits_npz), "--framework", "onnx"], "not found"),
-        ([str(digits_onnx), str(tmp_path / "missing.npz"), "--framework", "onnx"], "not found"),
-        ([str(digits_onnx), str(wrong_keys), "--framework", "onnx"], "not x_data and y_data"),
-        ([str(digits_onnx), str(mis_shaped), "--framework", "onnx"], "expects [1, 1, 32, 32]"),
-        ([str(digits_onnx), str(pickled), "--framework", "onnx"], "pickled"),
-        ([str(unknown), str(digits_npz), "--framework", "onnx"], "no known format"),
-        ([str(corrupt), str(digits_npz), "--framework", "onnx"], "could not load"),
-        ([str(digits_onnx), str(digits_npz), "--framework", "tensorrt"], "TensorRT is not available"),
+        ([str(tmp_path / "missing.onnx"), str(digits_npz), "--framework", "onnx"], "not found", 2),
+        ([str(digits_onnx), str(tmp_path / "missing.npz"), "--framework", "onnx"], "not found", 2),
+        ([str(digits_onnx), str(wrong_keys), "--framework", "onnx"], "not x_data and y_data", 2),
+        ([str(digits_onnx), str(mis_shaped), "--framework", "onnx"], "expects [1, 1, 32, 32]", 2),
+        ([str(digits_onnx), str(pickled), "--framework", "onnx"], "pickled", 2),
+        ([str(unknown), str(digits_npz), "--framework", "onnx"], "no known format", 2),
+        ([str(corrupt), str(digits_npz), "--framework", "onnx"], "could not load", 2),
+        ([str(digits_onnx), str(digits_npz), "--framework", "tensorrt"], "TensorRT is not available", 3),
         (
             [str(digits_onnx), str(digits_npz), "--framework", "onnx", "--min-time-s", "9", "--max-time-s", "1"],
             "--max-time-s",
+            2,
         ),
     ]
 
@@ -72,10 +75,10 @@ def _bad_cases(tmp_path: Path, digits_npz: Path, digits_onnx: Path) -> list:
 def test_bad_inputs_give_one_clear_line_and_keep_earlier_results(
     tmp_path: Path, digits_npz: Path, digits_onnx: Path, prior_results: Path
 ) -> None:
-    for args, needle in _bad_cases(tmp_path, digits_npz, digits_onnx):
+    for args, needle, code in _bad_cases(tmp_path, digits_npz, digits_onnx):
         before = prior_results.read_bytes()
         proc = run_cli("run", *FAST, "--output", str(prior_results), *args)
-        _assert_one_line_error(proc, needle)
+        _assert_one_line_error(proc, needle, code)
         after = prior_results.read_bytes()
         assert after.startswith(before), "earlier results must never be rewritten"
     lines = prior_results.read_text().splitlines()
@@ -103,7 +106,13 @@ def test_run_appends_a_record_and_report_renders_it(digits_onnx: Path, digits_np
     rec = json.loads(lines[1])
     assert rec["status"] == "ok" and rec["options"]["threads"] == 1 and rec["quality"]["accuracy"] > 0.9
     rep = run_cli("report", str(prior_results))
-    assert rep.returncode == 0 and "onnx" in rep.stdout and "acc" in rep.stdout
+    assert rep.returncode == 0, rep.stderr
+    # the row of this record: its accuracy as the report formats it, the framework and model cells
+    acc = f"acc {rec['quality']['accuracy']:.4f}"
+    (row,) = [ln for ln in rep.stdout.splitlines() if acc in ln]
+    cells = [c.strip() for c in re.split(r"[│┃]|\s{2,}", row) if c.strip()]  # boxed or borderless tables
+    assert "onnx" in cells and digits_onnx.name in cells, cells
+    assert f"{rec['latency']['invoke']['p50_ms']:.3f}" in row or f"{rec['latency']['invoke']['p50_ms']:.4f}" in row
 
 
 def test_report_on_missing_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -111,7 +120,12 @@ def test_report_on_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_selfcheck_fails_for_a_missing_required_runtime() -> None:
+    from importlib.metadata import version
+
     ok = run_cli("selfcheck", "--require", "onnx")
-    assert ok.returncode == 0 and "onnxruntime" in ok.stdout
+    assert ok.returncode == 0 and f"onnxruntime {version('onnxruntime')}" in ok.stdout, ok.stdout + ok.stderr
+    assert "edgebench: error" not in ok.stdout + ok.stderr
     missing = run_cli("selfcheck", "--require", "onnx,tensorrt")
-    assert missing.returncode != 0 and "tensorrt" in missing.stdout
+    assert missing.returncode == 3, (missing.returncode, missing.stderr)
+    errors = [ln for ln in missing.stderr.splitlines() if ln.startswith("edgebench: error:")]
+    assert errors == ["edgebench: error: required runtimes missing: tensorrt. Fix: install them in this image"]

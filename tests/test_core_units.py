@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import statistics
@@ -270,13 +271,113 @@ def test_append_never_rewrites_and_recovers_from_a_torn_line(tmp_path: Path) -> 
     assert [r["n"] for r in records.read_jsonl(out)] == [1, 3]
 
 
+def _full_record() -> records.RunRecord:
+    """A record with a non-default value in every field, so a field dropped on the way out is noticed."""
+    return records.RunRecord(
+        created_utc="2026-11-25T12:00:00Z",
+        tool={"name": "edgebench", "version": "0.1.0", "git_commit": "abc"},
+        framework="onnx",
+        runtime={"name": "onnx", "versions": {"onnxruntime": "1.32.0"}},
+        options={"threads": 2},
+        machine={"board": {"id": "rpi5"}},
+        model=records.ModelInfo("m.onnx", "a" * 64, 1.5, "onnx", [{"name": "in"}], [{"name": "out"}]),
+        data=records.DataInfo("d.npz", "b" * 64, 3, [3, 4], "float32", [3], ["x_data", "y_data"], ["transposed"]),
+        latency=records.Latency(
+            invoke={"p50_ms": 1.0},
+            e2e={"p50_ms": 2.0},
+            load_ms=3.0,
+            first_inference_ms=4.0,
+            warmup_runs=5,
+            warmup_s=6.0,
+            measured_s=7.0,
+            high_variance=True,
+            raw_invoke_ns=[1, 2],
+            raw_e2e_ns=[3, 4],
+            import_ms=8.0,
+        ),
+        quality={"accuracy": 0.5},
+        conversion={"format": "tflite"},
+        warnings=["w"],
+        status="error",
+        error="boom",
+        compare={"id": "c"},
+        fleet={"board": "pi-1"},
+        energy={"watts": 1.0},
+        compute={"gops": 2.0},
+        sustained={"windows": 3},
+        profile={"ops": 4},
+    )
+
+
 def test_record_dataclass_round_trips_with_schema_version(tmp_path: Path) -> None:
-    rec = records.RunRecord(created_utc="t", tool={}, framework="onnx", runtime={}, options={}, machine={})
+    rec = _full_record()
+    names = {f.name for f in dataclasses.fields(records.RunRecord)}
+    for f in dataclasses.fields(records.RunRecord):  # every field differs from its default
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        assert getattr(rec, f.name) != default or f.name == "schema_version", f.name
     out = tmp_path / "r.jsonl"
     records.append_jsonl(out, rec)
     loaded = next(records.read_jsonl(out))
-    assert loaded["schema_version"] == records.SCHEMA_VERSION and loaded["status"] == "ok"
-    assert json.loads(out.read_text()) == loaded
+    assert set(loaded) == names, "to_dict must keep every field"
+    assert loaded["schema_version"] == records.SCHEMA_VERSION == 2
+    assert records.RunRecord.from_dict(loaded) == rec, "typed read-back equals the record written"
+    assert loaded["latency"]["raw_e2e_ns"] == [3, 4] and loaded["model"]["outputs"] == [{"name": "out"}]
+    (line,) = out.read_text().splitlines()
+    assert line == json.dumps(dataclasses.asdict(rec), sort_keys=True, separators=(",", ":"))
+
+
+def test_v1_records_are_upgraded_on_read_and_the_file_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    v1 = {"schema_version": 1, "framework": "onnx", "created_utc": "t", "tool": {}, "runtime": {}, "options": {}}
+    v1.update(machine={}, compare={"kept": True})
+    newer = {"schema_version": 3, "framework": "x"}
+    out.write_text(json.dumps(v1) + "\n" + json.dumps({"framework": "no version"}) + "\n" + json.dumps(newer) + "\n")
+    before = out.read_bytes()
+    up, unversioned, future = records.read_records(out)
+    assert out.read_bytes() == before, "reading never rewrites the file"
+    assert up["schema_version"] == 2 and up["compare"] == {"kept": True}
+    for key in ("fleet", "energy", "compute", "sustained", "profile"):
+        assert up[key] == {} and unversioned[key] == {}, key
+    assert unversioned["schema_version"] == 2
+    assert future == newer, "a newer schema is returned as it is"
+    up["fleet"]["x"] = 1
+    assert records.upgrade(v1)["fleet"] == {}, "each upgraded record gets its own empty section"
+    assert v1["schema_version"] == 1 and "fleet" not in v1, "upgrade works on a copy"
+    typed = records.RunRecord.from_dict(
+        {
+            **v1,
+            "model": {"path": "m", "sha256": "s", "size_mb": 1, "format": "onnx", "unknown_key": 1},
+            "not_a_field": 2,
+        }
+    )
+    assert typed.model == records.ModelInfo("m", "s", 1, "onnx") and typed.schema_version == 2
+
+
+def test_read_jsonl_missing_file_and_blank_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(BenchError, match="not found") as err:
+        list(records.read_jsonl(tmp_path / "none.jsonl"))
+    assert err.value.exit_code == 2 and "bench run" in err.value.fix
+    out = tmp_path / "r.jsonl"
+    out.write_text('\n{"a": 1}\n   \n{"b": \n{"c": 3}\n')
+    with caplog.at_level("WARNING"):
+        assert list(records.read_jsonl(out)) == [{"a": 1}, {"c": 3}]
+    assert "r.jsonl:4" in caplog.text
+
+
+def test_append_creates_folders_and_writes_one_sorted_line(tmp_path: Path) -> None:
+    out = tmp_path / "a" / "b" / "r.jsonl"
+    records.append_jsonl(out, {"b": 1, "a": float("nan") if False else 2.5, "p": Path("x")})
+    assert out.read_text() == '{"a":2.5,"b":1,"p":"x"}\n'
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644 & ~_umask())
+    with pytest.raises(ValueError):
+        records.append_jsonl(out, {"nan": float("nan")})  # not valid JSON: refused, nothing written
+    assert out.read_text() == '{"a":2.5,"b":1,"p":"x"}\n'
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_append_refuses_a_directory(tmp_path: Path) -> None:
@@ -340,8 +441,19 @@ def test_sampler_marks_a_run_that_throttled(tmp_path: Path) -> None:
     assert any("passive trip" in r for r in summary["throttle_reasons"])
 
 
+def _wait_for_reads(s: machine.Sampler, n: int = 3) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while s.reads < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert s.reads >= n, "the sampler never read the sensors"
+
+
 def test_sampler_quiet_run_is_not_throttled(tmp_path: Path) -> None:
-    root = _fake_root(tmp_path, "Raspberry Pi 5", throttled="0x50000")  # sticky bits from before the run
+    root = _fake_root(tmp_path, "Raspberry Pi 5", throttled="0x50000", temp=79999)  # sticky bits from before the run
     with machine.Sampler(interval_s=0.01, root=root) as s:
-        pass
-    assert s.summary()["throttled"] is False
+        _wait_for_reads(s)  # samples really taken, at 0.001 C below the passive trip point
+    summary = s.summary()
+    assert summary["samples"] >= 3 and summary["max_temp_c"] == pytest.approx(79.999)
+    assert summary["throttled"] is False and summary["throttle_reasons"] == []

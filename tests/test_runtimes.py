@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench import runner
+from bench import harness, runner
 from bench.config import RunConfig, Timing
+from bench.data import adapt
 from bench.errors import FrameworkUnavailable, InputError, UnsupportedModelError
 from bench.infer import infer_all
 from bench.runtimes import create
 from bench.runtimes.base import RuntimeOptions
 
-from .conftest import require
+from .conftest import REPO, require
 
 QUICK = Timing(warmup_runs=2, warmup_min_s=0.0, min_runs=5, min_time_s=0.0, max_time_s=60)
 
@@ -65,9 +69,37 @@ def test_record_is_complete(digits_records: dict, digits_npz: Path) -> None:
     assert lat["load_ms"] > 0 and lat["first_inference_ms"] > 0
     # end to end includes the runtime call, sample by sample
     assert all(e >= i for i, e in zip(lat["raw_invoke_ns"], lat["raw_e2e_ns"]))
-    assert r["machine"]["board"]["id"] and r["machine"]["cpu"]["cores"] and r["machine"]["peak_rss_mb"] > 0
-    assert r["machine"]["state"]["throttled"] in (True, False)
-    assert r["tool"]["version"] and r["tool"]["git_commit"]
+    # each statistic comes from its own raw samples (numpy's percentile, independently)
+    for name, raw in (("invoke", lat["raw_invoke_ns"]), ("e2e", lat["raw_e2e_ns"])):
+        ms = np.asarray(raw) / 1e6
+        for q in (50, 90, 99):
+            assert lat[name][f"p{q}_ms"] == pytest.approx(np.percentile(ms, q), rel=1e-12), (name, q)
+        assert lat[name]["mean_ms"] == pytest.approx(ms.mean(), rel=1e-12) and lat[name]["count"] == len(raw)
+    assert lat["invoke"]["p50_ms"] < lat["e2e"]["p50_ms"]
+    # versions are the installed packages', not a placeholder
+    from importlib.metadata import version
+
+    assert r["runtime"]["versions"] == {"onnxruntime": version("onnxruntime")}
+    assert digits_records["tflite"]["runtime"]["versions"] == {"ai-edge-litert": version("ai-edge-litert")}
+    assert digits_records["pytorch"]["runtime"]["versions"]["torch"] == version("torch")
+    # the machine: this one has no device tree, so the board is "generic" and its model the CPU architecture
+    machine_facts = r["machine"]
+    if not Path("/proc/device-tree/model").exists():
+        assert machine_facts["board"] == {"id": "generic", "model": platform.machine()}
+    assert machine_facts["cpu"]["cores"] == os.cpu_count() and machine_facts["peak_rss_mb"] > 0
+    state = machine_facts["state"]
+    assert state["throttled"] is bool(state["throttle_reasons"])
+    if not list(Path("/sys/class/thermal").glob("thermal_zone*")):  # no sensor: nothing can report a throttle
+        assert state["throttled"] is False and state["max_temp_c"] is None
+    # the tool: its version and the checkout's commit (HEAD, "-dirty" when tracked files are modified)
+    from bench import __version__
+
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert r["tool"]["version"] == __version__
+    if "EDGEBENCH_GIT_COMMIT" in os.environ:
+        assert r["tool"]["git_commit"] == os.environ["EDGEBENCH_GIT_COMMIT"]
+    else:
+        assert len(head) == 40 and r["tool"]["git_commit"] in (head, head + "-dirty"), (r["tool"], head)
     assert r["quality"]["averaging"].startswith("macro")
     assert digits_records["pytorch"]["model"]["outputs"][0]["shape"] == [1, 10]
 
@@ -143,10 +175,34 @@ def test_int8_tflite_quantizes_float_data_and_dequantizes_outputs(tmp_path: Path
     assert any("quantized per inference" in n for n in r["data"]["adaptation"])
     assert abs(r["quality"]["accuracy"] - float_acc) <= 0.03, (r["quality"]["accuracy"], float_acc)
 
+    # the outputs the harness scores are (raw - zero_point) * scale of the interpreter's own int8 outputs
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path))
+    interp.allocate_tensors()
+    (inp,), (outp,) = interp.get_input_details(), interp.get_output_details()
+    (in_scale, in_zp), (out_scale, out_zp) = inp["quantization"], outp["quantization"]
+    expected = []
+    for xi in x_flat[:20]:
+        q = np.clip(np.round(xi / in_scale) + in_zp, -128, 127).astype(np.int8)[None]
+        interp.set_tensor(inp["index"], q)
+        interp.invoke()
+        raw = interp.get_tensor(outp["index"])[0]
+        expected.append((raw.astype(np.float32) - out_zp) * out_scale)
+    expected = np.stack(expected)
+    assert out_scale > 0 and np.abs(expected).max() > 10 * out_scale, "outputs span many quantization steps"
+
     rt = create("tflite")
     rt.load(path, RuntimeOptions())
-    out = infer_all(rt, x_flat[:5])
-    assert out.dtype == np.float32 and out.shape == (5, 10)  # dequantized, batch dimension dropped
+    out = infer_all(rt, x_flat[:20])
+    assert out.dtype == np.float32 and out.shape == (20, 10)  # dequantized, batch dimension dropped
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+    measured = harness.measure(rt, adapt(x_flat[:20], rt.input), QUICK).outputs
+    np.testing.assert_allclose(measured, expected, rtol=0, atol=1e-6)
+    # and close to the float model's logits: within a few quantization steps
+    logits = model.predict(x_flat[:20], verbose=0)
+    err = np.abs(measured - logits).max()
+    assert err <= 4 * out_scale + 0.05 * np.abs(logits).max(), (err, out_scale)
 
 
 def test_multi_input_model_is_refused_with_its_names(tmp_path: Path, digits_npz: Path) -> None:
