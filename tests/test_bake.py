@@ -44,8 +44,33 @@ def test_every_image_folder_has_the_same_shape() -> None:
         assert (folder / "selfcheck.txt").read_text().strip(), name
         text = (folder / "Dockerfile").read_text()
         assert text.count("ARG BASE_IMAGE=") == 1 and "FROM ${BASE_IMAGE}" in text
-        assert "USER 1000:1000" in text, "non-root"
-        assert "bench selfcheck --require" in text.splitlines()[-4] or "selfcheck --require" in text
+        steps = instructions(text)
+        users = [i for i, (op, _) in enumerate(steps) if op == "USER"]
+        runs = [i for i, (op, _) in enumerate(steps) if op == "RUN"]
+        assert users and steps[users[-1]] == ("USER", "1000:1000"), f"{name}: the last USER must be 1000:1000"
+        assert runs[-1] > users[-1], f"{name}: the selfcheck runs as the non-root user"
+        assert 'python -m bench selfcheck --require "$(cat /opt/edgebench/selfcheck.txt)"' in steps[runs[-1]][1], name
+
+
+def instructions(text: str) -> list:
+    """(INSTRUCTION, arguments) of a Dockerfile: comments dropped, continuation lines joined."""
+    steps, current = [], ""
+    for line in text.splitlines():
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        current += line.rstrip()
+        if current.endswith("\\"):
+            current = current[:-1] + " "
+            continue
+        op, _, args = current.strip().partition(" ")
+        steps.append((op.upper(), " ".join(args.split())))
+        current = ""
+    return steps
+
+
+def test_instructions_parser_ignores_comments_and_sees_a_later_root_user() -> None:
+    text = "FROM x\n# RUN python -m bench selfcheck --require a\nUSER 1000:1000\nRUN a \\\n    b\nUSER 0\n"
+    assert instructions(text) == [("FROM", "x"), ("USER", "1000:1000"), ("RUN", "a b"), ("USER", "0")]
 
 
 def test_platforms_and_public_bases(build: ModuleType) -> None:
