@@ -54,6 +54,13 @@ def sha(path: Path) -> str:
     return sha256_path(path)
 
 
+def float16_weights(path: Path) -> list:
+    """Names of the float16 tensors in a .tflite file, read from the interpreter (not from the tool's own record)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    return [t["name"] for t in Interpreter(model_path=str(path)).get_tensor_details() if t["dtype"] == np.float16]
+
+
 def load_runtime(path: Path, framework: str) -> Any:
     from bench import runtimes
 
@@ -260,6 +267,7 @@ def test_onnx_to_tflite_fp16_regression(diabetes_onnx, diabetes_npz, cache_dir):
         model_type="regression",
     )
     assert c.chain[0]["tool"] == "onnx2tf" and c.chain[0]["options"]["precision"] == "fp16"
+    assert float16_weights(c.path), "an fp16 model stores its weights as float16 (not only the tool saying so)"
     f = c.fidelity
     assert f["tolerance"] is None  # reduced precision: warned about, never an fp32-style error
     assert f["mse_converted"] <= f["mse_source"] * 1.01 and f["max_abs_diff"] < 1.0, f
@@ -447,6 +455,7 @@ def test_savedmodel_to_tflite_fp16_and_dynamic_range(keras_savedmodel, keras_dig
         )
         assert c.fidelity["precision"] == precision
         assert c.fidelity["accuracy_change"] >= -0.01 and c.fidelity["top1_agreement"] >= 0.98
+        assert bool(float16_weights(c.path)) is (precision == "fp16"), precision
         sizes[precision] = c.path.stat().st_size
     assert sizes["dynamic-range"] < sizes["fp16"]
 
