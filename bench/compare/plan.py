@@ -256,10 +256,11 @@ def from_args(args: argparse.Namespace, template: RunConfig) -> Plan:
             raise InputError(
                 f"{flag} is set by each preset in compare", f"pick presets instead (valid: {', '.join(NAMES)})"
             )
-    if getattr(args, "convert_only", False) or getattr(args, "no_raw", False):
+    if getattr(args, "convert_only", False) or getattr(args, "convert_output", None) or getattr(args, "no_raw", False):
         raise InputError(
-            "--convert-only and --no-raw do not fit compare (it measures, and its intervals need the raw samples)",
-            "leave them out",
+            "--convert-only, --convert-output and --no-raw do not fit compare (it measures every preset, and its "
+            "intervals need the raw samples)",
+            "leave them out; `edgebench run --convert-only` converts one model",
         )
     if args.all and args.configs:
         raise InputError("--all and --configs both given", "pass one of them")
