@@ -70,7 +70,16 @@ def latency_chart(summaries: Sequence[ConfigSummary], title: str) -> Any:
             if s is None:
                 continue
             if s.p50_ms is None:
-                ax.text(x, 0, "failed", rotation=90, ha="center", va="bottom", fontsize=8)
+                ax.text(
+                    x,
+                    0.02,
+                    "failed",
+                    rotation=90,
+                    ha="center",
+                    va="bottom",
+                    fontsize=8,
+                    transform=ax.get_xaxis_transform(),
+                )  # x in data, y in axes fraction: any y scale
                 continue
             xs.append(x)
             ys.append(s.p50_ms)

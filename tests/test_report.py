@@ -336,8 +336,11 @@ def test_accelerator_chart_holds_only_accelerator_presets() -> None:
     from bench import plots
 
     recs = [make_record(c, samples(i, 30)) for i, c in enumerate(("pytorch", "coral", "tensorrt-fp16"))]
+    recs.append(make_record("tensorrt-int8", [], status="error", error="no calibration data"))
     fig = plots.accelerator_chart(comparison.summarize(recs), "m")
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["coral", "tensorrt-fp16"]
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["coral", "tensorrt-fp16", "tensorrt-int8"]
+    assert len(ax.containers[0].patches) == 2 and [t.get_text() for t in ax.texts].count("failed") == 1
     assert plots.accelerator_chart(comparison.summarize(recs[:1]), "m") is None
 
 
