@@ -145,7 +145,9 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     run_path, run_fmt, run_sha = model_path, fmt, record.model.sha256
     if _needs_conversion(fmt, config.framework, config):
         converted = _convert(config, record, model_path, fmt, options)
-        run_path, run_fmt, run_sha = Path(converted.path), converted.format, converted.sha256 or None
+        unchanged = Path(converted.path) == model_path  # nothing to convert after all: the model's own hash
+        run_path, run_fmt = Path(converted.path), converted.format
+        run_sha = converted.sha256 or (run_sha if unchanged else None)
         transposed = getattr(config.convert, "transposed_data", None)
         if transposed and not config.convert.keep_shape:
             # compat with the original tool: the NHWC copy of the data is what the NHWC model is measured on
