@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from bench import machine, runner
 from bench.compare.plan import Job, Plan
 from bench.compare.progress import Progress
+from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.records import RunRecord, append_jsonl
 
@@ -31,35 +32,36 @@ log = logging.getLogger(__name__)
 COOLDOWN_POLL_S = 1.0
 
 
-def _error_record(job: Job, error: str) -> RunRecord:
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _error_record(config: RunConfig, error: str) -> RunRecord:
     """A record for a run that failed before the runner could make one (an unexpected exception)."""
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     return RunRecord(
-        created_utc=now,
+        created_utc=_now(),
         tool=runner.tool_info(),
-        framework=job.run.framework,
+        framework=config.framework,
         runtime={},
-        options=job.run.to_dict(),
+        options=config.to_dict(),
         machine=machine.facts(),
         status="error",
         error=error,
     )
 
 
-def _attempt(config: Any) -> RunRecord:
+def _attempt(config: RunConfig) -> RunRecord:
     """runner.run, with any failure turned into an error record (KeyboardInterrupt still stops the compare)."""
     try:
         return runner.run(config)
     except BenchError as exc:
         rec = getattr(exc, "record", None)
-        return rec if rec is not None else _error_record_for(config, str(exc))
+        return rec if rec is not None else _error_record(config, str(exc))
     except Exception as exc:  # a framework's own exception: recorded so the other configs still run
-        log.debug("run failed", exc_info=True)
-        return _error_record_for(config, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-
-
-def _error_record_for(config: Any, error: str) -> RunRecord:
-    return _error_record(Job("", "", config.threads, config), error)
+        log.warning(
+            "%s: unexpected %s, recorded as the run's error", config.framework, type(exc).__name__, exc_info=True
+        )
+        return _error_record(config, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
 
 
 def convert_all(plan: Plan, labels: List[str], progress: Progress) -> Dict[str, Tuple[float, Optional[RunRecord]]]:
@@ -126,6 +128,8 @@ def cool_down(plan: Plan, sleep: Callable[[float], None] = time.sleep, read: Cal
 def execute(plan: Plan, live: Optional[bool] = None, sleep: Callable[[float], None] = time.sleep) -> List[RunRecord]:
     """Run what the plan still has to run; return the records written (ok and error)."""
     pending = plan.pending()
+    if plan.protocol.resume and not plan.done:
+        log.warning("--resume: %s holds no ok run of this compare (other arguments?); running it whole", plan.output)
     if plan.done:
         log.info(
             "compare %s: resuming, %d of %d runs left", plan.id, len(pending), len(plan.jobs) * plan.protocol.rounds
@@ -156,4 +160,7 @@ def execute(plan: Plan, live: Optional[bool] = None, sleep: Callable[[float], No
 
 
 def _copy(rec: RunRecord) -> RunRecord:
-    return RunRecord.from_dict(rec.to_dict())
+    """The conversion's error record, once per (config, round): the run it stands for failed now."""
+    copy = RunRecord.from_dict(rec.to_dict())
+    copy.created_utc = _now()
+    return copy
