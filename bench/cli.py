@@ -1,4 +1,4 @@
-"""Command line: `python -m bench {run,demo,report,selfcheck}`.
+"""Command line: `python -m bench {run,compare,demo,report,selfcheck}`.
 
 Only the standard library and bench's light modules are imported here, so `--help`, `report` and
 `selfcheck` work without any framework installed.
