@@ -341,7 +341,7 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
     opts = container_options(job, engine_arch, mapping)
     opts["environment"]["EDGEBENCH_IMAGE"] = image  # recorded in every result (machine.image)
     command = [*argv]
-    if command and command[0] in ("run", "demo", "compare"):
+    if command and command[0] in ("run", "demo", "compare", "verify"):
         command += ["--output", str(RESULTS_IN_CONTAINER)]
     log.info("device %s, image %s, command: python -m bench %s", job.profile.name, image, " ".join(command))
     import docker
