@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     zoo.add_argument("--representative-samples", type=int, default=None, help="samples in representative.npz (100)")
     zoo.add_argument("--seed", type=int, default=0)
     zoo.add_argument("--no-keras", action="store_true", help="skip the keras.applications variants")
+    # its own parser (launcher.fleet.cli), reached before this one parses: `edgebench fleet run|status --help`
+    sub.add_parser("fleet", help="one compare on many boards through their Docker engines (fleet run|status)")
 
     vf = sub.add_parser("verify", help="which paths of this image work on this board: pass, fail or skipped each")
     from bench import verify as verify_mod
@@ -285,6 +287,11 @@ COMMANDS = {
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fleet"]:
+        from launcher.fleet.cli import main as fleet_main
+
+        return fleet_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -61,6 +61,9 @@ class Job:
     #: False: run the image without its accelerator (no device check, no device mounts, no special runtime),
     #: e.g. the Coral image's CPU TFLite path on a machine without a Coral. Explicit, never automatic.
     accelerator: bool = True
+    #: the engine runs on this machine (local paths, devices, emulation); None: judged from DOCKER_HOST. Set by
+    #: callers that hold their own client for another engine (launcher.fleet).
+    engine_local: Optional[bool] = None
     #: copy the caller's results file in as the container's results file first (``compare --resume`` reads the
     #: earlier records of its compare from it); only the lines the run adds are appended back
     seed_results: bool = False
@@ -137,7 +140,7 @@ def resolve_image(client: Any, profile: Profile, engine_arch: str, explicit: Opt
     )
 
 
-def check_device(client: Any, profile: Profile) -> None:
+def check_device(client: Any, profile: Profile, local: Optional[bool] = None) -> None:
     """The runtime and hardware the profile needs are there, as far as can be told from here."""
     if profile.runtime:
         runtimes = (client.info().get("Runtimes") or {}).keys()
@@ -148,7 +151,7 @@ def check_device(client: Any, profile: Profile) -> None:
                 "install nvidia-container-runtime (JetPack's nvidia-docker2) and restart dockerd",
             )
     if profile.needs_coral:
-        if not engine_is_local():
+        if not (engine_is_local() if local is None else local):
             log.warning("remote engine: cannot check for the Coral USB Accelerator from here")
             return
         if not detect.coral_present(detect.usb_ids()):
@@ -279,6 +282,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
     from docker.types import Mount
 
     p = job.profile
+    local = engine_is_local() if job.engine_local is None else job.engine_local
     if not job.accelerator:
         p = dataclasses.replace(p, runtime=None, device_mounts=(), device_cgroup_rules=(), needs_coral=False)
     mounts = [Mount(target=d, source=d, type="bind", read_only=False) for d in p.device_mounts]
@@ -296,7 +300,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
         "init": True,
     }
     if job.mount_mode == "bind":
-        if not engine_is_local():
+        if not local:
             raise LauncherError("bind mounts need a local engine", "use the default copy mode with DOCKER_HOST")
         mounts += [
             Mount(target=str(c), source=str(loc.resolve()), type="bind", read_only=True) for loc, c in mapping.items()
@@ -309,7 +313,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
                 "run on the board (DOCKER_HOST=ssh://user@board), or emulate explicitly with --emulate "
                 "(make: EMULATE=1; needs qemu-user-static binfmt; timings then say nothing about the board)",
             )
-        if not engine_is_local():
+        if not local:
             raise LauncherError(
                 "--emulate needs a local engine (it bind-mounts an ARM /proc/cpuinfo)", "unset DOCKER_HOST"
             )
@@ -336,7 +340,7 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
     client = client or connect()
     engine_arch = client.version().get("Arch", "")
     if job.accelerator:
-        check_device(client, job.profile)
+        check_device(client, job.profile, job.engine_local)
     image = resolve_image(client, job.profile, engine_arch, job.image, job.pull)
     opts = container_options(job, engine_arch, mapping)
     opts["environment"]["EDGEBENCH_IMAGE"] = image  # recorded in every result (machine.image)

@@ -1,0 +1,392 @@
+"""edgebench fleet, for real: two Docker engines on this machine stand in for two boards, one reached over SSH.
+
+* ``ws``: the system engine (local socket).
+* ``pi``: a second ``dockerd`` started here (own socket, data root, exec root, pidfile; no bridge, no iptables),
+  reached as ``ssh://root@127.0.0.1:PORT`` through a throwaway ``sshd`` (Debian's openssh-server) on a loopback
+  port. The sshd runs with its own sshd_config: a throwaway host key, one authorized throwaway client key, no
+  passwords, ``PermitRootLogin prohibit-password`` (these tests run as root, as CI does; the key is the only way in),
+  no PAM, and ``SetEnv DOCKER_HOST=unix://<second engine>``, so the session's ``docker system dial-stdio`` talks to
+  the second engine, as a board's default engine would. The client side is the SDK's paramiko transport with a
+  throwaway ``$HOME`` holding ``~/.ssh/config`` (the key) and ``~/.ssh/known_hosts`` (the host key, checked).
+* ``empty``: a third ``dockerd`` without any image.
+
+The second engine's data root persists in ``build/fleet-engines/`` so the 3.5 GB host image is loaded once per
+machine (``docker save | docker load`` through the SDK, about 2 minutes here), not per run. Both boards run the amd64
+host image (the rpi5-under-emulation board is for ``make fleet-demo``). Locally these tests skip without root, dockerd
+or sshd; with CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from bench.errors import InputError
+from launcher.fleet import inventory
+from tests.docker_helpers import REPO, docker_client, ensure_image, read_jsonl, unavailable
+
+ASSETS = REPO / "bench" / "models" / "assets"
+MODEL = ASSETS / "digits_cnn.onnx"
+DATA = ASSETS / "digits_test.npz"
+HOST_TAG = "edgebench/edgebench-host:0.1.0-amd64"
+ENGINES = REPO / "build" / "fleet-engines"
+QUICK = ["--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "5", "--min-time-s", "0", "--max-time-s", "30"]
+CONFIGS = "onnx,tflite"
+
+
+# ---- inventory validation (no Docker) -------------------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "boards.toml"
+    path.write_text(text)
+    return path
+
+
+BOARD = '[[boards]]\nname = "pi"\nprofile = "rpi5"\nengine = "ssh://pi@pi.lab"\n'
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("", "no boards"),
+        ("[[boards]]\nprofile = 'rpi5'\nengine = 'local'\n", "board #1: field 'name': is missing"),
+        ("[[boards]]\nname = 'pi'\nengine = 'local'\n", "board 'pi': field 'profile': is missing"),
+        ("[[boards]]\nname = 'pi'\nprofile = 'rpi6'\nengine = 'local'\n", "board 'pi': field 'profile': unknown"),
+        ("[[boards]]\nname = 'pi'\nprofile = 'rpi5'\nengine = 'http://pi'\n", "field 'engine': 'http://pi' is no"),
+        ("[[boards]]\nname = 'pi'\nprofile = 'rpi5'\nengine = 'ssh://pi@x/y'\n", "is not ssh://user@host[:port]"),
+        ("[[boards]]\nname = 'nx'\nprofile = 'host'\nengine = 'tcp://nx:2376'\n", "board 'nx': field 'tls': a tcp"),
+        (BOARD + "tls = {ca = 'a', cert = 'b', key = 'c'}\n", "field 'tls': TLS files are only used with tcp"),
+        (BOARD + "timeout_s = -1\n", "board 'pi': field 'timeout_s': -1.0 is not positive"),
+        (BOARD + "timeout_s = 'long'\n", "field 'timeout_s': 'long' is not a number"),
+        (BOARD + "emulate = true\n", "board 'pi': field 'emulate': emulation needs a local engine"),
+        (BOARD + "colour = 'red'\n", "board 'pi': field 'colour': is not a board field"),
+        (BOARD + BOARD, "board 'pi': field 'name': used twice"),
+        (BOARD + BOARD.replace('"pi"', '"pi2"'), "board 'pi2': field 'engine': same engine as board 'pi'"),
+        ("[[boards]]\nname = 'a b'\nprofile = 'host'\nengine = 'local'\n", "field 'name': 'a b' is not a board name"),
+        ("boards = [", "not valid TOML"),
+        ("[board]\nname = 'x'\n", "unknown top-level key 'board'"),
+    ],
+)
+def test_inventory_errors_name_the_board_and_the_field(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(InputError) as err:
+        inventory.load(_write(tmp_path, text))
+    line = str(err.value)
+    assert expected in line and "Fix:" in line and "\n" not in line
+
+
+def test_example_inventory_is_valid(tmp_path: Path) -> None:
+    shutil.copy(REPO / "examples" / "boards.toml", tmp_path / "boards.toml")
+    for name in ("ca", "cert", "key"):  # the example's TLS files are the user's; stand-ins here
+        (tmp_path / "certs" / "nano").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "certs" / "nano" / f"{name}.pem").write_text("stand-in\n")
+    inv = inventory.load(tmp_path / "boards.toml")
+    assert [b.name for b in inv.boards] == ["workstation", "pi5-a", "pi5-b", "pi4-coral", "nano"]
+    assert {b.engine.split(":")[0] for b in inv.boards} == {"local", "ssh", "context", "tcp"}
+    assert inv.boards[-1].timeout_s == 7200 and inv.boards[0].timeout_s == 3600
+    assert inv.boards[-1].tls is not None and inv.boards[-1].tls.ca == tmp_path / "certs" / "nano" / "ca.pem"
+
+
+def test_unknown_config_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    inv = _write(tmp_path, "[[boards]]\nname = 'ws'\nprofile = 'host'\nengine = 'unix:///nonexistent.sock'\n")
+    proc = _fleet("run", str(inv), str(MODEL), str(DATA), "--configs", "onnx,tflite-int9", "--results",
+                  str(tmp_path / "r.jsonl"))  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "unknown config 'tflite-int9'" in proc.stderr and "tflite-int8" in proc.stderr
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+# ---- real engines -------------------------------------------------------------------------------------------------
+
+
+def _fleet(*args: str, env: Dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`edgebench fleet ARGS` the way a user runs it (the console script's module, from the repository)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench", "fleet", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _prerequisites() -> None:
+    if os.geteuid() != 0:
+        unavailable("the fleet tests start dockerd and sshd and need root")
+    for tool in ("dockerd", "ssh-keygen"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed")
+    if not Path("/usr/sbin/sshd").exists():
+        unavailable("openssh-server is not installed (apt-get install openssh-server)")
+    try:
+        import paramiko  # noqa: F401
+    except ImportError:
+        unavailable("paramiko is not installed (requirements/dev.txt)")
+
+
+@pytest.fixture(scope="module")
+def host_image() -> str:
+    _prerequisites()
+    docker_client()
+    return ensure_image("host", "linux/amd64")
+
+
+@pytest.fixture(scope="module")
+def second_engine(host_image: str) -> Iterator[object]:
+    from launcher.fleet.localengine import LocalEngine
+
+    engine = LocalEngine("second", ENGINES / "second").start()
+    try:
+        engine.load_from(docker_client(), host_image)
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_engine(host_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from launcher.fleet.localengine import LocalEngine
+
+    engine = LocalEngine("empty", tmp_path_factory.mktemp("empty-engine") / "data").start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+class Sshd:
+    """A throwaway sshd on a loopback port whose sessions use the second engine as their default engine."""
+
+    def __init__(self, root: Path, docker_host: str) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.home = root / "home"  # the client's $HOME: ~/.ssh/config and ~/.ssh/known_hosts
+        ssh = self.home / ".ssh"
+        ssh.mkdir(parents=True)
+        for key in ("host_key", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / key)], check=True)
+        (root / "authorized_keys").write_text((root / "client_key.pub").read_text())
+        host_pub = (root / "host_key.pub").read_text().split()
+        (ssh / "known_hosts").write_text(f"[127.0.0.1]:{self.port} {host_pub[0]} {host_pub[1]}\n")
+        (ssh / "config").write_text(f"Host 127.0.0.1\n  IdentityFile {root / 'client_key'}\n")
+        (root / "sshd_config").write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {root / 'host_key'}\nPidFile {root / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {root / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            f"SetEnv DOCKER_HOST={docker_host}\n"
+        )
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> Dict[str, str]:
+        return {"HOME": str(self.home)}
+
+    def start(self) -> Sshd:
+        cmd = ["/usr/sbin/sshd", "-D", "-e", "-f", str(self.root / "sshd_config")]
+        self.proc = subprocess.Popen(cmd, stderr=open(self.root / "sshd.log", "ab"), start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"sshd did not start: {(self.root / 'sshd.log').read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        """Stop the server and every session it serves (as `systemctl stop ssh` would)."""
+        import psutil
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        parent = psutil.Process(self.proc.pid)
+        for p in [*parent.children(recursive=True), parent]:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.proc.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sshd(second_engine: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    server = Sshd(tmp_path_factory.mktemp("sshd"), second_engine.url).start()  # type: ignore[attr-defined]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One conversion cache for the module: the ONNX -> TFLite conversion runs once (about a minute here)."""
+    return tmp_path_factory.mktemp("convert-cache")
+
+
+def _inventory(tmp_path: Path, boards: List[Dict[str, object]]) -> Path:
+    lines = []
+    for b in boards:
+        lines.append("[[boards]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in b.items()]
+    return _write(tmp_path, "\n".join(lines) + "\n")
+
+
+def _run(inv: Path, results: Path, cache: Path, sshd: Sshd, *extra: str, rounds: int = 2) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "bench", "fleet", "run", str(inv), str(MODEL), str(DATA), "--configs", CONFIGS,
+        "--rounds", str(rounds), "--seed", "7", "--results", str(results), "--work", str(results.parent / "work"),
+        "--cache-dir", str(cache), *extra, "--", *QUICK,
+    ]  # fmt: skip
+    return subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **sshd.env}
+    )
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 600) -> subprocess.CompletedProcess:
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _ok_units(records: List[dict], board: str) -> List[tuple]:
+    return sorted(
+        (r["compare"]["config"], r["compare"]["round"])
+        for r in records
+        if r["fleet"]["board"] == board and r["status"] == "ok"
+    )
+
+
+ALL_UNITS = sorted((c, r) for c in CONFIGS.split(",") for r in range(2))
+
+
+@pytest.mark.docker
+def test_two_engines_one_over_ssh(sshd: Sshd, cache_dir: Path, tmp_path: Path) -> None:
+    """The same compare on the system engine and, over a real SSH connection, on the second engine."""
+    inv = _inventory(
+        tmp_path,
+        [{"name": "ws", "profile": "host", "engine": "local"}, {"name": "pi", "profile": "host", "engine": sshd.url}],
+    )
+    status = _fleet("status", str(inv), env=sshd.env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "ws [host] local: ok" in status.stdout and f"pi [host] {sshd.url}: ok" in status.stdout
+    assert status.stdout.count(f"image {HOST_TAG.rsplit('-', 1)[0]}") == 2 and "detected as generic" in status.stdout
+
+    results = tmp_path / "fleet.jsonl"
+    results.write_text('{"earlier": "line"}\n')
+    proc = _finish(_run(inv, results, cache_dir, sshd))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "completed: ws, pi" in proc.stdout
+    earlier, *records = read_jsonl(results)
+    assert earlier == {"earlier": "line"}
+    assert len(records) == 8 and all(r["status"] == "ok" for r in records)
+    for board in ("ws", "pi"):
+        assert _ok_units(records, board) == ALL_UNITS
+    ids = {r["compare"]["id"] for r in records} | {r["fleet"]["id"] for r in records}
+    assert len(ids) == 1, "one fleet run, one id"
+    pi = next(r for r in records if r["fleet"]["board"] == "pi")
+    assert pi["fleet"]["profile"] == "host" and pi["fleet"]["engine"]["arch"] == "amd64"
+    assert set(pi["fleet"]["engine"]) == {"id", "arch", "kernel", "version", "host"}
+    assert pi["machine"]["in_container"] is True and pi["machine"]["image"].startswith("edgebench/edgebench-host")
+    # conversions happened once, on the workstation: both boards ran the very same TFLite file
+    tfl = {r["model"]["sha256"] for r in records if r["framework"] == "tflite"}
+    assert len(tfl) == 1 and all(r["model"]["format"] == "tflite" for r in records if r["framework"] == "tflite")
+    # the shuffled order of a round is the same on both boards, recorded with its seed
+    order = {(r["fleet"]["board"], r["compare"]["round"], r["compare"]["position"]): r["compare"]["config"]
+             for r in records}  # fmt: skip
+    assert all(order[("ws", k[1], k[2])] == v for k, v in order.items() if k[0] == "pi")
+    assert {r["compare"]["seed"] for r in records} == {7}
+
+
+@pytest.mark.docker
+def test_faults_then_resume(
+    sshd: Sshd, empty_engine: object, second_engine: object, cache_dir: Path, tmp_path: Path
+) -> None:
+    """sshd stopped mid-run and an engine without the image: recorded, the other board finishes; --resume completes."""
+    inv = _inventory(
+        tmp_path,
+        [
+            {"name": "ws", "profile": "host", "engine": "local"},
+            {"name": "pi", "profile": "host", "engine": sshd.url},
+            {"name": "empty", "profile": "host", "engine": empty_engine.url},  # type: ignore[attr-defined]
+        ],
+    )
+    results = tmp_path / "fleet.jsonl"
+    proc = _run(inv, results, cache_dir, sshd)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(r["fleet"]["board"] == "pi" and r["status"] == "ok" for r in read_jsonl(results)):
+            assert proc.poll() is None and time.monotonic() < deadline, "no pi record before the deadline"
+            time.sleep(0.2)
+        sshd.stop()  # the board's SSH server goes away in the middle of the run
+        first = _finish(proc)
+    finally:
+        proc.kill()
+        sshd.start()
+    assert first.returncode == 1, first.stderr[-4000:]
+    assert "completed: ws" in first.stdout and "not completed: pi, empty" in first.stdout
+    records = read_jsonl(results)
+    assert _ok_units(records, "ws") == ALL_UNITS, "the other board's results are intact"
+    pi_ok = _ok_units(records, "pi")
+    assert 1 <= len(pi_ok) < 4
+    pi_errors = [r for r in records if r["fleet"]["board"] == "pi" and r["status"] == "error"]
+    assert pi_errors and len(pi_ok) + len(pi_errors) == 4
+    empty = [r for r in records if r["fleet"]["board"] == "empty"]
+    assert len(empty) == 4 and all(r["status"] == "error" and "no image for device 'host'" in r["error"] for r in empty)
+    assert all("make images TARGET=host" in r["error"] for r in empty)
+
+    before = results.read_bytes()
+    second = _finish(_run(inv, results, cache_dir, sshd, "--resume", "--boards", "ws,pi"))
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert "completed: ws, pi" in second.stdout
+    assert results.read_bytes().startswith(before), "earlier records are never rewritten"
+    records = read_jsonl(results)
+    for board in ("ws", "pi"):
+        assert _ok_units(records, board) == ALL_UNITS, f"{board}: each (config, round) exactly once ok"
+    new = records[len(read_jsonl_bytes(before)) :]
+    assert {r["fleet"]["board"] for r in new} == {"pi"}, "--resume ran only what was missing"
+    assert len({r["compare"]["id"] for r in records}) == 1
+
+
+def read_jsonl_bytes(data: bytes) -> List[dict]:
+    return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+
+
+@pytest.mark.docker
+def test_board_that_times_out(sshd: Sshd, cache_dir: Path, tmp_path: Path) -> None:
+    """A board whose run exceeds its timeout: the container is killed, the error recorded, the other board is fine."""
+    inv = _inventory(
+        tmp_path,
+        [
+            {"name": "slow", "profile": "host", "engine": "local", "timeout_s": 1},
+            {"name": "pi", "profile": "host", "engine": sshd.url},
+        ],
+    )
+    results = tmp_path / "fleet.jsonl"
+    proc = _finish(_run(inv, results, cache_dir, sshd, rounds=1))
+    assert proc.returncode == 1, proc.stderr[-4000:]
+    assert "completed: pi" in proc.stdout and "not completed: slow" in proc.stdout
+    records = read_jsonl(results)
+    slow = [r for r in records if r["fleet"]["board"] == "slow"]
+    assert len(slow) == 2 and all(r["status"] == "error" and "timed out after 1 s" in r["error"] for r in slow)
+    assert _ok_units(records, "pi") == [("onnx", 0), ("tflite", 0)]
+    assert not docker_client().containers.list(all=True, filters={"label": "org.edgebench.launcher"})
