@@ -138,48 +138,44 @@ def pareto_front(points: Sequence[Tuple[float, float]], higher_is_better: bool) 
     return sorted(front, key=lambda i: points[i][0])
 
 
+LINESTYLES = ("--", ":", "-.", (0, (5, 1, 1, 1)))
+
+
 def pareto_chart(summaries: Sequence[ConfigSummary], model: str) -> Optional[Any]:
-    """Latency against accuracy (or MSE), Pareto front joined and filled; None when no quality to show."""
+    """Latency against accuracy (or MSE), each board's Pareto front filled and joined; None when no quality to show."""
     pts = [s for s in summaries if s.p50_ms is not None and s.quality is not None and not s.quality_note]
     if not pts:
         log.info("%s: no quality figures (none measured, or random weights); no latency-quality chart", model)
         return None
-    metric = pts[0].quality_metric
-    pts = [s for s in pts if s.quality_metric == metric]
-    acc = metric == "accuracy"
+    acc = pts[0].quality_metric == "accuracy"
+    pts = [s for s in pts if s.quality_metric == pts[0].quality_metric]
     xy = [(s.p50_ms, 100 * s.quality if acc else s.quality) for s in pts]
-    front = pareto_front(xy, higher_is_better=acc)
-    boards = list(dict.fromkeys(s.board for s in pts))
     fig, (ax,) = _figure()
-    for bi, board in enumerate(boards):
+    for bi, board in enumerate(dict.fromkeys(s.board for s in pts)):
         idx = [i for i, s in enumerate(pts) if s.board == board]
-        ax.scatter(
-            [xy[i][0] for i in idx],
-            [xy[i][1] for i in idx],
-            marker=MARKERS[bi % len(MARKERS)],
-            s=50,
-            facecolors="white",
-            edgecolors="black",
+        xs, ys = [xy[i][0] for i in idx], [xy[i][1] for i in idx]
+        marker = MARKERS[bi % len(MARKERS)]
+        front = [idx[j] for j in pareto_front(list(zip(xs, ys)), higher_is_better=acc)]
+        fx, fy = [xy[i][0] for i in front], [xy[i][1] for i in front]
+        ax.scatter(xs, ys, marker=marker, s=50, facecolors="white", edgecolors="black", zorder=3)
+        ax.scatter(fx, fy, marker=marker, s=50, color="black", zorder=4)
+        ax.plot(
+            fx,
+            fy,
+            linestyle=LINESTYLES[bi % len(LINESTYLES)],
+            color="black",
+            linewidth=1,
+            marker=marker,
+            markerfacecolor="white",
+            markeredgecolor="black",
             label=_board_name(pts, board),
-            zorder=3,
         )
-    ax.scatter(
-        [xy[i][0] for i in front],
-        [xy[i][1] for i in front],
-        marker="o",
-        s=12,
-        color="black",
-        zorder=4,
-        label="Pareto front (filled)",
-    )
-    ax.plot([xy[i][0] for i in front], [xy[i][1] for i in front], linestyle="--", color="black", linewidth=1)
     for n, i in enumerate(sorted(range(len(pts)), key=lambda i: xy[i])):  # staggered: close points stay legible
-        dy = (8, -14, 20, -26)[n % 4]
         ax.annotate(
             pts[i].label,
             xy[i],
             textcoords="offset points",
-            xytext=(4, dy),
+            xytext=(4, (8, -14, 20, -26)[n % 4]),
             fontsize=7,
             arrowprops={"arrowstyle": "-", "color": "0.5", "linewidth": 0.5},
         )
@@ -188,11 +184,12 @@ def pareto_chart(summaries: Sequence[ConfigSummary], model: str) -> Optional[Any
         ax.set_xscale("log")
     ax.set_xlabel("latency per inference, p50 (ms)")
     ax.set_ylabel("accuracy (%)" if acc else "MSE (lower is better)")
-    ax.set_title(f"{model}: latency against {'accuracy' if acc else 'MSE'} (Pareto front dashed)", fontsize=10)
+    what = "accuracy" if acc else "MSE"
+    ax.set_title(f"{model}: latency against {what}\nPareto front of each board filled and joined", fontsize=10)
     ax.margins(0.15)
     if acc:
         ax.set_ylim(top=min(100.5, ax.get_ylim()[1]))  # no room above 100%
-    ax.legend(fontsize=8)
+    ax.legend(title="board", fontsize=8)
     return fig
 
 
