@@ -32,7 +32,6 @@ framework, precision, delegate and threads, so plots and csv work on them too (`
 from __future__ import annotations
 
 import logging
-import math
 import random
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -79,6 +78,7 @@ class ConfigSummary:
     ci_low: Optional[float] = None
     ci_high: Optional[float] = None
     significant: Optional[bool] = None
+    interval_method: str = ""  # how ci_low/ci_high were computed (B and seed), empty without an interval
     best: bool = False  # lowest p50_ms among the ok configs of this compare on this board
     quality_metric: str = ""  # "accuracy" | "mse" | ""
     quality: Optional[float] = None
@@ -294,8 +294,14 @@ def _source_sha(records: Sequence[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
+def _runs_model(records: Sequence[Dict[str, Any]], sha: str) -> bool:
+    return any(r.get("status") == "ok" and _get(r, "model", "sha256") == sha for r in records)
+
+
 def _set_speedup(s: ConfigSummary, base: ConfigSummary, pools: Dict[int, List[float]]) -> None:
     s.baseline, s.is_baseline = base.label, s is base
+    if base.p50_ms is None and s.p50_ms is not None:
+        s.notes.append(f"no speedup: the baseline {base.label} has no ok run")
     if s.p50_ms is None or base.p50_ms is None or s.p50_ms <= 0:
         return
     if s.is_baseline:
@@ -305,6 +311,9 @@ def _set_speedup(s: ConfigSummary, base: ConfigSummary, pools: Dict[int, List[fl
     if mine and theirs:
         s.speedup, s.ci_low, s.ci_high = speedup_interval(theirs, mine)
         s.significant = not (s.ci_low <= 1.0 <= s.ci_high)
+        s.interval_method = (
+            f"{CONFIDENCE:.0%} percentile bootstrap of the ratio of medians, B={BOOTSTRAP_B}, seed={BOOTSTRAP_SEED}"
+        )
     else:
         s.speedup = base.p50_ms / s.p50_ms  # ratio of round-median medians; no interval without raw samples
         s.notes.append("speedup from round medians, no interval: no raw samples (--no-raw)")
@@ -343,7 +352,7 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
         members = [summaries[k] for k in keys]
         base = _pick_baseline(members, baseline)
         sha = _source_sha([r for k in keys for r in groups[k]])
-        ref = next((summaries[k] for k in keys if sha and _get(groups[k][0], "model", "sha256") == sha), base)
+        ref = next((summaries[k] for k in keys if sha and _runs_model(groups[k], sha)), base)
         ok = [m for m in members if m.p50_ms is not None]
         fastest = min(ok, key=lambda m: m.p50_ms) if ok else None  # type: ignore[arg-type,return-value]
         for m in members:
@@ -357,7 +366,3 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
 def _display_order(s: ConfigSummary) -> Tuple[int, int]:
     """Baseline first, then the user's order of configs; first seen otherwise (sorted() is stable)."""
     return (0 if s.is_baseline else 1, s.order if s.order is not None else 1 << 30)
-
-
-def finite(x: Optional[float]) -> bool:
-    return x is not None and math.isfinite(x)

@@ -384,3 +384,13 @@ def test_bad_report_arguments_are_one_line_errors(two_boards: List[Path], tmp_pa
         errors = [line for line in proc.stderr.splitlines() if line.startswith("edgebench: error:")]
         assert proc.returncode == 2 and len(errors) == 1 and needle in errors[0] and "Fix:" in errors[0], proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_failed_baseline_says_why_there_is_no_speedup() -> None:
+    recs = [make_record("pytorch", [], status="error", error="no torch"), make_record("onnx", samples(1, 20))]
+    onnx = one(comparison.summarize(recs), "onnx")
+    assert onnx.speedup is None and "no speedup: the baseline pytorch has no ok run" in onnx.notes
+    ok = one(
+        comparison.summarize([make_record("pytorch", samples(2, 20)), make_record("onnx", samples(1, 20))]), "onnx"
+    )
+    assert "B=10000" in ok.interval_method and "seed=20240601" in ok.interval_method
