@@ -44,7 +44,9 @@ def classification(y_true: np.ndarray, outputs: np.ndarray, use_softmax: bool = 
     scikit-learn's default; 0 where undefined), top-5 when there are more than 5 classes, confusion matrix."""
     n = len(outputs)
     scores = np.asarray(outputs, dtype=np.float64).reshape(n, -1)
-    if use_softmax:
+    # softmax over a single column is 1.0 for every sample: a one-logit binary classifier is scored as it is
+    softmax_applied = bool(use_softmax) and scores.shape[1] > 1
+    if softmax_applied:
         scores = softmax(scores)
     n_classes = scores.shape[1]
     if n_classes == 1:  # one sigmoid/logit output: binary
@@ -78,7 +80,7 @@ def classification(y_true: np.ndarray, outputs: np.ndarray, use_softmax: bool = 
         "recall": float(recall.mean()),
         "f1": float(f1.mean()),
         "averaging": "macro over labels present in targets or predictions; 0 where undefined",
-        "softmax_applied": bool(use_softmax),
+        "softmax_applied": softmax_applied,
         "confusion_matrix": cm.tolist(),
     }
     if scores.shape[1] > 5:
