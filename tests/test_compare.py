@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+import psutil
 import pytest
 
 from bench import models
@@ -135,13 +136,17 @@ def test_killed_compare_resumes_without_duplicates(tmp_path: Path, cache: Path) 
     proc = subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=REPO, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 300
-        while not (out.is_file() and out.read_bytes().count(b"\n") >= 1):
+        children: List[psutil.Process] = []
+        while not (out.is_file() and out.read_bytes().count(b"\n") >= 1 and children):
             assert proc.poll() is None, "the compare ended before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.05)
+            children = psutil.Process(proc.pid).children(recursive=True)  # the next run, measuring
         proc.kill()
     finally:
         proc.wait(timeout=60)
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, "a run's process outlived the killed compare"
     before = out.read_bytes()
     n_before = len(_records(out))
     assert 1 <= n_before < 4
@@ -265,3 +270,19 @@ def test_progress_display_renders_from_its_thread_and_detaches() -> None:
             out.print(progress.render())
     assert all(s in cap.get() for s in ("run 2/3", "round 2/2", "tflite-int8", "measure")), cap.get()
     assert progress.set_phase not in harness.PHASE_LISTENERS
+
+
+def test_isolated_run_reports_phases_and_its_own_record() -> None:
+    require("onnxruntime")
+    from bench.compare import isolate
+    from bench.config import Timing
+
+    phases: List[str] = []
+    config = RunConfig(model=ONNX, data=DATA, framework="onnx", timing=Timing(1, 0, 5, 0))
+    record, error = isolate.run(config, phases.append)
+    assert error is None and record is not None and record["status"] == "ok"
+    assert phases == ["warm-up", "measure"]  # sent by the child between the harness's phases
+    assert record["latency"]["invoke"]["p50_ms"] > 0 and record["machine"]["peak_rss_mb"] > 0
+    missing = RunConfig(model=ONNX, data=DATA, framework="tensorrt", timing=Timing(1, 0, 5, 0))
+    record, error = isolate.run(missing, phases.append)
+    assert record is not None and record["status"] == "error" and "tensorrt" in record["error"].lower()

@@ -6,9 +6,9 @@
 2. Round r runs every pending job once in ``plan.order(r)``, a shuffle seeded by (seed, r), so drift and heat hit
    every config alike and a resumed compare repeats the same orders. Between runs: ``--cooldown-s``, then, with
    ``--cooldown-to-c``, a capped wait until the hottest thermal zone (bench.machine.thermal) is below the limit.
-3. Each run is ``bench.runner.run``; its record gets ``compare`` (see INTERFACES.md) and is appended at once
-   (bench.records.append_jsonl), so a killed compare keeps every finished run. A failed run is recorded with its
-   error and the others go on.
+3. Each run is ``bench.runner.run`` in a fresh process (bench.compare.isolate); its record gets ``compare`` (see
+   INTERFACES.md) and is appended at once (bench.records.append_jsonl), so a killed compare keeps every finished
+   run. A failed or crashed run is recorded with its error and the others go on.
 """
 
 from __future__ import annotations
@@ -125,8 +125,21 @@ def cool_down(plan: Plan, sleep: Callable[[float], None] = time.sleep, read: Cal
         log.warning("still %.1f C after waiting %.0f s (--cooldown-max-s); going on", temp, waited)
 
 
-def execute(plan: Plan, live: Optional[bool] = None, sleep: Callable[[float], None] = time.sleep) -> List[RunRecord]:
-    """Run what the plan still has to run; return the records written (ok and error)."""
+def _measure(job: Job, progress: Progress, isolated: bool) -> RunRecord:
+    """One run: in a fresh process (bench.compare.isolate) unless ``isolated`` is False."""
+    if not isolated:
+        return _attempt(job.run)
+    from bench.compare import isolate
+
+    record, error = isolate.run(job.run, progress.set_phase)
+    return RunRecord.from_dict(record) if record is not None else _error_record(job.run, error or "no record")
+
+
+def execute(
+    plan: Plan, live: Optional[bool] = None, sleep: Callable[[float], None] = time.sleep, isolated: bool = True
+) -> List[RunRecord]:
+    """Run what the plan still has to run; return the records written (ok and error). ``isolated``: each run in its
+    own process (see bench.compare.isolate); False runs them in this process."""
     pending = plan.pending()
     if plan.protocol.resume and not plan.done:
         log.warning("--resume: %s holds no ok run of this compare (other arguments?); running it whole", plan.output)
@@ -147,7 +160,7 @@ def execute(plan: Plan, live: Optional[bool] = None, sleep: Callable[[float], No
                 cool_down(plan, sleep)
             progress.starting(n, job.label, round_index)
             conversion_s, failed = conversions[job.label]
-            rec = _copy(failed) if failed is not None else _attempt(job.run)
+            rec = _copy(failed) if failed is not None else _measure(job, progress, isolated)
             rec.compare = _compare_fields(plan, job, round_index, position, conversion_s)
             if plan.output is not None:
                 append_jsonl(plan.output, rec)

@@ -1,0 +1,107 @@
+"""One compare run in a fresh process (multiprocessing "spawn"), so each run's figures are its own.
+
+In one shared process a compare would report the process's peak RSS so far (``ru_maxrss`` only grows) for every
+config, only the first run of a framework would pay its import, one runtime's thread pools would still exist while the
+next one is measured, and a delegate that crashes (a segfault in a vendor library) would end the whole compare. Here
+the child runs ``bench.runner.run`` and sends back, through a pipe: the harness's phases (between phases only, never
+inside a timed loop), its log records, and the record. The parent waits in ``poll`` (sleeping), so it takes no CPU
+from the measurement; a child that dies is reported with its exit code or signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from typing import Any, Callable, Dict, Optional, Tuple
+
+log = logging.getLogger(__name__)
+
+#: how long the parent sleeps in poll between checks that the child is still alive
+POLL_S = 0.5
+
+
+class _PipeHandler(logging.Handler):
+    def __init__(self, conn: Any) -> None:
+        super().__init__()
+        self.conn = conn
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.conn.send(("log", (record.levelno, record.name, self.format(record))))  # traceback included
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this child when the compare process dies (prctl PR_SET_PDEATHSIG), so a killed compare leaves
+    no orphan measuring on its own."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))
+    except (OSError, AttributeError):
+        pass
+
+
+def _child(config: Any, conn: Any, level: int) -> None:
+    _die_with_parent()
+    root = logging.getLogger()
+    root.setLevel(level)
+    root.addHandler(_PipeHandler(conn))
+    try:
+        from bench import harness, runner
+        from bench.errors import BenchError
+
+        harness.PHASE_LISTENERS.append(lambda name: conn.send(("phase", name)))
+        try:
+            conn.send(("record", runner.run(config).to_dict()))
+        except BenchError as exc:
+            rec = getattr(exc, "record", None)
+            conn.send(("record", rec.to_dict()) if rec is not None else ("error", str(exc)))
+        except Exception as exc:  # a framework's own exception: the parent records it
+            log.warning("unexpected %s in the run", type(exc).__name__, exc_info=True)
+            conn.send(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the parent reports it
+        pass
+    finally:
+        conn.close()
+
+
+def _died(exitcode: Optional[int]) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"the run's process was killed by {name} (a crash in the runtime or delegate?)"
+    return f"the run's process ended with exit code {exitcode} without a record"
+
+
+def run(config: Any, on_phase: Callable[[str], None]) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """(record dict, None), or (None, error text) when the child sent no record."""
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(config, send, logging.getLogger().getEffectiveLevel()), daemon=True)
+    proc.start()
+    send.close()
+    try:
+        while True:
+            if not receive.poll(POLL_S):
+                if proc.is_alive():
+                    continue
+                if not receive.poll(0):
+                    return None, _died(proc.exitcode)
+            try:
+                kind, value = receive.recv()
+            except EOFError:
+                proc.join(timeout=10)
+                return None, _died(proc.exitcode)
+            if kind == "phase":
+                on_phase(value)
+            elif kind == "log":
+                logging.getLogger(value[1]).log(value[0], "%s", value[2])
+            else:
+                return (value, None) if kind == "record" else (None, value)
+    finally:
+        proc.join(timeout=30)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
