@@ -5,7 +5,8 @@ record's ``invoke`` and ``e2e`` are) alternate between the rich Live display run
 ``REFRESH_PER_SECOND`` times a second into a terminal-like console on /dev/null, so the rendering work is real) and
 no display at all; which goes first alternates by round. The tiny digits CNN is the worst case: its inference is tens
 of microseconds, so any stall the redraw thread causes (the GIL, a stolen core) shows up relatively the most.
-Goal: ratio on / off of the median within 1.02.
+Goal: ratio on / off of the median within 1.02. This is the worst case: a compare measures each run in a child
+process (bench.compare.isolate) while the display redraws in the parent, so there the two share no GIL at all.
 
     .venv/bin/python benchmarks/progress_overhead.py [--rounds 8] [--block-s 1] [--threads 1] [--refresh 2]
 """
