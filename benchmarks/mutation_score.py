@@ -27,12 +27,26 @@ REPO = Path(__file__).resolve().parent.parent
 MODULES = ["bench/stats.py", "bench/metrics.py", "bench/data.py", "bench/records.py", "bench/harness.py"]
 OPTIONAL_MODULES = ["bench/comparison.py"]
 #: the fast unit tests (no framework, no Docker); the digits-model fixture test is left out (it trains a CNN)
-TESTS = ["tests/test_core_units.py", "-k", "not real_model_files_detected", "-p", "no:cacheprovider"]
+TESTS = [
+    "tests/test_core_units.py",
+    "tests/test_error_paths.py::test_single_column_binary_classifier_with_and_without_softmax",
+    "-k",
+    "not real_model_files_detected",
+    "-p",
+    "no:cacheprovider",
+]
+#: the comparison statistics' own unit tests (tests/test_report.py), when that module is mutated
+OPTIONAL_TESTS = {"bench/comparison.py": ["tests/test_report.py"]}
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
 
 def modules() -> List[str]:
     return MODULES + [m for m in OPTIONAL_MODULES if (REPO / m).is_file()]
+
+
+def tests(mods: List[str]) -> List[str]:
+    extra = [t for m in mods for t in OPTIONAL_TESTS.get(m, []) if (REPO / t).is_file()]
+    return extra + TESTS
 
 
 def prepare(workdir: Path, mods: List[str]) -> None:
@@ -43,7 +57,7 @@ def prepare(workdir: Path, mods: List[str]) -> None:
     shutil.copytree(REPO / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", workdir / "pyproject.toml")
     lines = ["[mutmut]", "source_paths = bench", "only_mutate ="] + [f"    {m}" for m in mods]
-    lines += ["pytest_add_cli_args_test_selection ="] + [f"    {a}" for a in TESTS]
+    lines += ["pytest_add_cli_args_test_selection ="] + [f"    {a}" for a in tests(mods)]
     (workdir / "setup.cfg").write_text("\n".join(lines) + "\n")
 
 
@@ -92,7 +106,7 @@ def main(argv: List[str] | None = None) -> int:
         print(f"mutmut run failed with exit code {proc.returncode}", file=sys.stderr)
         return proc.returncode
     result = score(args.workdir, mods)
-    print(f"\nmutation score ({took / 60:.1f} min wall, tests: {' '.join(TESTS)})")
+    print(f"\nmutation score ({took / 60:.1f} min wall, tests: {' '.join(tests(mods))})")
     for mod, r in result.items():
         pct = "n/a" if r["score_pct"] is None else f"{r['score_pct']:5.1f}%"
         print(f"  {mod:22s} {r['killed']:4d}/{r['total']:<4d} killed  {pct}   {r['statuses']}")

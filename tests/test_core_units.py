@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from bench import data, formats, machine, metrics, records, stats
+from bench.config import Timing
 from bench.errors import BenchError, DataError, ModelFormatError
-from bench.runtimes.base import TensorSpec
+from bench.runtimes.base import Runtime, RuntimeOptions, TensorSpec
 
 from .conftest import require
 
@@ -46,8 +47,30 @@ def test_stats_match_numpy_and_statistics_on_random_samples() -> None:
 
 def test_stats_single_sample_and_empty() -> None:
     assert stats.summarize_ns([5_000_000])["std_ms"] == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^no latency samples$"):
         stats.summarize_ns([])
+
+
+def test_percentile_between_ranks_and_at_the_ends_matches_numpy() -> None:
+    for values in ([1.0, 2.0, 10.0], [3.0, 7.0], [5.0], [1.0, 4.0, 4.5, 9.0, 30.0, 31.0]):
+        for q in (0, 1, 12.5, 25, 33.3, 50, 66.6, 75, 90, 99, 100):
+            assert stats.percentile(values, q) == pytest.approx(np.percentile(values, q), rel=1e-12), (values, q)
+    assert stats.percentile([1.0, 2.0, 10.0], 75) == 6.0  # rank 1.5: halfway between 2 and 10
+    with pytest.raises(ValueError, match=r"^percentile of no values$"):
+        stats.percentile([], 50)
+    for q in (-0.001, 100.001, 101):
+        with pytest.raises(ValueError, match=rf"^percentile {q} outside 0\.\.100$"):
+            stats.percentile([1.0], q)
+
+
+def test_stats_two_samples_and_sub_millisecond_and_zero_means() -> None:
+    two = stats.summarize_ns([1_000_000, 3_000_000])
+    assert two["std_ms"] == pytest.approx(2**0.5) and two["cv"] == pytest.approx(2**0.5 / 2)
+    small = stats.summarize_ns([400_000, 600_000])  # mean 0.5 ms
+    assert small["throughput_per_s"] == pytest.approx(2000.0) and small["cv"] == pytest.approx(0.1 * 2**0.5 / 0.5)
+    zero = stats.summarize_ns([0, 0])
+    assert zero["throughput_per_s"] == float("inf") and zero["cv"] == 0.0 and zero["std_ms"] == 0.0
+    assert stats.HIGH_CV == 0.10
 
 
 # ---------- metrics against scikit-learn ----------
@@ -457,3 +480,148 @@ def test_sampler_quiet_run_is_not_throttled(tmp_path: Path) -> None:
     summary = s.summary()
     assert summary["samples"] >= 3 and summary["max_temp_c"] == pytest.approx(79.999)
     assert summary["throttled"] is False and summary["throttle_reasons"] == []
+
+
+# ---------- the harness against a fake runtime and a fake clock ----------
+
+
+class FakeClock:
+    """perf_counter_ns that only moves when the fake runtime works: every timing is exact."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class FakeRuntime(Runtime):
+    """prepare costs 10 ns, invoke 100 ns, fetch 1000 ns; the output is 2 * input (+ raw int8 when quantized)."""
+
+    name = "fake"
+
+    def __init__(self, clock: FakeClock, in_spec: TensorSpec, out_spec: TensorSpec) -> None:
+        self.clock, self.input, self.output = clock, in_spec, out_spec
+        self.prepared: list = []
+        self.loaded: list = []
+
+    def setup(self) -> None:
+        self.clock.now += 5
+
+    def load(self, model_path: Path, options: RuntimeOptions) -> None:
+        self.clock.now += 7
+        self.loaded.append((model_path, options))
+
+    def prepare(self, x: np.ndarray) -> None:
+        self.clock.now += 10
+        self.prepared.append(x)
+        self.x = x
+
+    def invoke(self) -> None:
+        self.clock.now += 100
+        self.y = 2 * self.x.astype(np.float32)
+
+    def fetch(self) -> np.ndarray:
+        self.clock.now += 1000
+        if self.output.quantized:
+            return self.y.astype(self.output.dtype)
+        return self.y
+
+    def versions(self) -> dict:
+        return {}
+
+
+F32 = TensorSpec("x", (1, 2), "float32")
+E2E = 10 + 100 + 1000
+
+
+@pytest.fixture()
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    from bench import harness
+
+    c = FakeClock()
+    monkeypatch.setattr(harness.time, "perf_counter_ns", c)
+    return c
+
+
+def _measure(clock: FakeClock, timing: Timing, x: np.ndarray, out: TensorSpec = F32, inp: TensorSpec = F32) -> tuple:
+    from bench import harness
+
+    rt = FakeRuntime(clock, inp, out)
+    return rt, harness.measure(rt, data.adapt(x, rt.input), timing)
+
+
+def test_harness_times_invoke_alone_and_the_whole_step(clock: FakeClock) -> None:
+    x = np.arange(6, dtype=np.float32).reshape(3, 2)
+    rt, m = _measure(clock, Timing(warmup_runs=2, warmup_min_s=0, min_runs=7, min_time_s=0, max_time_s=60), x)
+    assert m.invoke_ns == [100] * 7 and m.e2e_ns == [E2E] * 7
+    assert m.first_inference_ns == E2E and m.warmup_runs == 2 and m.warmup_ns == 2 * E2E
+    assert m.measured_ns == 7 * E2E
+    # first inference on sample 0, warm-up cycles from 0, then every sample once in order, then cycling for latency
+    order = [int(p[0, 1]) // 2 for p in rt.prepared]
+    assert order == [0, 0, 1, 0, 1, 2, 0, 1, 2, 0]
+    assert all(p.shape == (1, 2) and p.dtype == np.float32 for p in rt.prepared)
+    assert np.shares_memory(rt.prepared[-1], rt.prepared[3]), "unquantized inputs are views, no copy per step"
+    np.testing.assert_array_equal(m.outputs, 2 * x)  # one output per sample, in order, batch dimension dropped
+    assert m.outputs.shape == (3, 2) and m.load_ns == 0
+
+
+def test_harness_warm_up_and_measurement_by_time(clock: FakeClock) -> None:
+    x = np.ones((3, 2), np.float32)
+    _, m = _measure(clock, Timing(warmup_runs=0, warmup_min_s=2500e-9, min_runs=1, min_time_s=5000e-9), x)
+    assert m.warmup_runs == 3 and m.warmup_ns == 3 * E2E  # 2220 < 2500 <= 3330
+    assert len(m.invoke_ns) == 5 and m.measured_ns == 5 * E2E  # 4440 < 5000 <= 5550
+    _, exact = _measure(
+        clock, Timing(warmup_runs=0, warmup_min_s=2 * E2E / 1e9, min_runs=1, min_time_s=4 * E2E / 1e9), x
+    )
+    assert exact.warmup_runs == 2 and len(exact.invoke_ns) == 4, "a limit reached exactly ends the phase"
+    _, none = _measure(clock, Timing(warmup_runs=0, warmup_min_s=0, min_runs=1, min_time_s=0), x)
+    assert none.warmup_runs == 0 and len(none.invoke_ns) == 3, "quality still sees every sample"
+
+
+def test_harness_cap_stops_warm_up_and_latency_runs_but_never_quality(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    x = np.ones((3, 2), np.float32)
+    with caplog.at_level("WARNING"):
+        _, m = _measure(clock, Timing(warmup_runs=10**9, warmup_min_s=0, min_runs=10**9, max_time_s=2000e-9), x)
+    assert m.warmup_runs == 2 and m.warmup_ns == 2 * E2E  # 1110 < 2000 <= 2220
+    assert len(m.invoke_ns) == 3 and m.outputs.shape == (3, 2), "every sample once, cap or not"
+    assert "warm-up stopped by --max-time-s after 2 runs" in caplog.text
+    assert "measurement stopped by --max-time-s after 3 runs" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        _, m = _measure(clock, Timing(warmup_runs=1, warmup_min_s=0, min_runs=10**9, max_time_s=4 * E2E / 1e9), x)
+    assert m.warmup_runs == 1 and len(m.invoke_ns) == 4 and m.measured_ns == 4 * E2E
+    assert "measurement stopped by --max-time-s after 4 runs" in caplog.text and "warm-up stopped" not in caplog.text
+
+
+def test_harness_quantizes_inputs_and_dequantizes_outputs_inside_the_step(clock: FakeClock) -> None:
+    inp = TensorSpec("x", (1, 2), "int8", scale=0.5, zero_point=-1)
+    out = TensorSpec("y", (1, 2), "int8", scale=0.25, zero_point=3)
+    x = np.array([[1.0, -1.0], [2.0, 0.0]], np.float32)
+    rt, m = _measure(clock, Timing(warmup_runs=0, warmup_min_s=0, min_runs=1, min_time_s=0), x, out=out, inp=inp)
+    q = data.quantize(x, 0.5, -1, "int8")
+    np.testing.assert_array_equal(rt.prepared[1][0], q[0])
+    assert rt.prepared[1].dtype == np.int8 and rt.prepared[1].shape == (1, 2)
+    raw = (2 * q.astype(np.float32)).astype(np.int8)
+    np.testing.assert_allclose(m.outputs, (raw.astype(np.float32) - 3) * 0.25)
+    assert m.outputs.dtype == np.float32
+
+
+def test_harness_timed_setup_load_and_phases(clock: FakeClock) -> None:
+    from bench import harness
+
+    rt = FakeRuntime(clock, F32, F32)
+    assert harness.timed_setup(rt) == 5
+    opts = RuntimeOptions(threads=3)
+    assert harness.timed_load(rt, Path("m.onnx"), opts) == 7 and rt.loaded == [(Path("m.onnx"), opts)]
+    phases: list = []
+    listeners = getattr(harness, "PHASE_LISTENERS", None)
+    if listeners is not None:
+        listeners.append(phases.append)
+        try:
+            harness.measure(rt, data.adapt(np.ones((2, 2)), F32), Timing(0, 0, 1, 0, 60))
+        finally:
+            listeners.remove(phases.append)
+        assert phases == ["warm-up", "measure"]
