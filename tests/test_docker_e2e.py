@@ -167,6 +167,23 @@ def test_make_compare_rpi5_in_arm64_image_matches_native(rpi_image: str, tmp_pat
     assert {r["quality"]["accuracy"] for r in records} == {native}
 
 
+def test_launcher_compare_resume_sees_the_earlier_records(host_image: str, tmp_path: Path) -> None:
+    """--resume through the launcher: the container starts from the results file, so a finished compare runs nothing
+    again and appends nothing; without --resume the same command is a new set of runs."""
+    results = tmp_path / "results.jsonl"
+    cmd = ["compare", "--device", "host", "--no-pull", str(ONNX_MODEL), str(DATA), "--results", str(results), "--"]
+    args = ["--configs", "onnx", "--rounds", "1", *QUICK.split()]
+    first = run_launcher(*cmd, *args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (rec,) = read_jsonl(results)
+    assert rec["status"] == "ok" and rec["compare"]["config"] == "onnx"
+    resumed = run_launcher(*cmd, *args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert read_jsonl(results) == [rec], "a resumed, finished compare appends nothing and never repeats a record"
+    again = run_launcher(*cmd, *args)
+    assert again.returncode == 0 and len(read_jsonl(results)) == 2
+
+
 def test_built_images_run_as_non_root_with_bench_entrypoint(host_image: str, rpi_image: str, coral_image: str):
     from tests.docker_helpers import docker_client
 
