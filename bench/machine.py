@@ -190,6 +190,13 @@ def state(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
 
 
 def peak_rss_mb() -> Optional[float]:
+    """Peak resident memory of this process in MB: VmHWM of /proc/self/status (Linux), else ru_maxrss.
+
+    VmHWM first: ru_maxrss also keeps the peak of the image an exec replaced (Linux folds the old memory's high-water
+    mark into it), so a run started by a big parent (compare's spawned runs) would report the parent's peak."""
+    m = re.search(r"^VmHWM:\s+(\d+) kB", _read(Path("/proc/self/status")) or "", re.M)
+    if m:
+        return int(m.group(1)) / 1024.0
     try:
         import resource
 

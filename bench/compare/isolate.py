@@ -10,6 +10,7 @@ from the measurement; a child that dies is reported with its exit code or signal
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import signal
@@ -49,13 +50,14 @@ def _child(config: Any, conn: Any, level: int) -> None:
     try:
         from bench import harness, runner
         from bench.errors import BenchError
+        from bench.records import to_json_line  # as JSON: a pickled dict could hold e.g. torch's TorchVersion
 
         harness.PHASE_LISTENERS.append(lambda name: conn.send(("phase", name)))
         try:
-            conn.send(("record", runner.run(config).to_dict()))
+            conn.send(("record", to_json_line(runner.run(config))))
         except BenchError as exc:
             rec = getattr(exc, "record", None)
-            conn.send(("record", rec.to_dict()) if rec is not None else ("error", str(exc)))
+            conn.send(("record", to_json_line(rec)) if rec is not None else ("error", str(exc)))
         except Exception as exc:  # a framework's own exception: the parent records it
             log.warning("unexpected %s in the run", type(exc).__name__, exc_info=True)
             conn.send(("error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
@@ -99,7 +101,7 @@ def run(config: Any, on_phase: Callable[[str], None]) -> Tuple[Optional[Dict[str
             elif kind == "log":
                 logging.getLogger(value[1]).log(value[0], "%s", value[2])
             else:
-                return (value, None) if kind == "record" else (None, value)
+                return (json.loads(value), None) if kind == "record" else (None, value)
     finally:
         proc.join(timeout=30)
         if proc.is_alive():
