@@ -394,3 +394,32 @@ def test_failed_baseline_says_why_there_is_no_speedup() -> None:
         comparison.summarize([make_record("pytorch", samples(2, 20)), make_record("onnx", samples(1, 20))]), "onnx"
     )
     assert "B=10000" in ok.interval_method and "seed=20240601" in ok.interval_method
+
+
+def test_summary_fields_come_from_the_records() -> None:
+    raw = samples(9, 101)
+    recs = [make_record("onnx", raw, rnd=0), make_record("onnx", [2 * v for v in raw], rnd=1)]
+    recs[0]["latency"]["load_ms"], recs[1]["latency"]["load_ms"] = 10.0, 30.0
+    recs[1]["machine"]["peak_rss_mb"] = 300.0
+    recs[0]["compare"]["conversion_s"] = 4.0
+    for r in recs:
+        r["fleet"] = {"board": "pi-lab-3"}
+    s = comparison.summarize(recs)[0]
+    pooled = np.round(np.array(raw + [2 * v for v in raw]) * 1e6) / 1e6
+    assert (s.board, s.model, s.raw_samples) == ("pi-lab-3", "digits_cnn", 202)
+    assert s.p10_ms == pytest.approx(np.percentile(pooled, 10)) and s.p90_ms == pytest.approx(np.percentile(pooled, 90))
+    assert (s.load_ms, s.first_inference_ms, s.peak_rss_mb, s.size_mb) == (20.0, 3.0, 200.0, 1.5)
+    assert s.conversion_s == 2.0 and not s.emulated and not s.throttled and s.status == "ok"
+
+
+def test_runs_outside_a_compare_are_grouped_by_what_ran() -> None:
+    loose = make_record("tflite", samples(1, 10))
+    loose["compare"] = {}
+    loose["options"] = {"threads": 2, "convert": {"precision": "int8"}, "model": "/m/net.onnx"}
+    loose["runtime"]["delegate"] = "armnn"
+    loose["model"]["path"] = "/m/net_int8.tflite"
+    loose["conversion"] = {"source": "/m/net.onnx"}
+    assert comparison.adhoc_label(loose) == "tflite-int8-armnn @2t"
+    (s,) = comparison.summarize([loose, {"earlier": "result"}])
+    assert (s.compare_id, s.label, s.model) == ("", "tflite-int8-armnn @2t", "net")
+    assert comparison.is_accelerator(s.config, s.framework) is False and comparison.is_accelerator("x", "coral")
