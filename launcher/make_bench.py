@@ -173,23 +173,26 @@ def experiments(env: Mapping[str, str], out: Path = EXPERIMENTS) -> int:
         log.info("reusing the zoo in %s (same files, so --resume finds the earlier records)", out / "zoo")
     elif _run(zoo_argv(out)) != 0:
         return 1
-    failed = []
+    outcomes: Dict[str, List[str]] = {"ok": [], "failed": [], "not run": []}
     for title, argv in experiment_steps(env, zoo.read_manifest(out / "zoo"), out):
         log.info("experiment: %s", title)
         rc = _run(argv)
         if rc == 130:
             return rc
-        if rc != 0:
-            failed.append(title)
+        # 2: refused before running, here "no preset can run here" (e.g. a Keras model in an image without
+        # TensorFlow); 1: some config failed, the others ran
+        outcomes["ok" if rc == 0 else "not run" if rc == 2 else "failed"].append(title)
     report = out / "report.md"
     with report.open("w", encoding="utf-8") as f:
         rc = _run(report_argv(out), stdout=f)
     log.info("report: %s, plots: %s", report, out / "plots")
-    if failed or rc != 0:
+    if outcomes["not run"]:
+        log.warning("not run on this device (see the reasons above): %s", ", ".join(outcomes["not run"]))
+    if outcomes["failed"] or rc != 0 or not (outcomes["ok"] or outcomes["failed"]):
         print(
-            f"edgebench: error: {len(failed)} compare(s) had failed configs: {', '.join(failed) or 'none'}"
-            f"{'; the report failed' if rc else ''}. Fix: read the errors above and in {report}; "
-            "`make experiments` again resumes",
+            f"edgebench: error: compares with failed configs: {', '.join(outcomes['failed']) or 'none'}; "
+            f"not run: {', '.join(outcomes['not run']) or 'none'}{'; the report failed' if rc else ''}. "
+            f"Fix: read the errors above and in {report}; `make experiments` again resumes",
             file=sys.stderr,
         )
         return 1

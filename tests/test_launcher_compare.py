@@ -254,3 +254,51 @@ def test_make_experiments_steps(tmp_path: Path) -> None:
     assert zoo_argv(out, python=PY) == [PY, "-m", "bench", "zoo", "--out", str(out / "zoo")]
     rep = report_argv(out, python=PY)
     assert rep[3:] == ["report", str(out / "results.jsonl"), "--format", "markdown", "--plot", str(out / "plots")]
+
+
+def _fake_zoo(out: Path) -> None:
+    (out / "zoo").mkdir(parents=True)
+    files = {"state_dict": "m/m.pth", "class_file": "m/m.py", "class_name": "M", "data": "m/d.npz"}
+    manifest = {
+        "models": {
+            "m": {
+                "title": "M",
+                "pytorch": {**files, "representative_data": "m/r.npz"},
+                "keras": {"model": "m/m.keras", "data": "m/dn.npz", "representative_data": "m/rn.npz"},
+            }
+        }
+    }
+    (out / "zoo" / "zoo.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    "codes,expected",
+    [
+        ({"m.pth": 0, "m.keras": 0}, 0),
+        ({"m.pth": 0, "m.keras": 2}, 0),  # the Keras variant cannot run in this image: noted, not a failure
+        ({"m.pth": 1, "m.keras": 0}, 1),  # a config failed
+        ({"m.pth": 2, "m.keras": 2}, 1),  # nothing ran at all
+    ],
+)
+def test_make_experiments_reuses_the_zoo_goes_on_after_failures_and_always_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codes: Dict[str, int], expected: int
+) -> None:
+    from launcher import make_bench
+
+    out = tmp_path / "exp"
+    _fake_zoo(out)
+    calls: List[List[str]] = []
+
+    def fake_run(argv: List[str], stdout: Any = None) -> int:
+        calls.append(argv)
+        if "report" in argv:
+            stdout.write("# report\n")
+            return 0
+        return next(c for name, c in codes.items() if any(a.endswith(name) for a in argv))
+
+    monkeypatch.setattr(make_bench, "_run", fake_run)
+    assert make_bench.experiments({}, out) == expected
+    assert not any("zoo" in argv for argv in calls), "an existing zoo is reused (same files, same compare ids)"
+    assert [a for a in calls[0] if a.endswith(".pth")] == [str((out / "zoo" / "m" / "m.pth").resolve())]
+    assert len(calls) == 3 and "report" in calls[-1]
+    assert (out / "report.md").read_text() == "# report\n"
