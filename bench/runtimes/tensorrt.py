@@ -105,9 +105,9 @@ def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: st
 def configure_workspace(trt: Any, config: Any, nbytes: int = WORKSPACE_BYTES) -> str:
     """Cap the builder's scratch memory: set_memory_pool_limit (>= 8.4, only way in 10.x) or max_workspace_size (8.2)."""
     if hasattr(config, "set_memory_pool_limit"):
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, nbytes)
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, nbytes)  # pyCore.cpp v10.3.0 IBuilderConfig
         return "set_memory_pool_limit"
-    config.max_workspace_size = nbytes
+    config.max_workspace_size = nbytes  # pyCore.cpp 8.2.1 IBuilderConfig (gone in 10.x)
     return "max_workspace_size"
 
 
@@ -115,7 +115,7 @@ def add_batch1_profile(builder: Any, network: Any, config: Any) -> Optional[Dict
     """An optimization profile pinning a dynamic batch dimension to 1 (min = opt = max); None when shapes are static."""
     fixed: Dict[str, List[int]] = {}
     for i in range(network.num_inputs):
-        tensor = network.get_input(i)
+        tensor = network.get_input(i)  # pyGraph.cpp INetworkDefinition.get_input, ITensor.name/.shape
         shape = [int(d) for d in tensor.shape]
         if all(d >= 0 for d in shape):
             continue
@@ -127,7 +127,7 @@ def add_batch1_profile(builder: Any, network: Any, config: Any) -> Optional[Dict
         fixed[tensor.name] = [1] + shape[1:]
     if not fixed:
         return None
-    profile = builder.create_optimization_profile()
+    profile = builder.create_optimization_profile()  # pyCore.cpp Builder (8.2.1 and v10.3.0)
     for name, shape in fixed.items():
         profile.set_shape(name, shape, shape, shape)  # IOptimizationProfile.set_shape(input, min, opt, max)
     config.add_optimization_profile(profile)
@@ -140,7 +140,7 @@ def build_engine(trt: Any, onnx_path: Path, precision: str, logger: Any) -> Tupl
         raise ConversionError(
             f"TensorRT precision {precision} is not supported here", "use fp32 or fp16 (int8 needs a calibrator)"
         )
-    builder = trt.Builder(logger)
+    builder = trt.Builder(logger)  # pyCore.cpp Builder; OnnxParser: parsers/pyOnnx.cpp (8.2.1 and v10.3.0)
     # EXPLICIT_BATCH: required by the ONNX parser in 8.x, still accepted (and implied) in 10.x
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     parser = trt.OnnxParser(network, logger)
@@ -159,7 +159,7 @@ def build_engine(trt: Any, onnx_path: Path, precision: str, logger: Any) -> Tupl
         if not builder.platform_has_fast_fp16:
             raise FrameworkUnavailable("this GPU has no fast fp16", "use --precision fp32")
         config.set_flag(trt.BuilderFlag.FP16)
-    serialized = builder.build_serialized_network(network, config)
+    serialized = builder.build_serialized_network(network, config)  # pyCore.cpp Builder, both tags
     if serialized is None:
         raise ConversionError(f"TensorRT failed to build an engine for {onnx_path}", "see the TensorRT log above")
     return bytes(serialized), facts
@@ -178,11 +178,11 @@ def engine_tensors(trt: Any, engine: Any) -> List[_Tensor]:
     out = []
     if hasattr(engine, "num_io_tensors"):  # TensorRT >= 8.5 (the only API in 10.x)
         for i in range(engine.num_io_tensors):
-            name = engine.get_tensor_name(i)
+            name = engine.get_tensor_name(i)  # pyCore.cpp v10.3.0 ICudaEngine named-tensor API
             is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
             out.append(_Tensor(name, is_input, tuple(engine.get_tensor_shape(name)), engine.get_tensor_dtype(name)))
     else:  # TensorRT 8.2: binding-index API
-        for i in range(engine.num_bindings):
+        for i in range(engine.num_bindings):  # pyCore.cpp 8.2.1 ICudaEngine binding API
             out.append(
                 _Tensor(
                     engine.get_binding_name(i),
@@ -200,6 +200,7 @@ def fix_shapes(engine: Any, context: Any, tensors: List[_Tensor]) -> List[Tuple[
     for i, t in enumerate(tensors):
         if t.is_input and any(d < 0 for d in t.shape):
             shape = tuple(1 if d < 0 else d for d in t.shape)
+            # pyCore.cpp IExecutionContext: set_input_shape (v10.3.0), set_binding_shape (8.2.1)
             ok = context.set_input_shape(t.name, shape) if named else context.set_binding_shape(i, shape)
             if ok is False:
                 raise UnsupportedModelError(
@@ -228,7 +229,7 @@ class TensorRTRuntime(Runtime):
         self._gpu = gpu_name(cuda)
         blob = self._engine_bytes(trt, Path(model_path), logger)
         self._runtime = trt.Runtime(logger)
-        engine = self._runtime.deserialize_cuda_engine(blob)
+        engine = self._runtime.deserialize_cuda_engine(blob)  # pyCore.cpp Runtime, both tags
         if engine is None:
             raise ModelFormatError(
                 f"{model_path} is not an engine this TensorRT {trt.__version__} can load",
@@ -247,12 +248,13 @@ class TensorRTRuntime(Runtime):
         self._host, self._dev, specs = [], [], []
         for t, shape in zip(tensors, shapes):
             dtype = np.dtype(trt.nptype(t.dtype))
+            # pycuda v2022.1 wrap_cudadrv.cpp pagelocked_empty/mem_alloc; tensorrt/__init__.py volume/nptype
             host = cuda.pagelocked_empty(int(trt.volume(shape)), dtype)
             self._host.append(host)
             self._dev.append(cuda.mem_alloc(host.nbytes))
             specs.append(TensorSpec(t.name, shape, dtype.name))
         self._bindings = [int(d) for d in self._dev]  # device pointers in I/O tensor order (execute_v2's bindings)
-        self._execute = self._context.execute_v2  # hoisted out of the timed call
+        self._execute = self._context.execute_v2  # pyCore.cpp IExecutionContext.execute_v2 (8.2.1 and v10.3.0)
         self._in, self._out = inputs[0], outputs[0]
         self.input, self.output = specs[self._in], specs[self._out]
         self._versions = {"tensorrt": trt.__version__}
@@ -288,7 +290,7 @@ class TensorRTRuntime(Runtime):
 
     def prepare(self, x: Any) -> None:
         self._np.copyto(self._host[self._in], x.ravel())
-        self._cuda.memcpy_htod(self._dev[self._in], self._host[self._in])
+        self._cuda.memcpy_htod(self._dev[self._in], self._host[self._in])  # pycuda wrap_cudadrv.cpp
 
     def invoke(self) -> None:
         if not self._execute(self._bindings):
@@ -298,7 +300,7 @@ class TensorRTRuntime(Runtime):
             )
 
     def fetch(self) -> Any:
-        self._cuda.memcpy_dtoh(self._host[self._out], self._dev[self._out])
+        self._cuda.memcpy_dtoh(self._host[self._out], self._dev[self._out])  # pycuda wrap_cudadrv.cpp
         return self._host[self._out].reshape(self.output.shape).copy()
 
     def close(self) -> None:

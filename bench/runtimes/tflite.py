@@ -10,7 +10,9 @@ Vendor API used here, read at the source: ``Interpreter(model_path, experimental
 experimental_op_resolver_type)``, ``load_delegate(library, options)`` and the ``Delegate`` class whose ``__del__``
 reads ``self._library`` (tensorflow/tensorflow ``tensorflow/lite/python/interpreter.py``; the same file ships as
 ``tflite_runtime/interpreter.py`` and ``ai_edge_litert/interpreter.py``). ``OpResolverType`` appeared in March 2021
-(tensorflow/tensorflow#44043, commit fafba9e): old builds such as Coral's tflite-runtime 2.5.0.post1 may lack it.
+(tensorflow/tensorflow#44043, commit fafba9e; in TF r2.5's documented ``Interpreter`` signature); builds such as
+Coral's tflite-runtime 2.5.0.post1 (TF commit a4dfb8d1, libedgetpu ``workspace.bzl``) are reported without it or
+without ``BUILTIN_WITHOUT_DEFAULT_DELEGATES``, so ``--delegate none`` checks for both.
 """
 
 from __future__ import annotations
