@@ -28,9 +28,9 @@ from launcher.run import PATH_OPTIONS, Job, Outcome, run
 
 log = logging.getLogger(__name__)
 
-#: what a converted model looks like per framework (used by `chain` to pick the conversion's output)
 #: default outer timeout of `launcher compare` (every preset, several rounds), seconds
 COMPARE_TIMEOUT_S = 4 * 3600.0
+#: what a converted model looks like per framework (used by `chain` to pick the conversion's output)
 MODEL_SUFFIX = {"onnx": ".onnx", "tflite": ".tflite", "coral": ".tflite", "tensorrt": ".engine"}
 #: `launcher verify`: where bench verify writes its report in the container, and where it is copied to here
 VERIFY_IN_CONTAINER = "/work/verify"
