@@ -52,6 +52,12 @@ class RunConfig:
     random_weights: bool = False
     #: conversion options (bench.convert.options.ConvertOptions), None when no conversion was asked for
     convert: Any = None
+    #: power sampling (bench.power.PowerOptions); None: the defaults (auto source, 10 Hz, 2 s idle window)
+    power: Any = None
+    #: --sustained-s (bench.sustained.SustainedOptions); None: no sustained run
+    sustained: Any = None
+    #: bench run --cooldown-to-c (bench.sustained.CooldownOptions); compare waits between runs itself
+    cooldown: Any = None
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)

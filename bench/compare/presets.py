@@ -25,7 +25,7 @@ class Preset:
 
 PRESETS: Dict[str, Preset] = {
     "pytorch": Preset(
-        "pytorch", "fp32", None, False, "PyTorch eager; nothing converts *to* PyTorch, so a PyTorch source"
+        "pytorch", "fp32", None, False, "PyTorch eager; needs a PyTorch source (nothing converts to PyTorch)"
     ),
     "onnx": Preset("onnx", "fp32", None, False, "ONNX Runtime, CPU execution provider"),
     # delegate None, not "xnnpack": LiteRT applies XNNPACK to float models by itself; naming it would load nothing more
