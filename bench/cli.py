@@ -56,7 +56,31 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", help="free text stored with the record")
     p.add_argument("--no-raw", action="store_true", help="do not keep raw latencies in the record")
     add_random_weights_argument(p)
+    add_power_arguments(p)
     convert_options.add_arguments(p)
+
+
+def add_power_arguments(p: argparse.ArgumentParser) -> None:
+    """Energy (bench/power) and sustained-run (bench/sustained.py) options, for `run` and `compare`."""
+    from bench.power import DEFAULT_HZ, DEFAULT_IDLE_S, SOURCES
+    from bench.sustained import DEFAULT_WINDOW_S
+
+    g = p.add_argument_group("energy and sustained runs")
+    g.add_argument("--power-source", default="auto", choices=("auto", "none", *SOURCES), help="power sensor")
+    g.add_argument("--power-cmd", default=None, help="external meter: a command printing watts (no shell)")
+    g.add_argument("--power-hz", type=float, default=DEFAULT_HZ, help="power reads per second")
+    g.add_argument("--idle-s", type=float, default=DEFAULT_IDLE_S, help="idle power window before the run, s")
+    g.add_argument("--sustained-s", type=float, default=None, help="after the run, run S seconds more in windows")
+    g.add_argument("--window-s", type=float, default=DEFAULT_WINDOW_S, help="window of --sustained-s, s")
+
+
+def _power_and_sustained(args: argparse.Namespace) -> dict:
+    from bench.power import SOURCES, PowerOptions
+    from bench.sustained import SustainedOptions
+
+    power = PowerOptions(args.power_source, args.power_cmd, args.power_hz, args.idle_s).validate(SOURCES)
+    sustained = None if args.sustained_s is None else SustainedOptions(args.sustained_s, args.window_s).validate()
+    return {"power": power, "sustained": sustained}
 
 
 def add_random_weights_argument(p: argparse.ArgumentParser) -> None:
@@ -79,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("data", type=Path, help=".npz with x_data (no batch dimension) and y_data")
     run.add_argument("--framework", required=True, choices=tuple(RUNTIMES))
     _add_run_arguments(run)
+    run.add_argument("--cooldown-to-c", type=float, default=None, help="first wait until the hottest zone is below")
+    run.add_argument(
+        "--cooldown-max-s",
+        type=float,
+        default=compare_plan.DEFAULT_COOLDOWN_MAX_S,
+        help="cap of the --cooldown-to-c wait, s",
+    )
 
     # "resolve": compare's own --threads (a list to sweep) replaces the run option of the same name
     cmp = sub.add_parser(
@@ -156,13 +187,21 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         keep_raw=not args.no_raw,
         random_weights=args.random_weights,
         convert=convert_options.from_args(args),
+        **_power_and_sustained(args),
     )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from bench import report, runner
 
-    record = runner.run_and_record(_config_from_args(args))
+    config = _config_from_args(args)
+    if args.cooldown_to_c is not None:
+        from dataclasses import replace
+
+        from bench.sustained import CooldownOptions
+
+        config = replace(config, cooldown=CooldownOptions(args.cooldown_to_c, args.cooldown_max_s))
+    record = runner.run_and_record(config)
     report.print_records([record.to_dict()])
     if args.convert_only or args.convert_output:
         from bench.convert import output

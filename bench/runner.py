@@ -13,10 +13,11 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench import __version__, formats, machine
+from bench import __version__, formats, machine, sustained
 from bench.config import RunConfig, Timing
 from bench.errors import BenchError
 from bench.hashing import sha256_path
+from bench.power.run import PowerRun
 from bench.records import DataInfo, Latency, ModelInfo, RunRecord, append_jsonl
 from bench.stats import HIGH_CV, summarize_ns
 
@@ -164,6 +165,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
 
     rt = runtimes.create(config.framework)
     import_ns = harness.timed_setup(rt)
+    _cool_down(config, record)
     with machine.Sampler() as sampler:
         try:
             load_ns = harness.timed_load(rt, run_path, options)
@@ -171,7 +173,11 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             load_ns -= int((rt.describe().get("build_ms") or 0.0) * 1e6)
             adapted = data_mod.adapt(dataset.x, rt.input)
             record.data.adaptation.extend(adapted.notes)
-            m = harness.measure(rt, adapted, config.timing)
+            with PowerRun(config.power) as power:  # idle window, then readings tagged by the harness's phases
+                m = harness.measure(rt, adapted, config.timing)
+                power.done()
+            if config.sustained is not None:  # after the measurement, never mixed into its statistics
+                record.sustained = sustained.run(harness.step_fn(rt, adapted), len(adapted), config.sustained)
             record.runtime = {"name": rt.name, "versions": rt.versions(), **rt.describe()}
             if reference is not None:  # untimed, after the measurement
                 _check_deferred_fidelity(rt, reference, record)
@@ -208,9 +214,17 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
         import_ms=import_ns / 1e6,
     )
+    record.energy = power.summary(len(m.invoke_ns), m.measured_ns / 1e9)
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
     if config.random_weights:
         record.quality["not_meaningful"] = "random weights"
+
+
+def _cool_down(config: RunConfig, record: RunRecord) -> None:
+    """--cooldown-to-c (bench run): the capped thermal wait; every run records its start temperature."""
+    if config.cooldown is not None:
+        record.machine["cooldown"] = sustained.wait_until_cool(config.cooldown.to_c, config.cooldown.max_s)
+    record.machine["start_temp_c"] = sustained.hottest_c()
 
 
 def _convert(config: RunConfig, record: RunRecord, model_path: Path, fmt: str, options: Any) -> Any:

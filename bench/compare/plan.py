@@ -18,12 +18,11 @@ from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 from bench.compare.presets import NAMES, PRESETS, checks_for
 from bench.config import RunConfig
 from bench.errors import BenchError, InputError
+from bench.sustained import DEFAULT_COOLDOWN_MAX_S  # --cooldown-to-c's cap, shared with bench run
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ROUNDS = 3
-#: --cooldown-to-c waits at most this long per pause, then goes on with a warning (a board in a hot room never cools)
-DEFAULT_COOLDOWN_MAX_S = 300.0
 #: run flags a preset decides; given to compare they would be silently overridden, so they are refused
 PRESET_FLAGS = {"delegate": "--delegate", "precision": "--precision", "quantization": "--quantization"}
 

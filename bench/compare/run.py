@@ -19,7 +19,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from bench import machine, runner
+from bench import machine, runner, sustained
 from bench.compare.plan import Job, Plan
 from bench.compare.progress import Progress
 from bench.config import RunConfig
@@ -27,9 +27,6 @@ from bench.errors import BenchError
 from bench.records import RunRecord, append_jsonl
 
 log = logging.getLogger(__name__)
-
-#: --cooldown-to-c polls the thermal zones this often while waiting
-COOLDOWN_POLL_S = 1.0
 
 
 def _now() -> str:
@@ -101,28 +98,14 @@ def _compare_fields(plan: Plan, job: Job, round_index: int, position: int, conve
     }
 
 
-def hottest_c() -> Optional[float]:
-    zones = machine.thermal()
-    return max(z["temp_c"] for z in zones) if zones else None
-
-
-def cool_down(plan: Plan, sleep: Callable[[float], None] = time.sleep, read: Callable = hottest_c) -> None:
-    """The pause between two runs: --cooldown-s, then (--cooldown-to-c) until the board is cool or the cap is hit."""
+def cool_down(plan: Plan, sleep: Callable[[float], None] = time.sleep, read: Callable = sustained.hottest_c) -> None:
+    """The pause between two runs: --cooldown-s, then (--cooldown-to-c) until the board is cool or the cap is hit
+    (bench.sustained.wait_until_cool, shared with `bench run --cooldown-to-c`)."""
     p = plan.protocol
     if p.cooldown_s > 0:
         sleep(p.cooldown_s)
-    if p.cooldown_to_c is None:
-        return
-    temp, waited = read(), 0.0
-    if temp is None:
-        log.warning("--cooldown-to-c: no readable thermal zone here; not waiting")
-        return
-    while temp >= p.cooldown_to_c and waited < p.cooldown_max_s:
-        sleep(COOLDOWN_POLL_S)
-        waited += COOLDOWN_POLL_S
-        temp = read() or temp
-    if temp >= p.cooldown_to_c:
-        log.warning("still %.1f C after waiting %.0f s (--cooldown-max-s); going on", temp, waited)
+    if p.cooldown_to_c is not None:
+        sustained.wait_until_cool(p.cooldown_to_c, p.cooldown_max_s, sleep, read)
 
 
 def _measure(job: Job, progress: Progress, isolated: bool) -> RunRecord:

@@ -1,0 +1,62 @@
+"""Power from the jtop service (the ``jetson-stats`` package) when it runs on the board.
+
+jtop's service reads the INA3221 rails as root and publishes them on its socket ``/run/jtop.sock``
+(rbonghi/jetson_stats ``jtop/service.py`` ``JTOP_PIPE``); its client, ``jtop.jtop(interval=...)``, is a thread
+that receives the service's stats every ``interval`` seconds. ``jtop().power`` (jetson-stats 4.x,
+``jtop/core/power.py`` ``PowerService.get_status``) is ``{"rail": {...}, "tot": {"power": mW, "name": rail?}}``:
+``tot`` carries ``name`` when it is the module's input rail (``VDD_IN``/``POM_5V_IN``), else it is the sum of the
+rails. When the socket is there and the package imports, jtop is the source (it is what the user's ``jtop``
+shows); the socket is given to the container read-only by the launcher's Jetson profiles.
+
+This module is tested at the contract level only (a fake ``jtop`` module; no Jetson here).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Optional
+
+from bench.power.base import ESTIMATE, MEASURED, PowerSource, Unavailable
+from bench.power.jetson import TOTAL_RAILS
+
+SOCKET = "run/jtop.sock"
+
+
+class Jtop(PowerSource):
+    name = "jtop"
+
+    def __init__(self, client: Any, interval_s: float) -> None:
+        self.client = client
+        tot = (client.power or {}).get("tot", {})
+        total = tot.get("name")
+        self.label = MEASURED if total in TOTAL_RAILS else ESTIMATE
+        self.scope = (
+            f"jtop service, {total} rail: the module's input, updated every {interval_s:g} s"
+            if total in TOTAL_RAILS
+            else f"jtop service, sum of rails (not the whole board), updated every {interval_s:g} s"
+        )
+
+    def read_w(self) -> Optional[float]:
+        if not self.client.ok():
+            return None
+        mw = ((self.client.power or {}).get("tot") or {}).get("power")
+        return None if mw is None else float(mw) / 1000.0
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def probe(root: Path, interval_s: float = 0.5) -> PowerSource:
+    if not (root / SOCKET).exists():
+        raise Unavailable(f"no jtop service socket /{SOCKET}")
+    try:
+        module = importlib.import_module("jtop")
+    except ImportError:
+        raise Unavailable(f"/{SOCKET} exists but the jetson-stats package is not installed here") from None
+    client = module.jtop(interval=interval_s)
+    try:
+        client.start()
+    except Exception as exc:  # jtop raises JtopException (service down, permissions, version mismatch)
+        raise Unavailable(f"jtop service: {exc}") from None
+    return Jtop(client, interval_s)

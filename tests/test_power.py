@@ -1,0 +1,269 @@
+"""Energy per inference (bench/power): fixture tests on sensor trees laid out as the vendors' code reads them
+(tests/fixtures/power/README.md says where each comes from), the sampler, and end-to-end runs on the digits model
+with a fake external meter (``--power-cmd``) printing a known wattage. No board here: the Jetson, Pi 5 and RAPL
+readers are proven on fixtures, jtop at the contract level with a fake ``jtop`` module."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from bench import power
+from bench.errors import InputError
+from bench.power import jetson, jtop, pmic, rapl
+from bench.power.base import ESTIMATE, MEASURED, UNAVAILABLE, PowerOptions, PowerSource, Unavailable
+from bench.power.sampler import PowerSampler, summarize
+
+FIXTURES = Path(__file__).parent / "fixtures" / "power"
+PMIC_TEXT = (FIXTURES / "rpi5_pmic_read_adc.txt").read_text()
+
+
+def test_jetson_nano_ina3221_reads_the_module_input_rail() -> None:
+    source, reason = power.open_source(PowerOptions(source="jetson-ina3221"), FIXTURES / "jetson-nano")
+    assert reason == "" and source is not None
+    assert source.name == "jetson-ina3221" and source.label == MEASURED and "POM_5V_IN" in source.scope
+    assert source.read_w() == pytest.approx(3.864)  # in_power0_input 3864 mW
+
+
+def test_jetson_nano_without_the_input_rail_sums_rails_as_an_estimate(tmp_path: Path) -> None:
+    root = tmp_path / "nano"
+    shutil.copytree(FIXTURES / "jetson-nano", root)
+    dev = next(root.glob(jetson.IIO_GLOB))
+    (dev / "rail_name_0").unlink()
+    source = jetson.probe_iio(root)
+    assert source.label == ESTIMATE and "POM_5V_CPU, POM_5V_GPU" in source.scope
+    assert source.read_w() == pytest.approx((583 + 1166) / 1000)
+
+
+def test_jetson_orin_hwmon_is_millivolts_times_milliamps_and_skips_channel_7(tmp_path: Path) -> None:
+    source = jetson.probe_hwmon(FIXTURES / "jetson-orin")
+    assert source.label == MEASURED and "VDD_IN" in source.scope
+    assert source.read_w() == pytest.approx(5064 * 1184 / 1e6)
+    rails = jetson.hwmon_rails(FIXTURES / "jetson-orin")
+    assert sorted(rails) == ["VDD_CPU_GPU_CV", "VDD_IN", "VDD_SOC"]  # "sum of shunt voltages" (7) left out
+    root = tmp_path / "orin"
+    shutil.copytree(FIXTURES / "jetson-orin", root)
+    dev = next(root.glob(jetson.HWMON_GLOB))
+    (dev / "in1_label").write_text("NC\n")  # a not-connected channel is skipped, as jtop does
+    source = jetson.probe_hwmon(root)
+    assert source.label == ESTIMATE
+    assert source.read_w() == pytest.approx((5056 * 312 + 5048 * 392) / 1e6)
+
+
+def test_pi5_pmic_sums_paired_rails_of_real_output() -> None:
+    rails = pmic.parse(PMIC_TEXT)
+    assert len(rails) == 12 and "EXT5V" not in rails and "BATT" not in rails  # voltage-only channels
+    assert rails["VDD_CORE"] == pytest.approx(6.22421 * 0.861733)
+    expected = sum(
+        a * v
+        for a, v in [
+            (0.09368929, 3.699776), (0.0878337, 3.310033), (0.1805471, 1.805126), (0.2254398, 1.104761),
+            (0.0666672, 0.6014646), (0.1756674, 1.110255), (0.376709, 0.8014644), (6.22421, 0.861733),
+            (0.00006105, 3.313183), (0.0003663, 3.306773), (0.0030525, 0.8002922), (0.0241758, 5.08664),
+        ]
+    )  # fmt: skip
+    source = pmic.probe(Path("/"), read=lambda: PMIC_TEXT)
+    assert source.label == ESTIMATE and source.read_w() == pytest.approx(expected)
+    assert pmic.parse(PMIC_TEXT.replace("\n", "\x00")) == rails  # the mailbox's NUL-separated form
+    with pytest.raises(Unavailable, match="no rail"):
+        pmic.probe(Path("/"), read=lambda: 'error=1 error_msg="Command not registered"\n')
+
+
+def test_rapl_power_from_counter_differences_across_a_wrap(tmp_path: Path) -> None:
+    root = tmp_path / "rapl"
+    shutil.copytree(FIXTURES / "rapl", root)
+    zone = root / "sys/class/powercap/intel-rapl:0"
+    max_uj = int((zone / "max_energy_range_uj").read_text())
+    start = int((zone / "energy_uj").read_text())
+    now = [100.0]
+    source = rapl.probe(root, clock=lambda: now[0])
+    assert [z.name for z in rapl.zones(root)] == ["intel-rapl:0"]  # the core sub-zone is not added again
+    assert source.label == ESTIMATE and "package-0" in source.scope
+    (zone / "energy_uj").write_text(str(start + 3_000_000))  # 3 J in 0.5 s
+    now[0] = 100.5
+    assert source.read_w() == pytest.approx(6.0)
+    (zone / "energy_uj").write_text("171149")  # wrapped: 328850 - 3000000 ... past the top, then up to 171149
+    now[0] = 101.0
+    before = start + 3_000_000
+    expected_uj = (max_uj - before) + 1 + 171149
+    assert rapl.delta_uj(before, 171149, max_uj) == expected_uj
+    assert source.read_w() == pytest.approx(expected_uj / 1e6 / 0.5)
+
+
+def test_rapl_unreadable_counter_is_unavailable_with_the_reason(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "rapl"
+    shutil.copytree(FIXTURES / "rapl", root)
+
+    def denied(self: rapl.Rapl) -> list:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(rapl.Rapl, "_counters", denied)
+    with pytest.raises(Unavailable, match="root only"):
+        rapl.probe(root)
+
+
+def test_jtop_service_is_the_source_contract_with_a_fake_module(tmp_path: Path, monkeypatch) -> None:
+    """Contract test: the calls jetson-stats 4.x offers (jtop(interval=), start, ok, power, close), faked."""
+    (tmp_path / "run").mkdir()
+    calls = []
+
+    class FakeJtop:
+        def __init__(self, interval: float) -> None:
+            calls.append(("init", interval))
+            self.power = {"rail": {}, "tot": {"power": 7250, "name": "VDD_IN"}}
+
+        def start(self) -> None:
+            calls.append(("start",))
+
+        def ok(self) -> bool:
+            return True
+
+        def close(self) -> None:
+            calls.append(("close",))
+
+    monkeypatch.setitem(sys.modules, "jtop", types.SimpleNamespace(jtop=FakeJtop))
+    with pytest.raises(Unavailable, match="no jtop service socket"):
+        jtop.probe(tmp_path)
+    (tmp_path / "run/jtop.sock").write_text("")
+    source, _ = power.open_source(PowerOptions(), tmp_path)  # auto: jtop first
+    assert source is not None and source.name == "jtop" and source.label == MEASURED
+    assert source.read_w() == pytest.approx(7.25)
+    source.close()
+    assert calls == [("init", 0.1), ("start",), ("close",)]
+
+
+def test_no_sensor_says_unavailable_with_every_reason(tmp_path: Path) -> None:
+    source, reason = power.open_source(PowerOptions(), tmp_path)
+    assert source is None
+    for name in ("jtop", "jetson-ina3221", "jetson-hwmon", "rpi5-pmic", "rapl"):
+        assert f"{name}:" in reason
+    from bench.power.sampler import unavailable
+
+    energy = unavailable(reason)
+    assert energy["energy_mj_per_inference"] == UNAVAILABLE and energy["mean_w"] == UNAVAILABLE
+    assert energy["reason"] == reason
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        (PowerOptions(source="bogus"), "--power-source"),
+        (PowerOptions(hz=0), "--power-hz"),
+        (PowerOptions(idle_s=-1), "--idle-s"),
+        (PowerOptions(cmd="  "), "--power-cmd is empty"),
+        (PowerOptions(source="rapl", cmd="x"), "--power-cmd with --power-source rapl"),
+        (PowerOptions(cmd="/nonexistent/meter"), "failed"),
+        (PowerOptions(cmd=f"{sys.executable} -c \"print('no number')\""), "printed no number"),
+    ],
+)
+def test_bad_power_options_are_one_clear_error(options: PowerOptions, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        power.open_source(options)
+
+
+class _Scripted(PowerSource):
+    name, label, scope = "scripted", MEASURED, "test"
+
+    def __init__(self) -> None:
+        self.watts = 2.0
+
+    def read_w(self) -> float:
+        return self.watts
+
+
+def test_sampler_tags_phases_and_energy_is_mean_watts_times_time_over_inferences() -> None:
+    source = _Scripted()
+    sampler = PowerSampler(source, hz=50).start()
+    time.sleep(0.3)  # idle at 2 W
+    sampler.phase("warm-up")
+    source.watts = 9.0  # warm-up readings are not used
+    time.sleep(0.2)
+    sampler.phase("measure")
+    source.watts = 5.0
+    time.sleep(0.3)
+    sampler.phase("done")
+    source.watts = 100.0
+    time.sleep(0.1)
+    sampler.stop()
+    assert not sampler._thread.is_alive()
+    e = summarize(sampler, inferences=200, measured_s=0.3, idle_s=0.3)
+    assert e["idle_w"] == pytest.approx(2.0) and e["mean_w"] == pytest.approx(5.0)
+    assert e["energy_mj_per_inference"] == pytest.approx(5.0 * 0.3 / 200 * 1000)
+    assert e["above_idle_mj_per_inference"] == pytest.approx(3.0 * 0.3 / 200 * 1000)
+    assert 10 <= e["samples"]["idle"] <= 17 and 10 <= e["samples"]["measure"] <= 17  # 50 Hz, sleeping between
+
+
+def test_sampler_sleeps_between_reads() -> None:
+    cpu0 = time.process_time()
+    sampler = PowerSampler(_Scripted(), hz=10).start()
+    time.sleep(1.0)
+    sampler.stop()
+    assert 9 <= len(sampler.readings) <= 12
+    assert time.process_time() - cpu0 < 0.05  # ten reads a second, asleep in between
+
+
+@pytest.fixture()
+def meter(tmp_path: Path) -> str:
+    script = tmp_path / "meter.py"
+    script.write_text("print('4.25 W')\n")
+    return f"{sys.executable} {script}"
+
+
+def _digits_config(tmp_path: Path, **kw):
+    from bench import models
+    from bench.config import RunConfig, Timing
+
+    return RunConfig(
+        model=models.DIGITS_ONNX,
+        data=models.DIGITS_TEST_DATA,
+        framework="onnx",
+        timing=Timing(warmup_runs=5, warmup_min_s=0.0, min_runs=50, min_time_s=0.6),
+        output=tmp_path / "results.jsonl",
+        **kw,
+    )
+
+
+def test_power_cmd_run_energy_per_inference_equals_the_value_computed_here(tmp_path: Path, meter: str) -> None:
+    from .conftest import require
+
+    require("onnxruntime")
+    from bench import runner
+
+    opts = PowerOptions(cmd=meter, idle_s=0.5)
+    record = runner.run_and_record(_digits_config(tmp_path, power=opts))
+    e = record.energy
+    assert e["source"] == "cmd" and e["label"] == MEASURED and e["hz"] == 10.0
+    assert e["mean_w"] == 4.25 and e["idle_w"] == 4.25 and e["samples"]["measure"] >= 3
+    n, seconds = record.latency.invoke["count"], record.latency.measured_s
+    assert e["energy_mj_per_inference"] == pytest.approx(4.25 * seconds / n * 1000.0)
+    assert e["above_idle_mj_per_inference"] == pytest.approx(0.0)
+    assert record.options["power"]["cmd"] == meter
+    assert record.machine["start_temp_c"] is None or isinstance(record.machine["start_temp_c"], float)
+
+
+def test_cli_power_cmd_and_unavailable_energy_in_the_record(tmp_path: Path, meter: str) -> None:
+    from .conftest import require, run_cli
+
+    require("onnxruntime")
+    from bench import models
+    from bench.records import read_records
+
+    out = tmp_path / "r.jsonl"
+    common = [str(models.DIGITS_ONNX), str(models.DIGITS_TEST_DATA), "--framework", "onnx", "--output", str(out)]
+    common += ["--min-runs", "20", "--min-time-s", "0.3", "--warmup-min-s", "0"]
+    done = run_cli("run", *common, "--power-cmd", meter, "--idle-s", "0.3")
+    assert done.returncode == 0, done.stderr
+    done = run_cli("run", *common, "--power-source", "none")
+    assert done.returncode == 0, done.stderr
+    bad = run_cli("run", *common, "--power-cmd", "/nonexistent/meter")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
+    assert "--power-cmd '/nonexistent/meter' failed" in bad.stderr and "run it by hand" in bad.stderr
+    records = list(read_records(out))
+    assert records[0]["energy"]["mean_w"] == 4.25
+    assert records[1]["energy"]["energy_mj_per_inference"] == UNAVAILABLE
+    assert "switched off" in records[1]["energy"]["reason"]
