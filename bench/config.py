@@ -44,6 +44,8 @@ class RunConfig:
     model_class_name: Optional[str] = None
     threads: Optional[int] = None
     delegate: Optional[str] = None
+    #: library file of the delegate (the original tool's --armnn-path); None: the runtime's default
+    delegate_path: Optional[Path] = None
     timing: Timing = field(default_factory=Timing)
     output: Optional[Path] = None
     label: Optional[str] = None
