@@ -97,6 +97,8 @@ def fake_pycuda(gpu: FakeGPU) -> Dict[str, types.ModuleType]:
         "pycuda.driver",
         mods["pycuda.driver"],
         init=lambda flags=0: None,
+        get_driver_version=lambda: 10020,
+        get_version=lambda: (10, 2, 0),
         Device=lambda ordinal: vendor_object("Device", classes["Device"], name=lambda: "NVIDIA Tegra X1"),
         pagelocked_empty=lambda n, dtype: np.zeros(n, dtype=dtype),
         mem_alloc=mem_alloc,
@@ -279,6 +281,7 @@ def test_tensorrt_runtime_builds_caches_and_runs_on_the_pinned_api(trt_env: tupl
         assert seen.config.max_workspace_size == 1 << 28
         assert ("set_binding_shape", (0, (1, 1, 32, 32))) in seen.calls
     assert rt.input.shape == (1, 1, 32, 32) and rt.output.shape == (1, 10)
+    assert rt.versions() == {"tensorrt": trt.__version__, "cuda_driver": "10.2", "cuda_pycuda_built": "10.2.0"}
 
     x = np.arange(1024, dtype=np.float32).reshape(1, 1, 32, 32)
     rt.prepare(x)

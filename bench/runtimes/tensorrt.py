@@ -71,6 +71,15 @@ def gpu_name(cuda: Any) -> str:
     return str(cuda.Device(0).name())  # Device(ordinal).name()
 
 
+def cuda_versions(cuda: Any) -> Dict[str, str]:
+    """CUDA driver version and the CUDA pycuda was built against (pycuda wrap_cudadrv.cpp get_driver_version/get_version)."""
+    driver = int(cuda.get_driver_version())  # e.g. 10020
+    return {
+        "cuda_driver": f"{driver // 1000}.{driver % 1000 // 10}",
+        "cuda_pycuda_built": ".".join(str(v) for v in cuda.get_version()),
+    }
+
+
 def gpu_or_absent() -> str:
     """The CUDA GPU's name for conversion cache keys, or "not-installed" (no pycuda or no device)."""
     try:
@@ -257,7 +266,7 @@ class TensorRTRuntime(Runtime):
         self._execute = self._context.execute_v2  # pyCore.cpp IExecutionContext.execute_v2 (8.2.1 and v10.3.0)
         self._in, self._out = inputs[0], outputs[0]
         self.input, self.output = specs[self._in], specs[self._out]
-        self._versions = {"tensorrt": trt.__version__}
+        self._versions = {"tensorrt": trt.__version__, **cuda_versions(cuda)}
         self._api = "named tensors" if hasattr(engine, "num_io_tensors") else "binding indices"
 
     def _engine_bytes(self, trt: Any, model_path: Path, logger: Any) -> bytes:
