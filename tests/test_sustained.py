@@ -1,0 +1,112 @@
+"""Sustained runs and the thermal wait (bench/sustained.py): windows cut on a fake clock, machine state read from
+the sysfs fixture trees of tests/fixtures/sysfs (fixture tests: no board), and one real 60 s run of the digits model
+that writes its windows (the one slow test here, about 70 s)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List
+
+import pytest
+
+from bench import sustained
+from bench.errors import InputError
+from bench.sustained import SustainedOptions
+
+SYSFS = Path(__file__).parent / "fixtures" / "sysfs"
+
+
+class FakeClock:
+    """perf_counter_ns that advances only when a step runs (each step takes ``step_ns``, slower over time)."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def _stepper(clock: FakeClock, latencies_ms: List[float]):
+    def step(i: int) -> tuple:
+        ms = latencies_ms[min(int(clock.now / 1e9), len(latencies_ms) - 1)]  # latency by elapsed second
+        clock.now += int(ms * 1e6)
+        return int(ms * 1e6), int(ms * 1e6), None
+
+    return step
+
+
+def test_windows_p50_p90_and_slowdown_on_a_fake_clock() -> None:
+    clock = FakeClock()
+    per_second = [10.0] * 10 + [12.0] * 10 + [15.0] * 10  # the board slows down as it heats
+    out = sustained.run(_stepper(clock, per_second), 5, SustainedOptions(30, 10), root=SYSFS / "rpi5/idle", clock=clock)
+    assert [w["index"] for w in out["windows"]] == [0, 1, 2]
+    assert [w["p50_ms"] for w in out["windows"]] == [10.0, 12.0, 15.0]
+    assert [w["count"] for w in out["windows"]] == [1000, 834, 667]
+    assert out["slowdown"] == pytest.approx(1.5) and out["inferences"] == 1000 + 834 + 667
+    assert out["windows"][0]["start_s"] == 0.0 and out["windows"][1]["start_s"] == pytest.approx(10.0)
+
+
+def test_window_state_from_board_fixtures() -> None:
+    pi = sustained.machine_now(SYSFS / "rpi5/throttled")
+    assert pi["temp_c"] == 85.15
+    assert pi["throttle_flags"][:2] == ["soft-temperature-limit", "soft-temperature-limit-occurred"]  # 0x80008
+    idle = sustained.machine_now(SYSFS / "rpi5/idle")
+    assert idle["throttle_flags"] == [] and idle["gpu_mhz"] is None
+    orin = sustained.machine_now(SYSFS / "jetson-orin/throttled")
+    assert orin["gpu_mhz"] == 1020.0 and orin["temp_c"] is not None
+
+
+def test_cpu_frequency_is_the_mean_over_cpus(tmp_path: Path) -> None:
+    for cpu, khz in (("cpu0", 2400000), ("cpu1", 1500000)):
+        d = tmp_path / f"sys/devices/system/cpu/{cpu}/cpufreq"
+        d.mkdir(parents=True)
+        (d / "scaling_cur_freq").write_text(f"{khz}\n")
+    assert sustained.cpu_mhz(tmp_path) == 1950.0
+    assert sustained.cpu_mhz(tmp_path / "none") is None
+
+
+def test_thermal_wait_records_what_it_saw() -> None:
+    slept: List[float] = []
+    temps = iter([70.0, 60.0, 49.0])
+    out = sustained.wait_until_cool(50.0, 30.0, slept.append, lambda: next(temps))
+    assert slept == [1.0, 1.0] and out == {
+        "target_c": 50.0, "max_s": 30.0, "before_c": 70.0, "waited_s": 2.0, "after_c": 49.0, "reached": True
+    }  # fmt: skip
+    assert sustained.wait_until_cool(50.0, 30.0, slept.append, lambda: None)["reached"] is None
+
+
+def test_bad_sustained_options() -> None:
+    with pytest.raises(InputError, match="must be positive"):
+        SustainedOptions(0).validate()
+    with pytest.raises(InputError, match="longer than"):
+        SustainedOptions(5, 10).validate()
+
+
+def test_sixty_second_sustained_run_of_the_digits_model_writes_its_windows(tmp_path: Path) -> None:
+    from bench.records import read_records
+
+    from .conftest import require, run_cli
+
+    require("onnxruntime")
+    from bench import models
+
+    out = tmp_path / "r.jsonl"
+    done = run_cli(
+        "run", str(models.DIGITS_ONNX), str(models.DIGITS_TEST_DATA), "--framework", "onnx", "--output", str(out),
+        "--min-runs", "20", "--min-time-s", "0.2", "--warmup-min-s", "0", "--threads", "1",
+        "--sustained-s", "60", "--cooldown-to-c", "200",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = next(iter(read_records(out)))
+    s = record["sustained"]
+    assert s["seconds"] == 60 and s["window_s"] == 10.0 and len(s["windows"]) == 6
+    assert [w["index"] for w in s["windows"]] == list(range(6))
+    assert all(w["count"] > 100 and w["p90_ms"] >= w["p50_ms"] > 0 for w in s["windows"])
+    assert sum(w["count"] for w in s["windows"]) == s["inferences"]
+    assert 59.5 < sum(w["seconds"] for w in s["windows"]) < 61.0
+    assert s["slowdown"] == pytest.approx(s["windows"][-1]["p50_ms"] / s["windows"][0]["p50_ms"])
+    assert record["latency"]["invoke"]["count"] < s["inferences"]  # the sustained phase is kept apart
+    assert record["machine"]["cooldown"]["target_c"] == 200.0
+    assert "start_temp_c" in record["machine"]
+    json.dumps(record)
