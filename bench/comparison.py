@@ -366,3 +366,41 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
 def _display_order(s: ConfigSummary) -> Tuple[int, int]:
     """Baseline first, then the user's order of configs; first seen otherwise (sorted() is stable)."""
     return (0 if s.is_baseline else 1, s.order if s.order is not None else 1 << 30)
+
+
+#: facts that change what a latency means; records of one board compared side by side should agree on them
+ENVIRONMENT_FACTS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("CPU governor", ("machine", "cpu", "governor")),
+    ("CPU max MHz", ("machine", "cpu", "max_freq_mhz")),
+    ("Jetson clocks locked", ("machine", "accelerator", "jetson", "clocks_locked")),
+    ("Jetson power mode", ("machine", "accelerator", "jetson", "power_mode", "name")),
+    ("Coral USB speed (Mb/s)", ("machine", "accelerator", "coral", "devices")),
+    ("emulated", ("machine", "emulated")),
+    ("container image", ("machine", "image")),
+)
+
+
+def environment_differences(records: Iterable[Dict[str, Any]]) -> List[str]:
+    """What differs between the ok records of one board (and between runs of one runtime): ``board: fact:
+    value (n runs), value (m runs)``. Runtime versions are compared per framework; empty when all agree."""
+    seen: Dict[Tuple[str, str], Dict[str, int]] = {}
+    for r in records:
+        if not isinstance(r, dict) or r.get("status") != "ok":
+            continue
+        board = board_key(r)
+        for name, path in ENVIRONMENT_FACTS:
+            value = _get(r, *path)
+            if name.startswith("Coral") and value is not None:
+                value = sorted(d.get("speed_mbps") for d in value)
+            seen.setdefault((board, name), {}).setdefault(str(value), 0)
+            seen[(board, name)][str(value)] += 1
+        versions = _get(r, "runtime", "versions") or {}
+        fact = f"{r.get('framework')} versions"
+        text = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        seen.setdefault((board, fact), {}).setdefault(text or "None", 0)
+        seen[(board, fact)][text or "None"] += 1
+    return [
+        f"{board}: {name} differs: " + ", ".join(f"{v} ({n} run{'s' * (n > 1)})" for v, n in values.items())
+        for (board, name), values in seen.items()
+        if len(values) > 1
+    ]

@@ -5,6 +5,7 @@
 * per model, the same for the accelerator presets only (none run -> no file, said in a log line);
 * per model, latency against accuracy (or MSE) with the Pareto front marked;
 * for one run (the last record with raw samples), its latency over time and its histogram.
+* for the last --sustained-s run, p50/p90 per window and the temperature over time (throttled windows shaded).
 
 Each chart is written as PNG and SVG. Boards differ by hatch and marker as well as by colour (cividis,
 whose lightness rises monotonically), so a grey print stays readable. The plotting functions return
@@ -224,6 +225,38 @@ def run_chart(record: Dict[str, Any]) -> Any:
     return fig
 
 
+def sustained_chart(record: Dict[str, Any]) -> Any:
+    """A --sustained-s run: p50 and p90 per window (left axis) and the hottest zone's temperature (right axis)
+    against time; windows with throttle flags shaded."""
+    windows = (record.get("sustained") or {}).get("windows") or []
+    if not windows:
+        raise ValueError("sustained_chart needs a record with sustained windows")
+    x = [w["start_s"] + w["seconds"] / 2 for w in windows]
+    fig, (ax,) = _figure()
+    ax.plot(x, [w["p50_ms"] for w in windows], marker="o", color="black", label="p50")
+    ax.plot(x, [w["p90_ms"] for w in windows], marker="^", linestyle="--", color="0.45", label="p90")
+    ax.set_xlabel("time since the sustained run started (s, window centres)")
+    ax.set_ylabel("invoke latency (ms)")
+    temps = [(xi, w["temp_c"]) for xi, w in zip(x, windows) if w.get("temp_c") is not None]
+    if temps:
+        ax_t = ax.twinx()
+        ax_t.plot([p[0] for p in temps], [p[1] for p in temps], marker="s", linestyle=":", color="tab:red")
+        ax_t.set_ylabel("hottest thermal zone (°C)", color="tab:red")
+    else:
+        ax.text(0.99, 0.02, "no readable thermal zone", transform=ax.transAxes, ha="right", fontsize=8)
+    for xi, w in zip(x, windows):
+        if w.get("throttle_flags"):
+            ax.axvspan(xi - w["seconds"] / 2, xi + w["seconds"] / 2, color="tab:red", alpha=0.12)
+    ax.legend(loc="upper left", fontsize=8)
+    s = record["sustained"]
+    label = comparison._key(record)[3]
+    fig.suptitle(
+        f"{comparison.model_name(record)}: {label} on {comparison.board_key(record)}, sustained {s['seconds']:g} s"
+        + (f", slowdown {s['slowdown']:.2f}x" if s.get("slowdown") else "")
+    )
+    return fig
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
@@ -260,6 +293,9 @@ def charts(records: Sequence[Dict[str, Any]], summaries: Sequence[ConfigSummary]
         figs[f"run_{comparison.model_name(runs[-1])}"] = run_chart(runs[-1])
     else:
         log.info("no record keeps raw samples (--no-raw); no latency-over-time chart")
+    sustained = [r for r in records if isinstance(r, dict) and (r.get("sustained") or {}).get("windows")]
+    if sustained:
+        figs[f"sustained_{comparison.model_name(sustained[-1])}"] = sustained_chart(sustained[-1])
     return {k: v for k, v in figs.items() if v is not None}
 
 

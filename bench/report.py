@@ -198,6 +198,20 @@ def footnotes(section: Sequence[ConfigSummary]) -> List[str]:
     return lines
 
 
+def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
+    """Under a table: energy per inference and sustained slowdown per config (medians over its ok runs, when
+    measured), then what differs in the environment of the records (bench.comparison.environment_differences)."""
+    from bench.power.sampler import energy_text
+    from bench.sustained import sustained_text
+
+    ok = [r for r in records if isinstance(r, dict) and r.get("status") == "ok"]
+    lines = []
+    for key, group in comparison.group_records(ok).items():
+        texts = (energy_text([r.get("energy") for r in group]), sustained_text([r.get("sustained") for r in group]))
+        lines += [f"{key[1]} {key[3]}: {text}" for text in texts if text]
+    return lines + [f"ENVIRONMENT DIFFERS, {d}" for d in comparison.environment_differences(ok)]
+
+
 LEGEND = (
     "p50 = median of the rounds' median invoke latencies; spread = max - min of those; speedup: above 1 is faster "
     "than the baseline; 'not significant' = its 95% interval contains 1; quality = accuracy with its change in points, "
@@ -331,6 +345,8 @@ def print_comparison(
         shown += section
     if shown:
         console.print(LEGEND + comparison.ESTIMATOR + ".", soft_wrap=False, highlight=False)
+    for line in explain_lines(r for r in records if _get(r, "compare", "id")):
+        console.print(line, soft_wrap=False, highlight=False, markup=False)
     return shown
 
 
@@ -350,6 +366,8 @@ def print_records(records: List[Dict[str, Any]], console: Any = None, wide: bool
     for r in records:
         for w in r.get("warnings") or []:
             console.print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}", soft_wrap=False)
+    for line in explain_lines(records):
+        console.print(line, soft_wrap=False, highlight=False, markup=False)
 
 
 CSV_LIST_FIELDS = ("round_p50_ms", "errors", "notes")
@@ -409,11 +427,15 @@ def markdown_text(
         out += [f"- {line}" for line in footnotes(section)] + [""] * bool(footnotes(section))
     if compare_sections(summaries):
         out += [LEGEND + comparison.ESTIMATOR + ".", ""]
+        explained = explain_lines(r for r in records if _get(r, "compare", "id"))
+        out += [f"- {line}" for line in explained] + [""] * bool(explained)
     loose = [r for r in records if isinstance(r, dict) and not _get(r, "compare", "id") and "framework" in r]
     if wide:
         loose = [r for r in records if isinstance(r, dict) and "framework" in r]
     if loose:
         out += ["## Runs", "", *_md_table(HEADERS if wide else NARROW_HEADERS, rows(loose, wide)), ""]
+        explained = explain_lines(loose)
+        out += [f"- {line}" for line in explained] + [""] * bool(explained)
     pngs = [p for p in plots if p.suffix == ".png"]
     if pngs:
         out += ["## Plots", ""]

@@ -151,3 +151,19 @@ def _window(index: int, start_s: float, seconds: float, invoke_ns: List[int], ro
         "p90_ms": percentile(ms, 90),
         **machine_now(root),
     }
+
+
+def sustained_text(runs: List[Dict[str, Any]]) -> Optional[str]:
+    """One line for the report over the runs of one config: median slowdown, first and last window p50, heat."""
+    runs = [s for s in runs if s and s.get("windows")]
+    if not runs:
+        return None
+    slowdowns = [s["slowdown"] for s in runs if s.get("slowdown") is not None]
+    s = runs[-1]
+    first, last = s["windows"][0], s["windows"][-1]
+    text = f"sustained {s['seconds']:g} s: slowdown {statistics.median(slowdowns):.3f}x" if slowdowns else "sustained"
+    text += f" (window p50 {first['p50_ms']:.4g} -> {last['p50_ms']:.4g} ms"
+    if first.get("temp_c") is not None and last.get("temp_c") is not None:
+        text += f", {first['temp_c']:.1f} -> {last['temp_c']:.1f} C"
+    text += ")" + (", THROTTLED" if any(r.get("throttled") for r in runs) else "")
+    return text + (f", median of {len(slowdowns)} runs" if len(slowdowns) > 1 else "")

@@ -87,11 +87,35 @@ def host_file_mounts(profile: Profile, local: bool) -> List[str]:
     return present
 
 
+def sensor_mounts(profile: Profile, local: bool) -> List[Tuple[str, str]]:
+    """The profile's power-sensor paths (host, container) present here, on a local engine only (bench/power)."""
+    if not profile.sensors or not local:
+        return []
+    return [(src, dst) for src, dst in profile.sensors if Path(src).exists()]
+
+
+def sensor_options(profile: Profile, local: bool) -> Dict[str, Any]:
+    """``devices`` (read-only ``PATH:PATH:r``) for the profile's sensor device nodes present here, and ``group_add``
+    with the group owning each node and sensor socket, so the non-root container user may open them."""
+    if not local:
+        return {}
+    nodes = [d for d in profile.sensor_devices if Path(d).exists()]
+    owned = nodes + [src for src, _ in sensor_mounts(profile, local) if Path(src).is_socket()]
+    opts: Dict[str, Any] = {}
+    if nodes:
+        opts["devices"] = [f"{d}:{d}:r" for d in nodes]
+    groups = sorted({str(Path(p).stat().st_gid) for p in owned} - {"0"})
+    if groups:
+        opts["group_add"] = groups
+    return opts
+
+
 def extra_mounts(profile: Profile, local: bool) -> List[Any]:
-    """Mounts for ``containers.create``: the engine-cache volume and the read-only host facts."""
+    """Mounts for ``containers.create``: the engine-cache volume, the read-only host facts and power sensors."""
     from docker.types import Mount
 
     mounts = [Mount(target=f, source=f, type="bind", read_only=True) for f in host_file_mounts(profile, local)]
+    mounts += [Mount(target=dst, source=src, type="bind", read_only=True) for src, dst in sensor_mounts(profile, local)]
     if profile.engine_cache:
         mounts.append(Mount(target=profile.engine_cache, source=profile.cache_volume, type="volume"))
     return mounts
@@ -122,6 +146,10 @@ def docker_run_argv(opts: Dict[str, Any], image: str, command: Sequence[str]) ->
         argv += ["--runtime", opts["runtime"]]
     for rule in opts.get("device_cgroup_rules", []):
         argv += ["--device-cgroup-rule", rule]
+    for dev in opts.get("devices", []):
+        argv += ["--device", dev]
+    for gid in opts.get("group_add", []):
+        argv += ["--group-add", gid]
     for m in opts.get("mounts", []):
         argv += ["--mount", _mount_arg(m)]
     for key, value in sorted(opts.get("labels", {}).items()):

@@ -23,6 +23,23 @@ ENGINE_CACHE_DIR = "/work/engine-cache"
 #: bench/machine.py reads them (sources named there)
 JETSON_HOST_FILES = ("/etc/nv_tegra_release", "/var/lib/nvpmodel/status", "/etc/nvpmodel.conf")
 
+#: power sensors (bench/power), (host path, container path), bind-mounted read-only when present on a local engine.
+#: Jetson: the INA3221 driver trees (JetPack 4 IIO, JetPack 5/6 hwmon; Docker's read-only /sys shows them already,
+#: the explicit mount keeps them under a runtime that masks more of /sys) and the jtop service's socket.
+JETSON_SENSORS = (
+    ("/sys/bus/i2c/drivers/ina3221x", "/sys/bus/i2c/drivers/ina3221x"),
+    ("/sys/bus/i2c/drivers/ina3221", "/sys/bus/i2c/drivers/ina3221"),
+    ("/run/jtop.sock", "/run/jtop.sock"),
+)
+#: RAPL on a workstation: Docker masks /sys/devices/virtual/powercap (CVE-2020-8694), where /sys/class/powercap's
+#: links point, so the real folder is mounted where bench/power/rapl.py also looks
+HOST_SENSORS = (("/sys/devices/virtual/powercap", "/run/edgebench/powercap"),)
+#: Raspberry Pi 5 PMIC: `vcgencmd pmic_read_adc` (the host's binary: the Debian-based image has no raspi-utils) ...
+RPI5_SENSORS = (("/usr/bin/vcgencmd", "/usr/bin/vcgencmd"),)
+#: ... which asks the firmware through the mailbox device /dev/vcio, opened O_RDONLY then ioctl (raspberrypi/utils
+#: vcgencmd/vcgencmd.c mbox_open; it links only libc): the one device node the rpi5 profile adds, read-only
+RPI5_SENSOR_DEVICES = ("/dev/vcio",)
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -46,6 +63,10 @@ class Profile:
     engine_cache: Optional[str] = None
     #: host files bind-mounted read-only at the same path when they exist on a local engine (facts for the record)
     host_files: Tuple[str, ...] = ()
+    #: power-sensor paths (host, container), bind-mounted read-only when present on a local engine (bench/power)
+    sensors: Tuple[Tuple[str, str], ...] = ()
+    #: power-sensor device nodes given read-only (``--device PATH:PATH:r``) when present on a local engine
+    sensor_devices: Tuple[str, ...] = ()
 
     @property
     def cache_volume(self) -> Optional[str]:
@@ -59,7 +80,9 @@ class Profile:
 PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("host", "host", None, "this workstation: every runtime and the conversion toolchain"),
+        Profile(
+            "host", "host", None, "this workstation: every runtime and the conversion toolchain", sensors=HOST_SENSORS
+        ),
         Profile(
             "rpi4",
             "rpi",
@@ -73,6 +96,8 @@ PROFILES: Dict[str, Profile] = {
             "linux/arm64",
             "Raspberry Pi 5 (Cortex-A76): LiteRT, ONNX Runtime, torch CPU",
             emulated_cpu="cortex-a72",  # qemu 7.2 has no cortex-a76 model; the A72 runs the same code paths
+            sensors=RPI5_SENSORS,
+            sensor_devices=RPI5_SENSOR_DEVICES,
         ),
         Profile(
             "rpi-armnn",
@@ -101,6 +126,7 @@ PROFILES: Dict[str, Profile] = {
             runtime="nvidia",
             engine_cache=ENGINE_CACHE_DIR,
             host_files=JETSON_HOST_FILES,
+            sensors=JETSON_SENSORS,
         ),
         Profile(
             "jetson-orin",
@@ -110,6 +136,7 @@ PROFILES: Dict[str, Profile] = {
             runtime="nvidia",
             engine_cache=ENGINE_CACHE_DIR,
             host_files=JETSON_HOST_FILES,
+            sensors=JETSON_SENSORS,
         ),
     )
 }

@@ -323,6 +323,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
         )
         env["QEMU_CPU"] = emu.cpu
         env["EDGEBENCH_EMULATED"] = f"qemu-user {emu.cpu}"  # for the record: timings say nothing about the board
+    opts.update(devices.sensor_options(p, on_host))  # power sensors' device nodes, read-only (launcher/devices.py)
     if p.device_cgroup_rules:
         opts["device_cgroup_rules"] = list(p.device_cgroup_rules)
     if p.runtime:

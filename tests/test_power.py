@@ -267,3 +267,102 @@ def test_cli_power_cmd_and_unavailable_energy_in_the_record(tmp_path: Path, mete
     assert records[0]["energy"]["mean_w"] == 4.25
     assert records[1]["energy"]["energy_mj_per_inference"] == UNAVAILABLE
     assert "switched off" in records[1]["energy"]["reason"]
+
+
+def test_report_shows_energy_and_environment_differences(tmp_path: Path, meter: str) -> None:
+    from .conftest import require
+
+    require("onnxruntime")
+    require("rich")
+    from rich.console import Console
+
+    from bench import comparison, report, runner
+
+    record = runner.run(_digits_config(tmp_path, power=PowerOptions(cmd=meter, idle_s=0.3))).to_dict()
+    other = json_copy(record)
+    other["machine"]["cpu"]["governor"] = "powersave"
+    other["runtime"]["versions"] = {"onnxruntime": "0.0-other"}
+    console = Console(record=True, width=200)
+    report.print_records([record, other], console=console)
+    text = console.export_text()
+    mj = record["energy"]["energy_mj_per_inference"]
+    assert f"energy {mj:.4g} mJ/inference (0 above idle), 4.25 W, idle 4.25 W; measured: cmd" in text
+    diffs = comparison.environment_differences([record, other])
+    assert len(diffs) == 2 and "CPU governor differs" in diffs[0] and "(1 run)" in diffs[0]
+    assert "onnx versions differs" in diffs[1] and "onnxruntime 0.0-other (1 run)" in diffs[1]
+    assert f"ENVIRONMENT DIFFERS, {diffs[0]}" in text
+    assert comparison.environment_differences([record, json_copy(record)]) == []
+    md = report.render([record], "markdown")
+    assert f"energy {mj:.4g} mJ/inference" in md
+
+
+def json_copy(d: dict) -> dict:
+    import json
+
+    return json.loads(json.dumps(d))
+
+
+# ---------- the launcher gives each profile's container exactly its sensors, read-only ----------
+
+
+def test_profiles_name_only_their_own_sensors() -> None:
+    from launcher import profiles
+
+    p = profiles.PROFILES
+    assert p["host"].sensors == (("/sys/devices/virtual/powercap", "/run/edgebench/powercap"),)
+    assert p["rpi5"].sensor_devices == ("/dev/vcio",) and p["rpi5"].sensors == (("/usr/bin/vcgencmd",) * 2,)
+    for name in ("jetson-nano", "jetson-orin"):
+        assert dict(p[name].sensors) == {
+            "/sys/bus/i2c/drivers/ina3221x": "/sys/bus/i2c/drivers/ina3221x",
+            "/sys/bus/i2c/drivers/ina3221": "/sys/bus/i2c/drivers/ina3221",
+            "/run/jtop.sock": "/run/jtop.sock",
+        }
+    assert [n for n, prof in p.items() if prof.sensor_devices] == ["rpi5"]  # /dev/vcio only where vcgencmd needs it
+    assert not p["rpi4"].sensors and not p["rpi-coral"].sensors  # the Pi 4 has no PMIC ADC
+
+
+def test_container_spec_mounts_present_sensors_read_only_and_adds_vcio_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import os
+    import socket
+
+    from .conftest import require
+
+    require("docker")
+    from launcher import devices, profiles
+    from launcher.run import Job, container_options
+
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    tree = tmp_path / "ina3221"
+    tree.mkdir()
+    sock_path = tmp_path / "jtop.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock_path))
+    os.chown(sock_path, 0, 4242)
+    orin = dataclasses.replace(
+        profiles.PROFILES["jetson-orin"],
+        sensors=((str(tree), "/sys/bus/i2c/drivers/ina3221"), (str(sock_path), "/run/jtop.sock"), ("/absent", "/x")),
+    )
+    opts = container_options(Job(profile=orin, bench_argv=("demo",)), "arm64", {})
+    sensor = {m["Target"]: m for m in opts["mounts"] if m["Source"] in (str(tree), str(sock_path))}
+    assert set(sensor) == {"/sys/bus/i2c/drivers/ina3221", "/run/jtop.sock"}
+    assert all(m["ReadOnly"] and m["Type"] == "bind" for m in sensor.values())
+    assert "/x" not in [m["Target"] for m in opts["mounts"]]  # absent on this machine: not mounted
+    assert opts["group_add"] == ["4242"] and "devices" not in opts  # the socket's group, no device node
+    assert devices.sensor_mounts(orin, local=False) == [] and devices.sensor_options(orin, local=False) == {}
+    server.close()
+
+    vcio = tmp_path / "vcio"
+    vcio.write_text("")
+    os.chown(vcio, 0, 44)
+    rpi5 = dataclasses.replace(profiles.PROFILES["rpi5"], sensor_devices=(str(vcio),), sensors=())
+    opts = container_options(Job(profile=rpi5, bench_argv=("demo",)), "arm64", {})
+    assert opts["devices"] == [f"{vcio}:{vcio}:r"] and opts["group_add"] == ["44"]
+    assert "privileged" not in opts and opts["cap_drop"] == ["ALL"]
+    argv = devices.docker_run_argv(opts, "img", ["demo"])
+    assert argv[argv.index("--device") + 1] == f"{vcio}:{vcio}:r" and "--group-add" in argv
+    host = container_options(Job(profile=profiles.PROFILES["host"], bench_argv=("demo",)), "amd64", {})
+    present = Path("/sys/devices/virtual/powercap").exists()
+    assert any(m["Target"] == "/run/edgebench/powercap" and m["ReadOnly"] for m in host["mounts"]) == present

@@ -104,3 +104,24 @@ def idle_window(sampler: Optional[PowerSampler], seconds: float, sleep: Callable
     if sampler is not None and seconds > 0:
         sampler.phase("idle")
         sleep(seconds)
+
+
+def _median(values: List[Any]) -> Optional[float]:
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    return statistics.median(numbers) if numbers else None
+
+
+def energy_text(energies: List[Dict[str, Any]]) -> Optional[str]:
+    """One line for the report over the runs of one config (medians over rounds); None when no run measured it."""
+    energies = [e for e in energies if e]
+    total = _median([e.get("energy_mj_per_inference") for e in energies])
+    if total is None:
+        return None
+    e0 = energies[0]
+    above, mean_w, idle_w = (
+        _median([e.get(k) for e in energies]) for k in ("above_idle_mj_per_inference", "mean_w", "idle_w")
+    )
+    text = f"energy {total:.4g} mJ/inference"
+    text += f" ({above:.4g} above idle)" if above is not None else " (no idle reading)"
+    text += f", {mean_w:.3g} W" + (f", idle {idle_w:.3g} W" if idle_w is not None else "")
+    return text + f"; {e0.get('label')}: {e0.get('source')}, {e0.get('scope')}"
