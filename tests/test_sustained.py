@@ -110,3 +110,8 @@ def test_sixty_second_sustained_run_of_the_digits_model_writes_its_windows(tmp_p
     assert record["machine"]["cooldown"]["target_c"] == 200.0
     assert "start_temp_c" in record["machine"]
     json.dumps(record)
+    # the report: the slowdown line under the runs table, and the latency/temperature chart
+    shown = run_cli("report", str(out), "--plot", str(tmp_path / "plots"))
+    assert shown.returncode == 0, shown.stderr
+    assert f"sustained 60 s: slowdown {s['slowdown']:.3f}x (window p50 {s['windows'][0]['p50_ms']:.4g}" in shown.stdout
+    assert (tmp_path / "plots" / "sustained_digits_cnn.png").stat().st_size > 10_000
