@@ -38,7 +38,7 @@ BENCH_DEPS := $(STAMP)
 BENCH_PY := $(PY)
 endif
 
-.PHONY: venv bench compare experiments verify-device test mutation lint images base-images clean-venv
+.PHONY: venv bench compare experiments verify-device fleet-demo test mutation lint images base-images clean-venv
 
 $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ experiments: $(STAMP)
 ## No DEVICE: this machine. EMULATE=1 for a foreign architecture (timing then not checked).
 verify-device: $(BENCH_DEPS)
 	$(BENCH_PY) -m launcher.make_bench verify
+
+## fleet-demo: `edgebench fleet` on two engines of this machine (a second dockerd as `host`, the system engine as
+## `rpi5` under qemu), the digits model, then a merged report with plots in results/fleet-demo/. Root; docs/fleet.md
+fleet-demo: $(STAMP)
+	$(PY) -m launcher.fleet.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -ra tests

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 MAX_PARALLEL_BOARDS = 16
 #: seconds between checks for another edgebench container still running on a board
 BUSY_POLL_S = 2.0
+#: longest wait for another edgebench run on the board to end (someone else's compare may take that long)
+BUSY_MAX_WAIT_S = 3600.0
 
 
 @dataclass
@@ -111,8 +113,8 @@ def _bench_argv(ctx: Context, config: Config, model: Path) -> List[str]:
 
 
 def _wait_until_idle(client: Any, board: Board, stop: threading.Event) -> None:
-    """One run at a time per board: wait for any edgebench container already running there."""
-    deadline = time.monotonic() + board.timeout_s + 60
+    """One run at a time per board: wait (up to BUSY_MAX_WAIT_S) for any edgebench container already running there."""
+    deadline, told = time.monotonic() + BUSY_MAX_WAIT_S, False
     while True:
         busy = client.containers.list(filters={"label": "org.edgebench.launcher", "status": "running"})
         if not busy:
@@ -122,7 +124,9 @@ def _wait_until_idle(client: Any, board: Board, stop: threading.Event) -> None:
                 f"board {board.name!r} is busy with another edgebench run ({busy[0].short_id})",
                 "wait for it, or stop it there (docker stop), then run again with --resume",
             )
-        log.info("[%s] waiting for edgebench container %s already running there", board.name, busy[0].short_id)
+        if not told:
+            log.info("[%s] waiting for edgebench container %s already running there", board.name, busy[0].short_id)
+            told = True
         time.sleep(BUSY_POLL_S)
 
 
