@@ -625,3 +625,265 @@ def test_harness_timed_setup_load_and_phases(clock: FakeClock) -> None:
         finally:
             listeners.remove(phases.append)
         assert phases == ["warm-up", "measure"]
+
+
+# ---------- metrics: every branch, exact keys and messages ----------
+
+
+def test_compute_dispatches_and_refuses_an_unknown_model_type() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, size=40)
+    logits = rng.normal(size=(40, 3))
+    assert metrics.compute("classification", y, logits, True) == metrics.classification(y, logits, True)
+    assert metrics.compute("classification", y, logits)["softmax_applied"] is False
+    target = rng.normal(size=40)
+    assert metrics.compute("regression", target, target[:, None] + 1) == metrics.regression(target, target + 1)
+    with pytest.raises(DataError) as err:
+        metrics.compute("ranking", y, logits)
+    assert str(err.value) == "unknown model type 'ranking'. Fix: use --model-type classification or regression"
+
+
+def test_classification_record_keys_and_values_exactly() -> None:
+    y = np.array([0, 1, 2, 2])
+    logits = np.eye(3)[[0, 1, 2, 1]]
+    m = metrics.classification(y, logits)
+    assert m == {
+        "task": "classification",
+        "samples": 4,
+        "classes": 3,
+        "accuracy": 0.75,
+        "precision": pytest.approx((1 + 0.5 + 1) / 3),
+        "recall": pytest.approx((1 + 1 + 0.5) / 3),
+        "f1": pytest.approx((1 + 2 / 3 + 2 / 3) / 3),
+        "averaging": "macro over labels present in targets or predictions; 0 where undefined",
+        "softmax_applied": False,
+        "confusion_matrix": [[1, 0, 0], [0, 1, 0], [0, 1, 1]],
+    }
+    assert all(type(v) is int for row in m["confusion_matrix"] for v in row)
+
+
+def test_softmax_is_stable_and_normalizes_rows() -> None:
+    z = np.array([[1000.0, 1001.0, 999.0], [-5.0, 0.0, 5.0]])
+    s = metrics.softmax(z)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(s, e / e.sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(s.sum(axis=1), [1.0, 1.0])
+    assert np.isfinite(s).all()
+    y = np.array([1, 2])
+    with_softmax = metrics.classification(y, z, use_softmax=True)
+    assert with_softmax["softmax_applied"] is True and with_softmax["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ([0.0, 0.5, 0.51, 1.0], [0, 0, 1, 1]),  # probabilities: threshold 0.5, exactly 0.5 is class 0
+        ([0.2, 0.7, 0.0, 0.9], [0, 1, 0, 1]),  # min exactly 0: still probabilities
+        ([0.1, 0.6, 0.4, 1.0], [0, 1, 0, 1]),  # max exactly 1: still probabilities
+        ([-0.5, 0.0, 0.3, 1.2], [0, 0, 1, 1]),  # logits (outside 0..1): threshold 0, exactly 0 is class 0
+        ([0.2, 0.4, 1.5, 1.9], [1, 1, 1, 1]),  # above 1: logits, every one positive
+    ],
+)
+def test_single_output_binary_threshold(scores: list, expected: list) -> None:
+    sk = require("sklearn.metrics")
+    y = np.array([0, 1, 0, 1])
+    m = metrics.classification(y, np.array(scores)[:, None])
+    assert m["classes"] == 2 and m["accuracy"] == pytest.approx(sk.accuracy_score(y, expected))
+    assert m["confusion_matrix"] == sk.confusion_matrix(y, expected, labels=[0, 1]).tolist()
+
+
+def test_class_labels_shapes_and_errors() -> None:
+    assert metrics.class_labels(np.array([[2.0], [0.0]]), 3).tolist() == [2, 0]
+    assert metrics.class_labels(np.array([[0, 0, 1], [0, 1, 0]]), 3).tolist() == [2, 1]
+    assert metrics.class_labels(np.array([1.0, 2.0]), 3).dtype == np.int64
+    with pytest.raises(DataError) as err:
+        metrics.class_labels(np.array([0.5, 1.0]), 3)
+    assert str(err.value) == (
+        "classification y_data holds fractional values. Fix: use class indices or one-hot rows, or --model-type regression"
+    )
+    with pytest.raises(DataError) as err:
+        metrics.class_labels(np.zeros((2, 4)), 3)
+    assert str(err.value) == (
+        "y_data rows have 4 values but the model outputs 3 classes. Fix: give class indices (N,) or one-hot rows (N, classes)"
+    )
+    with pytest.raises(DataError) as err:
+        metrics.classification(np.array([0, 3]), np.zeros((2, 3)))
+    assert str(err.value) == (
+        "y_data labels span 0..3 but the model has 3 classes. "
+        "Fix: check y_data holds class indices 0..classes-1, or use --model-type regression"
+    )
+    with pytest.raises(DataError, match=r"^y_data labels span -1\.\.1 "):
+        metrics.classification(np.array([-1, 1]), np.zeros((2, 3)))
+
+
+def test_top5_only_above_five_classes_and_ties_keep_the_lower_index() -> None:
+    y = np.array([5, 1, 0])
+    six = np.array([[1.0] * 6, [0.0] + [1.0] * 5, [0.0] + [1.0] * 5])
+    m = metrics.classification(y, six)
+    assert m["top5_accuracy"] == pytest.approx(1 / 3)  # all tied: 0..4 first, so 5 misses; 1 is in 1..5, 0 is not
+    assert "top5_accuracy" not in metrics.classification(np.array([0, 1]), np.eye(5)[[0, 1]])
+
+
+def test_regression_several_outputs_constant_targets_and_exact_record() -> None:
+    sk = require("sklearn.metrics")
+    rng = np.random.default_rng(6)
+    y = np.stack([rng.normal(5, 2, 50), rng.normal(-3, 1, 50)], axis=1)
+    pred = y + rng.normal(0, 0.5, size=y.shape)
+    m = metrics.regression(y, pred)
+    assert m["r2"] == pytest.approx(sk.r2_score(y, pred))  # uniform average over the outputs
+    assert m["mse"] == pytest.approx(sk.mean_squared_error(y, pred))
+    constant = np.full(4, 2.0)
+    assert metrics.regression(constant, constant)["r2"] == 1.0  # as scikit-learn (force_finite)
+    assert metrics.regression(constant, constant + 0.5)["r2"] == 0.0
+    assert metrics.regression(constant, constant + 0.5)["r2"] == sk.r2_score(constant, constant + 0.5)
+    mixed = np.stack([constant, [1.0, 2.0, 3.0, 4.0]], axis=1)
+    assert metrics.regression(mixed, mixed)["r2"] == 1.0
+    assert metrics.regression(mixed, mixed + 0.5)["r2"] == pytest.approx(sk.r2_score(mixed, mixed + 0.5))
+    small = np.array([0.1, 0.2, 0.3, 0.5])  # ss_tot below 1
+    assert metrics.regression(small, small[::-1])["r2"] == pytest.approx(sk.r2_score(small, small[::-1]))
+    exact = metrics.regression(np.array([1.0, 2.0]), np.array([[1.5], [2.0]]))
+    assert exact == {
+        "task": "regression",
+        "samples": 2,
+        "mse": 0.125,
+        "mae": 0.25,
+        "rmse": pytest.approx(0.125**0.5),
+        "r2": 0.5,
+        "mape_pct": 25.0,
+        "mape_excluded_zero_targets": 0,
+    }
+    with pytest.raises(DataError) as err:
+        metrics.regression(np.zeros((4, 2)), np.zeros((4, 3)))
+    assert (
+        str(err.value)
+        == "y_data has 2 values per sample but the model outputs 3. Fix: give one target per model output"
+    )
+
+
+# ---------- data: every adaptation path, exact notes and messages ----------
+
+
+def test_adapt_nhwc_data_for_an_nchw_model_with_notes_and_log(caplog: pytest.LogCaptureFixture) -> None:
+    x = np.arange(2 * 4 * 5 * 3, dtype=np.float64).reshape(2, 4, 5, 3)  # NHWC samples
+    spec = TensorSpec("img", (1, 3, 4, 5), "float32")
+    with caplog.at_level("INFO", logger="bench.data"):
+        a = data.adapt(x, spec)
+    assert a.transposed == (0, 3, 1, 2) and a.x.shape == (2, 3, 4, 5) and a.quantize is False
+    assert np.array_equal(a.x[1, 2, 3, 4], x[1, 3, 4, 2]) and a.x.flags["C_CONTIGUOUS"]
+    assert a.notes == ["x_data transposed NHWC->NCHW to fit the model input"]
+    assert "x_data transposed NHWC->NCHW to fit model input img [1, 3, 4, 5]" in caplog.text
+    b = data.adapt(np.zeros((2, 3, 4, 5)), TensorSpec("img", (1, 4, 5, 3), "float32"))
+    assert b.notes == ["x_data transposed NCHW->NHWC to fit the model input"] and b.transposed == (0, 2, 3, 1)
+    c = data.adapt(np.zeros((2, 1, 4)), TensorSpec("v", (1, 4), "float32"))
+    assert c.notes == ["x_data samples carried a batch dimension of 1; dropped"] and c.x.shape == (2, 4)
+    assert c.transposed is None
+
+
+def test_adapt_dynamic_and_unknown_dimensions() -> None:
+    x = np.zeros((3, 7, 2), np.float32)
+    for shape in ((1, -1, 2), (1, None, 2), (-1, 7, 2)):
+        assert data.adapt(x, TensorSpec("x", shape, "float32")).x.shape == (3, 7, 2)
+    with pytest.raises(DataError):
+        data.adapt(x, TensorSpec("x", (1, -2, 2), "float32"))
+    assert data.adapt(x, TensorSpec("x", (), "float32")).x.shape == (3, 7, 2)  # no declared shape: not checked
+    with pytest.raises(DataError) as err:
+        data.adapt(np.zeros((2, 3, 4, 5)), TensorSpec("img", (1, 3, 5, 4), "float32"))
+    assert str(err.value) == (
+        "x_data samples have shape [3, 4, 5] but model input 'img' expects [1, 3, 5, 4] (batch first). "
+        "Fix: store x_data as (N, 3, 5, 4) without the batch dimension"
+    )
+
+
+def test_adapt_casts_to_the_input_dtype() -> None:
+    x = np.array([[0.0, 1.0], [2.0, 3.0]])
+    half = data.adapt(x, TensorSpec("x", (1, 2), "float16"))
+    assert half.x.dtype == np.float16 and half.quantize is False and half.notes == []
+    flags = data.adapt(np.array([[0, 1], [1, 0]]), TensorSpec("x", (1, 2), "bool"))
+    assert flags.x.dtype == np.bool_ and flags.x.tolist() == [[False, True], [True, False]]
+    ints = data.adapt(np.array([[1, 2], [3, 4]], np.int64), TensorSpec("x", (1, 2), "int32"))
+    assert ints.x.dtype == np.int32 and ints.quantize is False and ints.x.flags["C_CONTIGUOUS"]
+
+
+def test_adapt_quantized_input_note_and_integer_ranges() -> None:
+    spec = TensorSpec("x", (1, 2), "int8", scale=0.5, zero_point=3)
+    a = data.adapt(np.array([[1.0, 2.0]]), spec)
+    assert a.quantize is True and a.x.dtype == np.float32
+    assert a.notes == ["float x_data quantized per inference with scale 0.5 and zero point 3"]
+    assert a.sample(0).tolist() == [[5, 7]] and a.sample(0).dtype == np.int8
+    ints = data.adapt(np.array([[1, 2]], np.int64), spec)  # integer data for a quantized model: taken as it is
+    assert ints.quantize is False and ints.x.dtype == np.int8 and ints.notes == []
+    plain = TensorSpec("ids", (1, 2), "int8")
+    assert data.adapt(np.array([[-128.0, 127.0]]), plain).x.tolist() == [[-128, 127]]  # the limits themselves fit
+    for bad, where in (([[-129, 0]], "-129..0"), ([[0, 128]], "0..128")):
+        with pytest.raises(DataError) as err:
+            data.adapt(np.array(bad), plain)
+        assert str(err.value) == (
+            f"x_data values span {where}, outside int8 (-128..127). Fix: rescale x_data into the int8 range"
+        )
+    with pytest.raises(DataError) as err:
+        data.adapt(np.array([[np.inf, 1.0]]), plain)
+    assert str(err.value) == (
+        "model input 'ids' is int8 without quantization parameters but x_data is fractional. "
+        "Fix: give integer x_data or a model with a quantized input"
+    )
+    assert data.adapt(np.zeros((0, 2)), plain).x.shape == (0, 2)  # nothing to range-check
+
+
+def test_dequantize_zero_point_default_and_float_passthrough() -> None:
+    y = np.array([4, -2], np.int8)
+    out = data.dequantize(y, TensorSpec("y", (1, 2), "int8", scale=0.5, zero_point=None))
+    assert out.tolist() == [2.0, -1.0] and out.dtype == np.float32
+    f = np.array([1.5], np.float32)
+    assert data.dequantize(f, TensorSpec("y", (1,), "float32")) is f
+    assert data.dequantize(y, TensorSpec("y", (1, 2), "int8", scale=0.25, zero_point=-2)).tolist() == [1.5, 0.0]
+
+
+def test_load_npz_dataset_fields_and_exact_messages(tmp_path: Path) -> None:
+    from bench.hashing import sha256_path
+
+    path = _npz(tmp_path, x_data=np.zeros((3, 2)), y_data=np.arange(3))
+    ds = data.load_npz(path)
+    assert ds.path == path and ds.y.tolist() == [0, 1, 2] and ds.sha256 == sha256_path(path)
+    no_y = data.load_npz(_npz(tmp_path, "no_y.npz", x_data=np.zeros((2, 2))), require_y=False)
+    assert no_y.y is None and no_y.keys == ["x_data"]
+    flags = data.load_npz(_npz(tmp_path, "b.npz", x_data=np.ones((2, 2), bool), y_data=np.array([True, False])))
+    assert flags.x.dtype == np.bool_
+    cases = [
+        ({"x_data": np.zeros((3, 2)), "y_data": np.array(5)}, "x_data has 3 samples but y_data has 0 in {p}"),
+        ({"x_data": np.zeros((2, 2)), "y_data": np.array(["a", "b"])}, "y_data in {p} has dtype <U1, not a real number type"),
+        ({"x_data": np.zeros((2, 2), complex), "y_data": np.arange(2)}, "x_data in {p} has dtype complex128, not a real number type"),
+        ({"x_data": np.array(1.0), "y_data": np.arange(1)}, "x_data in {p} is empty"),
+    ]  # fmt: skip
+    fixes = {
+        "samples": "give one target per input sample",
+        "dtype": "store {n} as float or int",
+        "empty": "store at least one sample",
+    }
+    for i, (arrays, problem) in enumerate(cases):
+        p = _npz(tmp_path, f"bad{i}.npz", **arrays)
+        with pytest.raises(DataError) as err:
+            data.load_npz(p)
+        fix = next(v for k, v in fixes.items() if k in problem).format(n=problem.split(" ")[0])
+        assert str(err.value) == problem.format(p=p) + ". Fix: " + fix
+    text = tmp_path / "t.npz"
+    text.write_text("hello")
+    with pytest.raises(DataError) as err:
+        data.load_npz(text)
+    assert str(err.value) == (
+        f"data file {text} is not an .npz archive. Fix: save it with numpy.savez(path, x_data=..., y_data=...)"
+    )
+    broken = tmp_path / "broken.npz"
+    with zipfile.ZipFile(broken, "w") as z:
+        z.writestr("x_data.npy", b"\x93NUMPY not really")
+    with pytest.raises(DataError) as err:
+        data.load_npz(broken)
+    assert str(err.value).startswith(f"data file {broken} could not be read: ")
+    assert str(err.value).endswith(". Fix: re-save it with numpy.savez")
+    pickled = tmp_path / "p.npz"
+    np.savez(pickled, x_data=np.array([{"a": 1}], dtype=object), y_data=np.arange(1))
+    with pytest.raises(DataError) as err:
+        data.load_npz(pickled)
+    assert str(err.value) == (
+        f"data file {pickled} holds pickled (object) arrays, which are not loaded for safety. "
+        "Fix: save plain numeric arrays (e.g. numpy.asarray(x, dtype=numpy.float32))"
+    )
