@@ -209,9 +209,10 @@ def test_sampler_sleeps_between_reads() -> None:
 
 @pytest.fixture()
 def meter(tmp_path: Path) -> str:
-    script = tmp_path / "meter.py"
-    script.write_text("print('4.25 W')\n")
-    return f"{sys.executable} {script}"
+    script = tmp_path / "meter.sh"  # a meter's script: prints the watts once and exits
+    script.write_text("#!/bin/sh\necho '4.25 W'\n")
+    script.chmod(0o755)
+    return str(script)
 
 
 def _digits_config(tmp_path: Path, **kw):
@@ -222,7 +223,7 @@ def _digits_config(tmp_path: Path, **kw):
         model=models.DIGITS_ONNX,
         data=models.DIGITS_TEST_DATA,
         framework="onnx",
-        timing=Timing(warmup_runs=5, warmup_min_s=0.0, min_runs=50, min_time_s=0.6),
+        timing=Timing(warmup_runs=5, warmup_min_s=0.0, min_runs=50, min_time_s=1.0),
         output=tmp_path / "results.jsonl",
         **kw,
     )
@@ -261,8 +262,9 @@ def test_cli_power_cmd_and_unavailable_energy_in_the_record(tmp_path: Path, mete
     done = run_cli("run", *common, "--power-source", "none")
     assert done.returncode == 0, done.stderr
     bad = run_cli("run", *common, "--power-cmd", "/nonexistent/meter")
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1, bad.stderr
-    assert "--power-cmd '/nonexistent/meter' failed" in bad.stderr and "run it by hand" in bad.stderr
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("edgebench: error:")]
+    assert bad.returncode == 2 and len(errors) == 1, bad.stderr  # one line naming the problem and the fix
+    assert "--power-cmd '/nonexistent/meter' failed" in errors[0] and "run it by hand" in errors[0]
     records = list(read_records(out))
     assert records[0]["energy"]["mean_w"] == 4.25
     assert records[1]["energy"]["energy_mj_per_inference"] == UNAVAILABLE

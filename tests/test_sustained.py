@@ -115,3 +115,17 @@ def test_sixty_second_sustained_run_of_the_digits_model_writes_its_windows(tmp_p
     assert shown.returncode == 0, shown.stderr
     assert f"sustained 60 s: slowdown {s['slowdown']:.3f}x (window p50 {s['windows'][0]['p50_ms']:.4g}" in shown.stdout
     assert (tmp_path / "plots" / "sustained_digits_cnn.png").stat().st_size > 10_000
+
+
+def test_compare_passes_sustained_and_power_options_to_every_run(tmp_path: Path) -> None:
+    from bench import cli, models
+
+    args = cli.build_parser().parse_args(
+        ["compare", str(models.DIGITS_ONNX), str(models.DIGITS_TEST_DATA), "--configs", "onnx,tflite"]
+        + ["--sustained-s", "30", "--window-s", "5", "--power-hz", "5", "--idle-s", "1", "--cooldown-to-c", "60"]
+        + ["--output", str(tmp_path / "r.jsonl")]
+    )
+    plan = cli.compare_plan_of(args)
+    assert {j.run.sustained for j in plan.jobs} == {SustainedOptions(30.0, 5.0)}
+    assert {(j.run.power.hz, j.run.power.idle_s) for j in plan.jobs} == {(5.0, 1.0)}
+    assert plan.protocol.cooldown_to_c == 60.0 and {j.run.cooldown for j in plan.jobs} == {None}  # compare waits
