@@ -55,6 +55,11 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON Lines file the record is appended to")
     p.add_argument("--label", help="free text stored with the record")
     p.add_argument("--no-raw", action="store_true", help="do not keep raw latencies in the record")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="per-operator time (ONNX Runtime, PyTorch, TensorRT); latencies then include the profiler's overhead",
+    )
     add_random_weights_argument(p)
     add_power_arguments(p)
     convert_options.add_arguments(p)
@@ -185,6 +190,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         output=args.output,
         label=args.label,
         keep_raw=not args.no_raw,
+        profile=getattr(args, "profile", False),
         random_weights=args.random_weights,
         convert=convert_options.from_args(args),
         **_power_and_sustained(args),

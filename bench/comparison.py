@@ -92,6 +92,7 @@ class ConfigSummary:
     conversion_s: Optional[float] = None
     emulated: bool = False
     throttled: bool = False
+    profiled: bool = False  # --profile runs: latencies include the profiler's overhead, kept apart (label suffix)
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
@@ -146,10 +147,19 @@ def model_name(record: Dict[str, Any]) -> str:
     return name.split(".", 1)[0] or name
 
 
+#: appended to the label of --profile records, so they form their own groups and never pool with unprofiled ones
+PROFILED_SUFFIX = " (profiled)"
+
+
+def is_profiled(record: Dict[str, Any]) -> bool:
+    return bool(_get(record, "profile", "profiled"))
+
+
 def _key(record: Dict[str, Any]) -> Tuple[str, str, str, str]:
     cmp = record.get("compare") or {}
-    label = cmp.get("label") or cmp.get("config") or adhoc_label(record)
-    return str(cmp.get("id") or ""), board_key(record), model_name(record), str(label)
+    label = str(cmp.get("label") or cmp.get("config") or adhoc_label(record))
+    label += PROFILED_SUFFIX if is_profiled(record) else ""
+    return str(cmp.get("id") or ""), board_key(record), model_name(record), label
 
 
 def group_records(records: Iterable[Dict[str, Any]]) -> Dict[Tuple[str, str, str, str], List[Dict[str, Any]]]:
@@ -265,9 +275,13 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
         ok_records=len(ok),
         status=status,
         baseline=str(cmp.get("baseline") or ""),
+        profiled=is_profiled(first),
     )
+    if s.profiled and s.baseline:
+        s.baseline += PROFILED_SUFFIX  # a profiled compare's baseline is the profiled run of that label
     labels = cmp.get("labels") or []
-    s.order = labels.index(key[3]) if key[3] in labels else None
+    plain = key[3][: -len(PROFILED_SUFFIX)] if s.profiled else key[3]
+    s.order = labels.index(plain) if plain in labels else None
     _latency(s, ok)
     s.quality_metric, s.quality, s.quality_note = _quality(ok)
     s.size_mb = _median_of(_get(r, "model", "size_mb") for r in ok)
@@ -353,10 +367,13 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
         base = _pick_baseline(members, baseline)
         sha = _source_sha([r for k in keys for r in groups[k]])
         ref = next((summaries[k] for k in keys if sha and _runs_model(groups[k], sha)), base)
-        ok = [m for m in members if m.p50_ms is not None]
+        same = base.profiled if base is not None else False  # "best" among runs measured the same way
+        ok = [m for m in members if m.p50_ms is not None and m.profiled == same]
         fastest = min(ok, key=lambda m: m.p50_ms) if ok else None  # type: ignore[arg-type,return-value]
         for m in members:
-            if base is not None:
+            if base is not None and m.profiled != base.profiled:
+                m.notes.append("profiled run: no speedup against unprofiled runs (the profiler's overhead)")
+            elif base is not None:
                 _set_speedup(m, base, pools)
             _set_quality_change(m, ref)
             m.best = m is fastest and len(ok) > 1

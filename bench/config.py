@@ -60,6 +60,8 @@ class RunConfig:
     sustained: Any = None
     #: bench run --cooldown-to-c (bench.sustained.CooldownOptions); compare waits between runs itself
     cooldown: Any = None
+    #: --profile: per-operator time (bench.profile); the run's latencies then include the profiler's overhead
+    profile: bool = False
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)

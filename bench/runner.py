@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench import __version__, formats, machine, sustained
+from bench import __version__, compute, formats, machine, sustained
+from bench import profile as profile_mod
 from bench.config import RunConfig, Timing
 from bench.errors import BenchError
 from bench.hashing import sha256_path
@@ -141,6 +142,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         extra={
             "input_dtype": in_dtype,
             **({"delegate_path": str(config.delegate_path)} if config.delegate_path else {}),
+            **({"profile": True} if config.profile else {}),
         },
     )
     run_path, run_fmt, run_sha = model_path, fmt, record.model.sha256
@@ -165,6 +167,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
 
     rt = runtimes.create(config.framework)
     import_ns = harness.timed_setup(rt)
+    compute.before_measurement(record.machine, config.framework, config.delegate)  # a CPU peak, measured now
     _cool_down(config, record)
     with machine.Sampler() as sampler:
         try:
@@ -173,14 +176,25 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             load_ns -= int((rt.describe().get("build_ms") or 0.0) * 1e6)
             adapted = data_mod.adapt(dataset.x, rt.input)
             record.data.adaptation.extend(adapted.notes)
+            listener = profile_mod.phase_listener(rt) if config.profile else None
             with PowerRun(config.power) as power:  # idle window, then readings tagged by the harness's phases
-                m = harness.measure(rt, adapted, config.timing)
+                if listener is not None:
+                    harness.PHASE_LISTENERS.append(listener)
+                try:
+                    m = harness.measure(rt, adapted, config.timing)
+                finally:
+                    if listener is not None:
+                        harness.PHASE_LISTENERS.remove(listener)
                 power.done()
+            if config.profile:  # untimed: read after the measurement, before anything else runs on the model
+                record.profile = profile_mod.collect(rt)
             if config.sustained is not None:  # after the measurement, never mixed into its statistics
                 record.sustained = sustained.run(harness.step_fn(rt, adapted), len(adapted), config.sustained)
             record.runtime = {"name": rt.name, "versions": rt.versions(), **rt.describe()}
             if reference is not None:  # untimed, after the measurement
                 _check_deferred_fidelity(rt, reference, record)
+            source = {"source_model": {"path": str(model_path), "format": fmt}} if run_path != model_path else {}
+            counts = compute.count_ops(rt, run_path, run_fmt, source)  # untimed, after the measurement
         finally:
             rt.close()
     record.machine["state"] = sampler.summary()
@@ -192,6 +206,10 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     _add_tensors(record.model, rt, list(m.outputs.shape[1:]))
 
     invoke, e2e = summarize_ns(m.invoke_ns), summarize_ns(m.e2e_ns)
+    record.compute = _compute_section(config, record, counts, invoke["p50_ms"], run_path, run_fmt)
+    if record.profile.get("profiled"):
+        log.warning(profile_mod.WARNING)
+        record.warnings.append(profile_mod.WARNING)
     high_cv = invoke["cv"] > HIGH_CV
     if high_cv:
         msg = f"latency varies a lot (coefficient of variation {invoke['cv']:.2f}); close other programs or pin CPU frequency"
@@ -218,6 +236,19 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
     if config.random_weights:
         record.quality["not_meaningful"] = "random weights"
+
+
+def _compute_section(
+    config: RunConfig, record: RunRecord, counts: Dict[str, Any], p50_ms: float, path: Path, fmt: str
+) -> Dict[str, Any]:
+    """record["compute"]: GOP/s and the share of the device's peak (bench.compute); a failure is recorded, not raised."""
+    try:
+        device = compute.device_of(config.framework, config.delegate, record.runtime)
+        precision = compute.precision_of(config.framework, device, record.runtime, path, fmt)
+        return compute.section(counts, p50_ms, record.machine, device, precision)
+    except Exception as exc:  # the measurement stands; only its interpretation is missing
+        log.warning("GOP/s not computed: %s", exc)
+        return {"unavailable": f"{type(exc).__name__}: {exc}"}
 
 
 def _cool_down(config: RunConfig, record: RunRecord) -> None:

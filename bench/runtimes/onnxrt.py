@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from bench import formats
 from bench.errors import FrameworkUnavailable, ModelFormatError, UnsupportedModelError
@@ -61,6 +61,13 @@ class OnnxRuntime(Runtime):
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
+        self._profiling = bool(options.extra.get("profile"))
+        if self._profiling:  # bench.profile: the session's Chrome-trace JSON, read by profile_rows()
+            import tempfile
+
+            self._prof_dir = tempfile.mkdtemp(prefix="edgebench-ortprof-")
+            so.enable_profiling = True
+            so.profile_file_prefix = str(Path(self._prof_dir) / "ort")
         providers = options.extra.get("providers") or ["CPUExecutionProvider"]
         try:
             self._sess = ort.InferenceSession(str(model_path), sess_options=so, providers=providers)
@@ -98,6 +105,37 @@ class OnnxRuntime(Runtime):
 
     def versions(self) -> Dict[str, str]:
         return {"onnxruntime": _ort().__version__}
+
+    profile_source = "onnxruntime profiler (SessionOptions.enable_profiling, end_profiling JSON)"
+
+    def profile_start(self) -> None:
+        """The measured runs begin: node events before this wall-clock instant (warm-up) are left out."""
+        import time
+
+        self._prof_from_ns = time.time_ns()
+
+    def profile_rows(self) -> List[Dict[str, Any]]:
+        """One row per ``<node>_kernel_time`` event of the measured runs (ts: µs after the profiler's start)."""
+        import json
+        import shutil
+
+        if not self._profiling:
+            raise RuntimeError("the session was not created with profiling enabled")
+        start_ns = self._sess.get_profiling_start_time_ns()
+        path = Path(self._sess.end_profiling())
+        try:
+            events = json.loads(path.read_text())
+        finally:
+            shutil.rmtree(self._prof_dir, ignore_errors=True)
+        since = getattr(self, "_prof_from_ns", 0)
+        rows = []
+        for e in events:
+            name = str(e.get("name", ""))
+            if e.get("cat") != "Node" or not name.endswith("_kernel_time") or start_ns + e["ts"] * 1000 < since:
+                continue
+            op = (e.get("args") or {}).get("op_name", "")
+            rows.append({"name": name[: -len("_kernel_time")], "type": op, "calls": 1, "total_ms": e["dur"] / 1e3})
+        return rows
 
     def describe(self) -> Dict[str, Any]:
         return {"providers": self._sess.get_providers(), "intra_op_threads": self._threads}

@@ -7,7 +7,7 @@ import inspect
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from bench import formats
 from bench.errors import FrameworkUnavailable, InputError, ModelFormatError, UnsupportedModelError
@@ -133,6 +133,8 @@ class PyTorchRuntime(Runtime):
         self._grad_was = torch.is_grad_enabled()
         torch.set_grad_enabled(False)
         self._y = None
+        self._prof: Any = None
+        self._profiling = bool(options.extra.get("profile"))
 
     def prepare(self, x: Any) -> None:
         self._x = self._torch.from_numpy(x)
@@ -159,5 +161,75 @@ class PyTorchRuntime(Runtime):
     def versions(self) -> Dict[str, str]:
         return probe()
 
+    def count_macs(self) -> Dict[str, Any]:
+        """MACs of one batch-1 forward pass, from torch's FlopCounterMode (aten conv/mm/addmm/bmm: 2 FLOPs a MAC);
+        untimed, after the measurement (bench.compute)."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        x = self._torch.zeros(tuple(self.input.shape), dtype=getattr(self._torch, self.input.dtype))
+        counter = FlopCounterMode(display=False)
+        with counter:
+            self._model(x)
+        flops = counter.get_flop_counts().get("Global", {})
+        # "aten.convolution" -> "convolution"
+        by_type = {str(op).rsplit(".", 1)[-1]: int(n) // 2 for op, n in flops.items()}
+        macs = sum(by_type.values())
+        return {"macs": macs, "ops": 2 * macs, "by_type": by_type, "source": "torch FlopCounterMode (one forward pass)"}
+
+    profile_source = "torch.profiler (CPU), one record_function per leaf module"
+
+    def profile_start(self) -> None:
+        """Wrap each leaf module in a record_function named after it and start torch.profiler (bench.profile)."""
+        if not self._profiling or self._prof is not None:
+            return
+        from torch.profiler import ProfilerActivity, profile, record_function
+
+        self._layers: Dict[str, str] = {}
+        for name, module in self._model.named_modules():
+            if name and not any(True for _ in module.children()):
+                label = f"layer:{name}"
+                self._layers[label] = type(module).__name__
+                module.register_forward_pre_hook(_enter(record_function, label))
+                module.register_forward_hook(_exit)
+        self._prof = profile(activities=[ProfilerActivity.CPU])
+        self._prof.start()
+
+    def profile_rows(self) -> List[Dict[str, Any]]:
+        """The leaf modules' rows (inclusive CPU time); aten operators (self time) when the model has no modules."""
+        if self._prof is None:
+            raise RuntimeError("the profiler was not started")
+        self._prof.stop()
+        events = self._prof.key_averages()
+        rows = [
+            {
+                "name": e.key[len("layer:") :],
+                "type": self._layers[e.key],
+                "calls": e.count,
+                "total_ms": e.cpu_time_total / 1e3,
+            }
+            for e in events
+            if e.key in self._layers
+        ]
+        if not rows:  # TorchScript: no module hooks; operators instead
+            rows = [
+                {"name": e.key, "type": e.key, "calls": e.count, "total_ms": e.self_cpu_time_total / 1e3}
+                for e in events
+                if e.key.startswith("aten::")
+            ]
+        return rows
+
     def describe(self) -> Dict[str, Any]:
         return {"threads": self._torch.get_num_threads(), "device": "cpu"}
+
+
+def _enter(record_function: Any, label: str) -> Any:
+    def hook(module: Any, args: Any) -> None:
+        rf = record_function(label)
+        rf.__enter__()
+        module.__dict__.setdefault("_edgebench_rf", []).append(rf)
+
+    return hook
+
+
+def _exit(module: Any, args: Any, output: Any) -> None:
+    module.__dict__["_edgebench_rf"].pop().__exit__(None, None, None)

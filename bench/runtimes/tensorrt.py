@@ -220,6 +220,24 @@ def fix_shapes(engine: Any, context: Any, tensors: List[_Tensor]) -> List[Tuple[
     return [tuple(context.get_binding_shape(i)) for i in range(len(tensors))]
 
 
+def layer_profiler(trt: Any) -> Any:
+    """An ``IProfiler`` collecting (calls, total ms) per layer name. NVIDIA/TensorRT ``python/src/infer/pyCore.cpp``
+    at 8.2.1 and v10.3.0: ``class_<IProfiler, PyProfiler>`` whose pure virtual ``report_layer_time(layer_name, ms)``
+    is overridden from Python; a synchronous ``execute_v2`` reports every layer after each inference."""
+
+    class LayerProfiler(trt.IProfiler):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            trt.IProfiler.__init__(self)
+            self.times: Dict[str, List[float]] = {}
+
+        def report_layer_time(self, layer_name: str, ms: float) -> None:
+            calls_ms = self.times.setdefault(str(layer_name), [0, 0.0])
+            calls_ms[0] += 1
+            calls_ms[1] += float(ms)
+
+    return LayerProfiler()
+
+
 class TensorRTRuntime(Runtime):
     name = "tensorrt"
     formats = (formats.ONNX, formats.TENSORRT_ENGINE)
@@ -253,6 +271,9 @@ class TensorRTRuntime(Runtime):
                 "export a single-input single-output model",
             )
         self._engine, self._context = engine, engine.create_execution_context()
+        self._profiler = layer_profiler(trt) if options.extra.get("profile") else None
+        if self._profiler is not None:  # pyCore.cpp (8.2.1, v10.3.0): IExecutionContext.profiler property
+            self._context.profiler = self._profiler
         shapes = fix_shapes(engine, self._context, tensors)
         self._host, self._dev, specs = [], [], []
         for t, shape in zip(tensors, shapes):
@@ -319,6 +340,19 @@ class TensorRTRuntime(Runtime):
 
     def versions(self) -> Dict[str, str]:
         return dict(self._versions)
+
+    profile_source = "TensorRT IProfiler (report_layer_time per layer, synchronous execute_v2)"
+
+    def profile_start(self) -> None:
+        """The measured runs begin: forget the layer times reported during warm-up."""
+        if self._profiler is not None:
+            self._profiler.times.clear()
+
+    def profile_rows(self) -> List[Dict[str, Any]]:
+        if self._profiler is None:
+            raise RuntimeError("the execution context has no profiler")
+        # layer types would need the engine inspector's detailed verbosity at build time: names only
+        return [{"name": n, "type": "", "calls": c, "total_ms": ms} for n, (c, ms) in self._profiler.times.items()]
 
     def describe(self) -> Dict[str, Any]:
         return {
