@@ -136,6 +136,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="fleet: %(message)s", stream=sys.stderr
     )
+    if not args.verbose:  # the launcher's per-container lines: in the board logs and the progress display already
+        logging.getLogger("launcher.run").setLevel(logging.WARNING)
     try:
         if args.command == "status":
             return cmd_status(args)
