@@ -157,6 +157,7 @@ def test_no_sensor_says_unavailable_with_every_reason(tmp_path: Path) -> None:
         (PowerOptions(idle_s=-1), "--idle-s"),
         (PowerOptions(cmd="  "), "--power-cmd is empty"),
         (PowerOptions(source="rapl", cmd="x"), "--power-cmd with --power-source rapl"),
+        (PowerOptions(source="cmd"), "--power-source cmd without --power-cmd"),
         (PowerOptions(cmd="/nonexistent/meter"), "failed"),
         (PowerOptions(cmd=f"{sys.executable} -c \"print('no number')\""), "printed no number"),
     ],

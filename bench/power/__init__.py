@@ -8,7 +8,7 @@ meter) replaces the search. See each module for the files it reads and the vendo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from bench.power import base
 from bench.power.base import DEFAULT_HZ, DEFAULT_IDLE_S, PowerOptions, PowerSource, Unavailable
@@ -43,12 +43,4 @@ def open_source(options: PowerOptions, root: Path = Path("/")) -> Tuple[Optional
     probes = _probes(options.hz)
     if options.source != "auto":
         probes = [(n, p) for n, p in probes if n == options.source]
-        if not probes:  # "cmd" without --power-cmd
-            return None, "--power-source cmd needs --power-cmd"
     return base.find(probes, root)
-
-
-def options_dict(options: Optional[PowerOptions]) -> Dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(options or PowerOptions())

@@ -71,6 +71,8 @@ class PowerOptions:
             raise InputError(f"--idle-s {self.idle_s} is negative", "pass seconds >= 0 (0: no idle window)")
         if self.cmd is not None and not self.cmd.strip():
             raise InputError("--power-cmd is empty", "pass the meter's command, e.g. --power-cmd 'mymeter --watts'")
+        if self.source == "cmd" and not self.cmd:
+            raise InputError("--power-source cmd without --power-cmd", "pass the meter with --power-cmd 'CMD ARGS'")
         if self.cmd and self.source not in ("auto", "cmd"):
             raise InputError(f"--power-cmd with --power-source {self.source}", "leave --power-source out (or pass cmd)")
         return self

@@ -15,7 +15,7 @@ import subprocess
 from typing import List, Optional
 
 from bench.errors import InputError
-from bench.power.base import MEASURED, PowerSource, Unavailable
+from bench.power.base import MEASURED, PowerSource
 
 TIMEOUT_S = 5.0
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
@@ -58,6 +58,3 @@ def probe_cmd(cmd: str) -> PowerSource:
     if parse_watts(out) is None:
         raise InputError(f"--power-cmd {cmd!r} printed no number: {out[:80]!r}", "make it print the watts, e.g. 4.2")
     return source
-
-
-__all__ = ["Command", "Unavailable", "parse_watts", "probe_cmd"]
