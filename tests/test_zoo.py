@@ -140,8 +140,9 @@ def test_zoo_keras_model_loads_and_predicts(small_zoo: Path) -> None:
     with np.load(ke["data"], allow_pickle=False) as d:
         y = np.asarray(model(d["x_data"][:2], training=False))
     assert y.shape == (2, 1000)
-    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-4)  # keras.applications end in softmax
-    assert float(y.std()) > 1e-5, "outputs must depend on the input"
+    # logits (classifier_activation=None), at a trained network's scale: an int8 output keeps their ranking
+    assert float(y.std()) > 1e-2 and not np.allclose(y.sum(axis=1), 1.0)
+    assert model.layers[-1].get_config()["activation"] == "linear"
 
 
 def test_random_weights_keeps_metrics_and_marks_them_not_meaningful(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ Per model (ResNet-50, MobileNetV2, EfficientNet-B0 at 224x224, seeded random wei
 
 * ``<name>.pth`` + ``<name>.py`` (state_dict and its self-contained class file) and ``<name>.onnx`` (one file),
   with ``data.npz`` (NCHW, ImageNet-normalised random images, random labels) and ``representative.npz`` (x_data only);
-* ``<name>_keras.keras`` (the same architecture from keras.applications, ``weights=None``) with ``data_nhwc.npz`` and
-  ``representative_nhwc.npz`` made by the application's own preprocess_input;
+* ``<name>_keras.keras`` (the same architecture from keras.applications, ``weights=None``, logits out) with
+  ``data_nhwc.npz`` and ``representative_nhwc.npz`` made by the application's own preprocess_input;
 * ``DIR/zoo.json``: the manifest (paths relative to DIR, class names, parameter counts, seed) that
   ``make experiments`` reads.
 
