@@ -20,7 +20,7 @@ from bench.errors import BenchError
 from bench.hashing import sha256_path
 from bench.power.run import PowerRun
 from bench.records import DataInfo, Latency, ModelInfo, RunRecord, append_jsonl
-from bench.stats import HIGH_CV, summarize_ns
+from bench.stats import noise_warning, summarize_ns
 
 log = logging.getLogger(__name__)
 
@@ -210,11 +210,11 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     if record.profile.get("profiled"):
         log.warning(profile_mod.WARNING)
         record.warnings.append(profile_mod.WARNING)
-    high_cv = invoke["cv"] > HIGH_CV
-    if high_cv:
-        msg = f"latency varies a lot (coefficient of variation {invoke['cv']:.2f}); close other programs or pin CPU frequency"
-        log.warning(msg)
-        record.warnings.append(msg)
+    noisy = noise_warning(invoke)  # robust figures (median interval, Tukey outliers), not the CV
+    high_variance = noisy is not None
+    if noisy:
+        log.warning(noisy)
+        record.warnings.append(noisy)
     if record.machine["state"]["throttled"]:
         msg = "the board throttled during the run: " + "; ".join(record.machine["state"]["throttle_reasons"])
         log.warning(msg)
@@ -227,7 +227,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         warmup_runs=m.warmup_runs,
         warmup_s=m.warmup_ns / 1e9,
         measured_s=m.measured_ns / 1e9,
-        high_variance=high_cv,
+        high_variance=high_variance,
         raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [],
         raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
         import_ms=import_ns / 1e6,

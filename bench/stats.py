@@ -1,12 +1,30 @@
-"""Latency statistics from raw samples. Standard library only, so reports need no numpy."""
+"""Latency statistics from raw samples. Standard library only, so reports need no numpy.
+
+Beside mean and standard deviation (kept: a latency distribution has a long right tail, so they move with a few
+slow runs), the robust figures pytest-benchmark reports: quartiles and IQR, the Tukey outlier count (samples beyond
+1.5 IQR from the quartiles) and a seeded bootstrap 95% interval of the median. The noise warning
+(:func:`noise_warning`) uses those, not the coefficient of variation, which fires on nearly every run of a
+sub-millisecond model (a handful of scheduler hiccups double the std and leave the median alone).
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Dict, Sequence
+import random
+from typing import Dict, List, Optional, Sequence
 
-#: coefficient of variation above which a run is flagged as noisy
+#: coefficient of variation above which a run used to be flagged as noisy; ``cv`` stays in the record, the warning
+#: now comes from :func:`noise_warning`
 HIGH_CV = 0.10
+#: Tukey's fences: outside [Q1 - k IQR, Q3 + k IQR] is an outlier
+TUKEY_K = 1.5
+#: bootstrap of the median: resamples and seed (recorded with the interval)
+MEDIAN_CI_B = 2000
+MEDIAN_CI_SEED = 20_240_601
+#: noise warning: the median's 95% interval wider than this share of the median, or more outliers than this share
+MAX_CI_WIDTH = 0.05
+MAX_OUTLIER_SHARE = 0.10
+NOISE_ADVICE = "close other programs, pin the governor to performance, or raise --min-time-s"
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -47,4 +65,65 @@ def summarize_ns(samples_ns: Sequence[int]) -> Dict[str, float]:
         "p99_ms": percentile(ms, 99),
         "throughput_per_s": 1000.0 / mean if mean > 0 else float("inf"),
         "cv": std / mean if mean > 0 else 0.0,
+        **robust(ms),
     }
+
+
+def robust(sorted_ms: Sequence[float], b: int = MEDIAN_CI_B, seed: int = MEDIAN_CI_SEED) -> Dict[str, float]:
+    """Quartiles, IQR, Tukey outliers (count and share) and the bootstrap 95% interval of the median."""
+    q1, q3 = percentile(sorted_ms, 25), percentile(sorted_ms, 75)
+    iqr = q3 - q1
+    lo_fence, hi_fence = q1 - TUKEY_K * iqr, q3 + TUKEY_K * iqr
+    outliers = sum(1 for v in sorted_ms if v < lo_fence or v > hi_fence)
+    ci_low, ci_high = median_interval(sorted_ms, b, seed)
+    return {
+        "q1_ms": q1,
+        "q3_ms": q3,
+        "iqr_ms": iqr,
+        "outliers": outliers,
+        "outlier_share": outliers / len(sorted_ms),
+        "median_ci_low_ms": ci_low,
+        "median_ci_high_ms": ci_high,
+        "median_ci_b": b,
+        "median_ci_seed": seed,
+    }
+
+
+def _bootstrap_median(sorted_xs: Sequence[float], rng: random.Random) -> float:
+    """The median of one resample of ``sorted_xs`` (n draws with replacement) without building it: the k-th smallest
+    of n uniforms is Beta(k, n + 1 - k), and index floor(n * u) of the sorted pool maps order statistics to order
+    statistics (the same draw as bench.comparison.bootstrap_median)."""
+    n = len(sorted_xs)
+    k = (n + 1) // 2
+    u = rng.betavariate(k, n + 1 - k)
+    lo = sorted_xs[min(n - 1, int(n * u))]
+    if n % 2:
+        return lo
+    u2 = u + (1.0 - u) * rng.betavariate(1, n - k)
+    return (lo + sorted_xs[min(n - 1, int(n * u2))]) / 2.0
+
+
+def median_interval(sorted_xs: Sequence[float], b: int = MEDIAN_CI_B, seed: int = MEDIAN_CI_SEED) -> tuple:
+    """Percentile-bootstrap 95% interval of the median of ``sorted_xs`` (sorted ascending), ``b`` resamples drawn
+    from ``random.Random(seed)``."""
+    if len(sorted_xs) == 1:
+        return sorted_xs[0], sorted_xs[0]
+    rng = random.Random(seed)
+    medians: List[float] = sorted(_bootstrap_median(sorted_xs, rng) for _ in range(b))
+    return percentile(medians, 2.5), percentile(medians, 97.5)
+
+
+def noise_warning(s: Dict[str, float]) -> Optional[str]:
+    """A warning naming what is noisy and what to do, or None. ``s``: a :func:`summarize_ns` result."""
+    median = s["p50_ms"]
+    width = (s["median_ci_high_ms"] - s["median_ci_low_ms"]) / median if median > 0 else 0.0
+    problems = []
+    if width > MAX_CI_WIDTH:
+        problems.append(f"the median's 95% interval spans {100 * width:.1f}% of the median (over {MAX_CI_WIDTH:.0%})")
+    if s["outlier_share"] > MAX_OUTLIER_SHARE:
+        problems.append(
+            f"{100 * s['outlier_share']:.1f}% of runs are outliers beyond 1.5 IQR (over {MAX_OUTLIER_SHARE:.0%})"
+        )
+    if not problems:
+        return None
+    return "latency is noisy: " + " and ".join(problems) + "; " + NOISE_ADVICE
