@@ -887,3 +887,31 @@ def test_load_npz_dataset_fields_and_exact_messages(tmp_path: Path) -> None:
         f"data file {pickled} holds pickled (object) arrays, which are not loaded for safety. "
         "Fix: save plain numeric arrays (e.g. numpy.asarray(x, dtype=numpy.float32))"
     )
+
+
+def test_append_exact_bytes_after_whole_and_one_byte_torn_lines(tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    records.append_jsonl(out, {"n": 1})
+    records.append_jsonl(out, {"n": 2})
+    assert out.read_bytes() == b'{"n":1}\n{"n":2}\n', "no blank line between whole lines"
+    torn = tmp_path / "t.jsonl"
+    torn.write_bytes(b"{")  # a writer died after one byte
+    records.append_jsonl(torn, {"n": 3})
+    assert torn.read_bytes() == b'{\n{"n":3}\n'
+    assert records.upgrade({"schema_version": 2, "framework": "x"}) == {"schema_version": 2, "framework": "x"}
+
+
+def test_read_and_append_errors_are_exact(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(BenchError) as err:
+        list(records.read_jsonl(tmp_path / "none.jsonl"))
+    assert str(err.value) == (
+        f"results file {tmp_path / 'none.jsonl'} not found. Fix: run `python -m bench run ... --output FILE` first"
+    )
+    with pytest.raises(BenchError) as err:
+        records.append_jsonl(tmp_path, {"n": 1})
+    assert str(err.value) == f"output {tmp_path} is a directory. Fix: give a file path such as results/results.jsonl"
+    out = tmp_path / "r.jsonl"
+    out.write_text('{"a": 1}\n{"b": \n')
+    with caplog.at_level("WARNING", logger="bench.records"):
+        assert list(records.read_records(out)) == [records.upgrade({"a": 1})]
+    assert f"{out}:2 is not a complete JSON record (interrupted write?); skipped" in caplog.text

@@ -241,6 +241,7 @@ def test_bad_model_file_exit_code_comes_from_the_container(host_image: str, tmp_
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"this is not a model")
     results = tmp_path / "results.jsonl"
+    before = _container_ids()
     proc = run_launcher(
         "bench", "--device", "host", "--no-pull", str(bad), str(DATA), "--framework", "onnx",
         "--results", str(results),
@@ -253,7 +254,7 @@ def test_bad_model_file_exit_code_comes_from_the_container(host_image: str, tmp_
     (rec,) = read_jsonl(results)
     assert rec["status"] == "error" and "no known format" in rec["error"], rec
     assert rec["machine"]["in_container"] is True, "the record was written by bench inside the container"
-    assert not launcher_containers(), "the container must be removed"
+    assert not _new_containers(before), "the container must be removed"
 
 
 def _start_long_run(results: Path, *extra: str) -> subprocess.Popen:
@@ -274,10 +275,19 @@ def _start_long_run(results: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_container(timeout: float = 60) -> object:
+def _container_ids() -> set:
+    """Launcher containers that exist now (the engine may be shared with other runs: only new ones are this test's)."""
+    return {c.id for c in launcher_containers()}
+
+
+def _new_containers(before: set) -> list:
+    return [c for c in launcher_containers() if c.id not in before]
+
+
+def _wait_for_container(before: set, timeout: float = 60) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        running = [c for c in launcher_containers() if c.status == "running"]
+        running = [c for c in _new_containers(before) if c.status == "running"]
         if running:
             return running[0]
         time.sleep(0.5)
@@ -287,9 +297,10 @@ def _wait_for_container(timeout: float = 60) -> object:
 def test_killed_container_exit_code_and_no_partial_results(host_image: str, tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     results.write_text('{"kept": 1}\n')
+    before = _container_ids()
     proc = _start_long_run(results)
     try:
-        container = _wait_for_container()
+        container = _wait_for_container(before)
         time.sleep(3)
         container.kill()
         _, err = proc.communicate(timeout=120)
@@ -297,16 +308,17 @@ def test_killed_container_exit_code_and_no_partial_results(host_image: str, tmp_
         proc.kill()
     assert proc.returncode == 137, err[-2000:]
     assert read_jsonl(results) == [{"kept": 1}], "earlier results kept, nothing half-written appended"
-    assert not launcher_containers(), "the container must be removed"
+    assert not _new_containers(before), "the container must be removed"
 
 
 def test_ctrl_c_stops_and_removes_the_container(host_image: str, tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     results.write_text('{"earlier": 1}\n{"earlier": 2}\n')
     before = results.read_bytes()
+    existing = _container_ids()
     proc = _start_long_run(results)
     try:
-        _wait_for_container()
+        _wait_for_container(existing)
         time.sleep(2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -316,14 +328,15 @@ def test_ctrl_c_stops_and_removes_the_container(host_image: str, tmp_path: Path)
     assert "interrupted" in err
     assert results.read_bytes().startswith(before), "earlier results are kept, byte for byte"
     assert read_jsonl(results)[:2] == [{"earlier": 1}, {"earlier": 2}]
-    assert not launcher_containers()
+    assert not _new_containers(existing)
 
 
 def test_outer_timeout_kills_the_container(host_image: str, tmp_path: Path) -> None:
+    before = _container_ids()
     proc = _start_long_run(tmp_path / "r.jsonl", "--timeout", "8")
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 124, err[-2000:]
-    assert not launcher_containers()
+    assert not _new_containers(before)
 
 
 def test_convert_in_host_then_bench_chain(host_image: str, tmp_path: Path) -> None:
