@@ -93,6 +93,9 @@ class ConfigSummary:
     emulated: bool = False
     throttled: bool = False
     profiled: bool = False  # --profile runs: latencies include the profiler's overhead, kept apart (label suffix)
+    gops_per_s: Optional[float] = None  # operations per inference (record.compute.ops) / p50_ms
+    pct_of_peak: Optional[float] = None  # of the record's peak for its device and precision (bench.peaks)
+    compute_note: str = ""  # why there is no share of peak (no int8 peak for this CPU, no graph to count, ...)
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
@@ -284,6 +287,7 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     s.order = labels.index(plain) if plain in labels else None
     _latency(s, ok)
     s.quality_metric, s.quality, s.quality_note = _quality(ok)
+    _compute(s, ok)
     s.size_mb = _median_of(_get(r, "model", "size_mb") for r in ok)
     s.load_ms = _median_of(_get(r, "latency", "load_ms") for r in ok)
     s.first_inference_ms = _median_of(_get(r, "latency", "first_inference_ms") for r in ok)
@@ -298,6 +302,21 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     if status == "partial":
         s.notes.append(f"{len(records) - len(ok)} of {len(records)} runs failed")
     return s
+
+
+def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
+    """GOP/s from the operations per inference over the group's p50, and its share of the records' peak."""
+    counted = [r["compute"] for r in ok if isinstance(r.get("compute"), dict) and r["compute"].get("ops")]
+    if not counted or not s.p50_ms:
+        notes = [r["compute"].get("unavailable") for r in ok if isinstance(r.get("compute"), dict)]
+        s.compute_note = next((str(n) for n in notes if n), "")
+        return
+    s.gops_per_s = counted[0]["ops"] / (s.p50_ms / 1e3) / 1e9
+    peak = _median_of(c.get("peak_gops") for c in counted)
+    if peak:
+        s.pct_of_peak = 100.0 * s.gops_per_s / peak
+    else:
+        s.compute_note = str(counted[0].get("peak_unavailable") or "no peak")
 
 
 def _source_sha(records: Sequence[Dict[str, Any]]) -> Optional[str]:

@@ -95,7 +95,7 @@ def phase_listener(rt: Any) -> Any:
 
 
 def top_text(profile: Dict[str, Any], n: int = TOP_N) -> List[str]:
-    """``name (type): 1.23 ms total, 45.6%, 100 calls`` for the top ``n`` rows (report)."""
+    """``top op: name (type): 1.23 ms total, 45.6%, 100 calls`` for the top ``n`` rows (report)."""
     if not profile:
         return []
     if profile.get("unavailable"):
@@ -104,6 +104,6 @@ def top_text(profile: Dict[str, Any], n: int = TOP_N) -> List[str]:
     for op in (profile.get("ops") or [])[:n]:
         kind = f" ({op['type']})" if op.get("type") else ""
         lines.append(
-            f"{op['name']}{kind}: {op['total_ms']:.3f} ms total, {100 * op['share']:.1f}%, {op['calls']} calls"
+            f"top op: {op['name']}{kind}: {op['total_ms']:.3f} ms total, {100 * op['share']:.1f}%, {op['calls']} calls"
         )
     return lines

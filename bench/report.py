@@ -198,6 +198,48 @@ def footnotes(section: Sequence[ConfigSummary]) -> List[str]:
     return lines
 
 
+COMPUTE_HEADER = "GOP/s (% peak)"
+
+
+def gops_text(gops: Optional[float], pct: Optional[float]) -> str:
+    """``8.52 (2.3%)``: achieved GOP/s and its share of the device's peak; ``(no peak)`` when none applies."""
+    if gops is None:
+        return "-"
+    return f"{gops:#.3g}" + (f" ({pct:.1f}%)" if pct is not None else " (no peak)")
+
+
+def with_compute(headers: Sequence[str], body: List[List[str]], texts: Sequence[str]) -> tuple:
+    """The GOP/s column, before notes/status, only when some row has a figure."""
+    if all(t == "-" for t in texts):
+        return list(headers), body
+    at = len(headers) - 1 if headers[-1] in ("notes", "status") else headers.index("notes")
+    return list(headers[:at]) + [COMPUTE_HEADER] + list(headers[at:]), [
+        row[:at] + [t] + row[at:] for row, t in zip(body, texts)
+    ]
+
+
+def record_gops_texts(records: Sequence[Dict[str, Any]]) -> List[str]:
+    return [gops_text(_get(r, "compute", "gops_per_s"), _get(r, "compute", "pct_of_peak")) for r in records]
+
+
+def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
+    """Where the GOP/s and the peak come from, and the top operators of a profiled run."""
+    from bench.profile import top_text
+
+    lines = []
+    c = next((r.get("compute") for r in group if (r.get("compute") or {}).get("ops")), None)
+    if c:
+        peak = (
+            f"{c['pct_of_peak']:.1f}% of {c['peak_gops']:#.4g} GOP/s ({c['precision']} {c['device']} peak, "
+            f"{c['peak_kind']}: {c['peak_source']})"
+            if c.get("pct_of_peak") is not None
+            else c.get("peak_unavailable", "no peak")
+        )
+        lines.append(f"{c['ops'] / 1e6:#.4g} MOP/inference ({c['source']}); {peak}")
+    prof = next((r.get("profile") for r in group if r.get("profile")), None)
+    return lines + top_text(prof or {})
+
+
 def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     """Under a table: energy per inference and sustained slowdown per config (medians over its ok runs, when
     measured), then what differs in the environment of the records (bench.comparison.environment_differences)."""
@@ -209,6 +251,7 @@ def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     for key, group in comparison.group_records(ok).items():
         texts = (energy_text([r.get("energy") for r in group]), sustained_text([r.get("sustained") for r in group]))
         lines += [f"{key[1]} {key[3]}: {text}" for text in texts if text]
+        lines += [f"{key[1]} {key[3]}: {text}" for text in compute_lines(group)]
     return lines + [f"ENVIRONMENT DIFFERS, {d}" for d in comparison.environment_differences(ok)]
 
 
@@ -327,7 +370,9 @@ def print_comparison(
         for section in compare_sections(summaries):
             print(section_title(section))
             headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
-            for row in [headers, *comparison_rows(section, wide)]:
+            gops = [gops_text(s.gops_per_s, s.pct_of_peak) for s in section]
+            headers, body = with_compute(headers, comparison_rows(section, wide), gops)
+            for row in [headers, *body]:
                 print("\t".join(row))
             print("\n".join(footnotes(section)))
             shown += section
@@ -337,6 +382,7 @@ def print_comparison(
         headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
         styles = ["bold" if s.best else "" for s in section]
         body = comparison_rows(section, wide)
+        headers, body = with_compute(headers, body, [gops_text(s.gops_per_s, s.pct_of_peak) for s in section])
         if len({s.board for s in section}) == 1:  # the board is in the title: room for the other columns
             headers, body = headers[1:], [row[1:] for row in body]
         console.print(_rich_table(section_title(section), headers, body, console.width, styles))
@@ -352,8 +398,9 @@ def print_comparison(
 
 def print_records(records: List[Dict[str, Any]], console: Any = None, wide: bool = False) -> None:
     """Print one row per run with rich (plain text when rich is not installed); 100 columns unless ``wide``."""
-    headers = HEADERS if wide else NARROW_HEADERS
-    table_rows = rows(records, wide)
+    headers, table_rows = with_compute(
+        HEADERS if wide else NARROW_HEADERS, rows(records, wide), record_gops_texts(records)
+    )
     try:
         import rich  # noqa: F401
     except ImportError:
@@ -423,7 +470,8 @@ def markdown_text(
         for row, s in zip(body, section):
             if s.best:
                 row[2] = f"**{row[2]}**"
-        out += [f"## {section_title(section)}", "", *_md_table(headers, body), ""]
+        md_headers, body = with_compute(headers, body, [gops_text(s.gops_per_s, s.pct_of_peak) for s in section])
+        out += [f"## {section_title(section)}", "", *_md_table(md_headers, body), ""]
         out += [f"- {line}" for line in footnotes(section)] + [""] * bool(footnotes(section))
     if compare_sections(summaries):
         out += [LEGEND + comparison.ESTIMATOR + ".", ""]
@@ -433,7 +481,10 @@ def markdown_text(
     if wide:
         loose = [r for r in records if isinstance(r, dict) and "framework" in r]
     if loose:
-        out += ["## Runs", "", *_md_table(HEADERS if wide else NARROW_HEADERS, rows(loose, wide)), ""]
+        run_headers, run_rows = with_compute(
+            HEADERS if wide else NARROW_HEADERS, rows(loose, wide), record_gops_texts(loose)
+        )
+        out += ["## Runs", "", *_md_table(run_headers, run_rows), ""]
         explained = explain_lines(loose)
         out += [f"- {line}" for line in explained] + [""] * bool(explained)
     pngs = [p for p in plots if p.suffix == ".png"]

@@ -151,3 +151,33 @@ def test_pytorch_counts_with_its_own_counter_equal_the_graph_count() -> None:
     c = runner.run(config).to_dict()["compute"]
     assert c["source"].startswith("torch FlopCounterMode")
     assert c["macs"] == opcount.count(models.DIGITS_ONNX)["macs"], "same weights, same arithmetic"
+
+
+def _cmp_record(label: str, p50: float, compute_section: dict) -> dict:
+    return {
+        "framework": "onnx",
+        "status": "ok",
+        "machine": {"board": {"id": "rpi4"}},
+        "model": {"path": "m.onnx"},
+        "latency": {"invoke": {"p50_ms": p50}, "raw_invoke_ns": [int(p50 * 1e6)] * 5},
+        "compare": {"id": "c1", "label": label, "config": label, "round": 0, "baseline": "onnx", "labels": []},
+        "compute": compute_section,
+    }
+
+
+def test_report_shows_gops_and_share_of_peak() -> None:
+    from bench import comparison, report
+
+    rpi4 = {"board": {"id": "rpi4", "model": "Raspberry Pi 4 Model B"}, "cpu": {}}
+    fp32 = compute.section(_counts(), 0.5, rpi4, "cpu", {"precision": "fp32"})
+    int8 = compute.section(_counts(), 0.25, rpi4, "cpu", {"precision": "int8"})
+    recs = [_cmp_record("onnx", 0.5, fp32), _cmp_record("tflite-int8", 0.25, int8)]
+    by_label = {s.label: s for s in comparison.summarize(recs)}
+    assert by_label["onnx"].gops_per_s == pytest.approx(4.0)  # 2e6 ops / 0.5 ms
+    assert by_label["onnx"].pct_of_peak == pytest.approx(100 * 4.0 / 96.0)
+    assert by_label["tflite-int8"].pct_of_peak is None
+    assert by_label["tflite-int8"].compute_note.startswith("no int8 peak for this CPU")
+    text = report.render(recs, "markdown")
+    assert "GOP/s (% peak)" in text and "4.00 (4.2%)" in text and "8.00 (no peak)" in text
+    assert "of 96.00 GOP/s (fp32 cpu peak, derived: Arm Cortex-A72" in text
+    assert "no int8 peak for this CPU" in text

@@ -88,7 +88,7 @@ def test_normalize_merges_and_shares() -> None:
         {"name": "a", "type": "Conv", "calls": 2, "total_ms": 3.0, "share": 0.75},
         {"name": "b", "type": "Gemm", "calls": 3, "total_ms": 1.0, "share": 0.25},
     ]
-    assert profile.top_text({"ops": out}, 1) == ["a (Conv): 3.000 ms total, 75.0%, 2 calls"]
+    assert profile.top_text({"ops": out}, 1) == ["top op: a (Conv): 3.000 ms total, 75.0%, 2 calls"]
 
 
 def _fake_trt() -> Any:
