@@ -174,7 +174,6 @@ def _bad_cases(tmp_path: Path) -> list:
         (["--configs", "onnx", "--threads", "1,1"], "--threads '1,1'"),
         (["--configs", "onnx", "--rounds", "0"], "--rounds 0"),
         (["--configs", "onnx", "--all"], "--all and --configs"),
-        (["--configs", "onnx", "--profile"], "--profile does not fit compare"),
         (["--configs", "tflite-int8", "--representative-data-path", missing], "representative data"),
     ]
 

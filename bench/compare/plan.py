@@ -261,11 +261,6 @@ def from_args(args: argparse.Namespace, template: RunConfig) -> Plan:
             "intervals need the raw samples)",
             "leave them out; `edgebench run --convert-only` converts one model",
         )
-    if getattr(args, "profile", False):
-        raise InputError(
-            "--profile does not fit compare: each framework's profiler adds its own overhead to the latencies",
-            "compare without it, then profile one config with `edgebench run --profile`",
-        )
     if args.all and args.configs:
         raise InputError("--all and --configs both given", "pass one of them")
     threads = parse_threads(args.threads)
