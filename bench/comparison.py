@@ -391,7 +391,11 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
         fastest = min(ok, key=lambda m: m.p50_ms) if ok else None  # type: ignore[arg-type,return-value]
         for m in members:
             if base is not None and m.profiled != base.profiled:
-                m.notes.append("profiled run: no speedup against unprofiled runs (the profiler's overhead)")
+                m.notes.append(
+                    "profiled run: no speedup against the unprofiled baseline (the profiler's overhead)"
+                    if m.profiled
+                    else f"no speedup against the profiled baseline {base.label} (the profiler's overhead)"
+                )
             elif base is not None:
                 _set_speedup(m, base, pools)
             _set_quality_change(m, ref)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 PEAK_N = 1024
 PEAK_MIN_N = 256
 PEAK_TRIAL_S = 0.1
-PEAK_TRIALS = 3
+PEAK_TRIALS = 5
 _MEASURED: Dict[str, Any] = {}  # per process: the first measurement is reused
 
 _COUNTABLE = (formats.ONNX, formats.TFLITE, formats.EDGETPU_TFLITE)

@@ -235,7 +235,8 @@ def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
             if c.get("pct_of_peak") is not None
             else c.get("peak_unavailable", "no peak")
         )
-        lines.append(f"{c['ops'] / 1e6:#.4g} MOP/inference ({c['source']}); {peak}")
+        note = f"; {c['peak_note']}" if c.get("peak_note") else ""
+        lines.append(f"{c['ops'] / 1e6:#.4g} MOP/inference ({c['source']}); {peak}{note}")
     prof = next((r.get("profile") for r in group if r.get("profile")), None)
     return lines + top_text(prof or {})
 
