@@ -14,7 +14,14 @@ For each runtime (PyTorch, ONNX Runtime, TFLite), same model, same threads, same
 Models: ResNet-50 (hand-written, random weights, 1x3x224x224): ratio tool / bare (goal <= 1.02); the tiny digits
 CNN: overhead per inference in microseconds (goal <= 20 us).
 
-    .venv/bin/python benchmarks/harness_overhead.py [--rounds 6] [--threads 2] [--quick] [--frameworks ...]
+3. **power sampler off vs on** (``--power``): one loaded runtime, the harness's timed step in blocks of inferences,
+   blocks alternating between the 10 Hz power sampler (bench/power) stopped and running, in the same process. The
+   sources: the Jetson Orin hwmon reader on its fixture tree (two sysfs-style file reads per sample; no sensor
+   here) and a ``--power-cmd`` meter (``/bin/echo 4.2``: a process start per sample). Ratio = median of the on
+   blocks' p50s / median of the off blocks'; noise = the same ratio between the two halves of the off blocks; the
+   same for the blocks' mean latency (a read that interrupts an inference shows in the mean before the median).
+
+    .venv/bin/python benchmarks/harness_overhead.py [--rounds 6] [--threads 2] [--quick] [--frameworks ...] [--power]
 """
 
 from __future__ import annotations
@@ -187,14 +194,71 @@ def compare(
     return t, b
 
 
+def power_sampler_cost(framework: str, model: Path, x: np.ndarray, blocks: int, block_s: float, threads: int) -> None:
+    """Blocks of ``block_s`` seconds of timed steps, alternating sampler off / on (10 Hz), on one loaded runtime."""
+    from bench import harness, runtimes
+    from bench.data import adapt
+    from bench.power import jetson
+    from bench.power.command import Command
+    from bench.power.sampler import PowerSampler
+    from bench.runtimes.base import RuntimeOptions
+
+    rt = runtimes.create(framework)
+    rt.setup()
+    rt.load(model, RuntimeOptions(threads=threads, input_shape=(1,) + tuple(x.shape[1:])))
+    data = adapt(x, rt.input)
+    step, n = harness.step_fn(rt, data), len(data)
+    sources = {
+        "sysfs (Jetson hwmon fixture)": lambda: jetson.probe_hwmon(REPO / "tests/fixtures/power/jetson-orin"),
+        "cmd (/bin/echo 4.2)": lambda: Command(["/bin/echo", "4.2"]),
+    }
+    for name, make in sources.items():
+        off: list = []
+        on: list = []
+        means: dict = {True: [], False: []}
+        reads = 0
+        for b in range(2 * blocks):
+            sampling = (b % 2 == 1) if (b // 2) % 2 == 0 else (b % 2 == 0)  # ABBA order: neither always first
+            sampler = PowerSampler(make(), 10.0).start() if sampling else None
+            lat, end, i = [], time.perf_counter() + block_s, 0
+            while time.perf_counter() < end:
+                lat.append(step(i % n)[0])
+                i += 1
+            if sampler is not None:
+                sampler.stop()
+                reads += len(sampler.readings)
+            (on if sampling else off).append(statistics.median(lat))
+            means[sampling].append(statistics.fmean(lat))
+        ratio = statistics.median(on) / statistics.median(off)
+        noise = statistics.median(off[: blocks // 2]) / statistics.median(off[blocks // 2 :])
+        mean_ratio = statistics.median(means[True]) / statistics.median(means[False])
+        mean_noise = statistics.median(means[False][: blocks // 2]) / statistics.median(means[False][blocks // 2 :])
+        print(
+            f"{framework:<8} power sampler 10 Hz, {name:<29} on/off p50 ratio {ratio:6.4f}   "
+            f"off/off (noise) {noise:6.4f}   mean ratio {mean_ratio:6.4f} (noise {mean_noise:6.4f})   "
+            f"{blocks}+{blocks} blocks of {block_s:g} s, {reads} power reads",
+            flush=True,
+        )
+    rt.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="tiny model only")
     ap.add_argument("--frameworks", default="pytorch,onnx,tflite", help="comma-separated subset")
+    ap.add_argument("--power", action="store_true", help="only the power sampler off/on comparison")
     args = ap.parse_args()
     frameworks = tuple(f for f in args.frameworks.split(",") if f)
+    if args.power:
+        with np.load(models.DIGITS_TEST_DATA) as d:
+            x_digits = d["x_data"]
+        for fw in frameworks:
+            if fw != "pytorch":  # the state_dict needs its class; ONNX and TFLite load the shipped exports
+                power_sampler_cost(fw, {"onnx": models.DIGITS_ONNX, "tflite": models.DIGITS_TFLITE}[fw], x_digits,
+                                   args.rounds * 2, 2.0, args.threads)  # fmt: skip
+        return 0
     print(f"harness overhead, {args.threads} threads, {args.rounds} alternating rounds; medians of round medians")
 
     with np.load(models.DIGITS_TEST_DATA) as d:
