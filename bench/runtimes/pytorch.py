@@ -185,12 +185,13 @@ class PyTorchRuntime(Runtime):
         from torch.profiler import ProfilerActivity, profile, record_function
 
         self._layers: Dict[str, str] = {}
+        self._hooks: List[Any] = []
         for name, module in self._model.named_modules():
             if name and not any(True for _ in module.children()):
                 label = f"layer:{name}"
                 self._layers[label] = type(module).__name__
-                module.register_forward_pre_hook(_enter(record_function, label))
-                module.register_forward_hook(_exit)
+                self._hooks.append(module.register_forward_pre_hook(_enter(record_function, label)))
+                self._hooks.append(module.register_forward_hook(_exit))
         self._prof = profile(activities=[ProfilerActivity.CPU])
         self._prof.start()
 
@@ -199,6 +200,8 @@ class PyTorchRuntime(Runtime):
         if self._prof is None:
             raise RuntimeError("the profiler was not started")
         self._prof.stop()
+        for handle in self._hooks:  # later runs (--sustained-s) are not wrapped any more
+            handle.remove()
         events = self._prof.key_averages()
         rows = [
             {
