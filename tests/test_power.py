@@ -369,3 +369,33 @@ def test_container_spec_mounts_present_sensors_read_only_and_adds_vcio_read_only
     host = container_options(Job(profile=profiles.PROFILES["host"], bench_argv=("demo",)), "amd64", {})
     present = Path("/sys/devices/virtual/powercap").exists()
     assert any(m["Target"] == "/run/edgebench/powercap" and m["ReadOnly"] for m in host["mounts"]) == present
+
+
+def test_comparison_report_shows_energy_per_config_median_over_rounds(tmp_path: Path) -> None:
+    from .conftest import require
+
+    require("rich")
+    from rich.console import Console
+
+    from bench import report
+
+    def rec(label: str, rnd: int, mj: float) -> dict:
+        return {
+            "framework": "onnx", "status": "ok", "model": {"path": "m.onnx", "sha256": "x"},
+            "machine": {"board": {"id": "jetson-orin"}}, "runtime": {"versions": {"onnxruntime": "1"}},
+            "latency": {"invoke": {"p50_ms": 1.0, "count": 10}},
+            "compare": {"id": "c1", "label": label, "config": label, "round": rnd, "rounds": 3, "baseline": "onnx",
+                        "labels": ["onnx"], "position": 0},
+            "energy": {"source": "jetson-hwmon", "label": MEASURED, "scope": "VDD_IN rail", "mean_w": 5.0,
+                       "idle_w": 3.0, "energy_mj_per_inference": mj, "above_idle_mj_per_inference": mj / 2},
+        }  # fmt: skip
+
+    records = [rec("onnx", 0, 2.0), rec("onnx", 1, 3.0), rec("onnx", 2, 10.0)]
+    console = Console(record=True, width=250)
+    report.print_comparison(records, console=console)
+    text = console.export_text()
+    assert "jetson-orin onnx: energy 3 mJ/inference (1.5 above idle), 5 W, idle 3 W; measured: jetson-hwmon" in text
+    unavailable_only = [dict(r, energy={"energy_mj_per_inference": UNAVAILABLE}) for r in records]
+    console = Console(record=True, width=250)
+    report.print_comparison(unavailable_only, console=console)
+    assert "energy" not in console.export_text()  # nothing measured: no energy line, never a 0
