@@ -189,6 +189,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             if config.profile:  # untimed: read after the measurement, before anything else runs on the model
                 record.profile = profile_mod.collect(rt)
             if config.sustained is not None:  # after the measurement, never mixed into its statistics
+                for listener in harness.PHASE_LISTENERS:  # e.g. compare's progress display: "sustained"
+                    listener("sustained")
                 record.sustained = sustained.run(harness.step_fn(rt, adapted), len(adapted), config.sustained)
             record.runtime = {"name": rt.name, "versions": rt.versions(), **rt.describe()}
             if reference is not None:  # untimed, after the measurement

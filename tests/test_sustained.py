@@ -129,3 +129,31 @@ def test_compare_passes_sustained_and_power_options_to_every_run(tmp_path: Path)
     assert {j.run.sustained for j in plan.jobs} == {SustainedOptions(30.0, 5.0)}
     assert {(j.run.power.hz, j.run.power.idle_s) for j in plan.jobs} == {(5.0, 1.0)}
     assert plan.protocol.cooldown_to_c == 60.0 and {j.run.cooldown for j in plan.jobs} == {None}  # compare waits
+
+
+def test_sustained_phase_follows_the_measurement_and_stays_out_of_its_statistics(tmp_path: Path) -> None:
+    from .conftest import require
+
+    require("onnxruntime")
+    from bench import harness, models, runner
+    from bench.config import RunConfig, Timing
+    from bench.power import PowerOptions
+
+    phases: List[str] = []
+    config = RunConfig(
+        model=models.DIGITS_ONNX,
+        data=models.DIGITS_TEST_DATA,
+        framework="onnx",
+        timing=Timing(warmup_runs=5, warmup_min_s=0.0, min_runs=20, min_time_s=0.2),
+        power=PowerOptions(source="none"),
+        sustained=SustainedOptions(1.0, 0.5),
+    )
+    harness.PHASE_LISTENERS.append(phases.append)
+    try:
+        record = runner.run(config)
+    finally:
+        harness.PHASE_LISTENERS.remove(phases.append)
+    assert phases == ["warm-up", "measure", "sustained"]
+    s = record.sustained
+    assert len(s["windows"]) == 2 and s["inferences"] == sum(w["count"] for w in s["windows"])
+    assert len(record.latency.raw_invoke_ns) == record.latency.invoke["count"] < s["inferences"]
