@@ -18,6 +18,7 @@ or sshd; with CI=true they fail instead.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -141,11 +142,82 @@ def host_image() -> str:
     return ensure_image("host", "linux/amd64")
 
 
+def _cert(name: str, issuer: object, key: object, public: object, *, ca: bool, usage: object, san: object = None):
+    """An X.509 certificate (cryptography, installed with paramiko) valid for a day."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer or subject)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if san is not None:
+        builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+def make_tls(folder: Path) -> Dict[str, Path]:
+    """A throwaway CA, a server certificate for 127.0.0.1 and localhost and a client certificate, as PEM files (like
+    docs.docker.com's "Protect the Docker daemon socket" recipe does with openssl)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files: Dict[str, Path] = {}
+
+    def save(name: str, data: bytes) -> None:
+        files[name] = folder / f"{name}.pem"
+        files[name].write_bytes(data)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("edgebench test CA", None, ca_key, ca_key.public_key(), ca=True, usage=None)
+    save("ca", ca.public_bytes(serialization.Encoding.PEM))
+    for role, usage in (("server", ExtendedKeyUsageOID.SERVER_AUTH), ("client", ExtendedKeyUsageOID.CLIENT_AUTH)):
+        key = ec.generate_private_key(ec.SECP256R1())
+        san = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+        san = san if role == "server" else None
+        cert = _cert(role, ca.subject, ca_key, key.public_key(), ca=False, usage=usage, san=san)
+        save(f"{role}-cert", cert.public_bytes(serialization.Encoding.PEM))
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        save(f"{role}-key", pem)
+    return files
+
+
 @pytest.fixture(scope="module")
-def second_engine(host_image: str) -> Iterator[object]:
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def second_engine(host_image: str, tls_files: Dict[str, Path]) -> Iterator[object]:
     from launcher.fleet.localengine import LocalEngine
 
-    engine = LocalEngine("second", ENGINES / "second").start()
+    port = _free_port()
+    tls = [
+        "--host", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(tls_files["ca"]),
+        "--tlscert", str(tls_files["server-cert"]), "--tlskey", str(tls_files["server-key"]),
+    ]  # fmt: skip
+    engine = LocalEngine("second", ENGINES / "second").start(tls)
+    engine.tcp_url = f"tcp://127.0.0.1:{port}"  # type: ignore[attr-defined]
     try:
         engine.load_from(docker_client(), host_image)
         yield engine
@@ -390,3 +462,34 @@ def test_board_that_times_out(sshd: Sshd, cache_dir: Path, tmp_path: Path) -> No
     assert len(slow) == 2 and all(r["status"] == "error" and "timed out after 1 s" in r["error"] for r in slow)
     assert _ok_units(records, "pi") == [("onnx", 0), ("tflite", 0)]
     assert not docker_client().containers.list(all=True, filters={"label": "org.edgebench.launcher"})
+
+
+@pytest.mark.docker
+def test_tls_and_context_engines(second_engine: object, sshd: Sshd, tls_files: Dict[str, Path], tmp_path: Path) -> None:
+    """tcp:// with TLS client files (a wrong CA is refused) and a Docker context name reach the second engine."""
+    other = make_tls(tmp_path / "other-ca")  # a CA the engine does not know
+    docker_dir = sshd.home / ".docker"  # a context as `docker context create second-ctx --docker host=...` writes it
+    meta = docker_dir / "contexts" / "meta" / hashlib.sha256(b"second-ctx").hexdigest()
+    meta.mkdir(parents=True, exist_ok=True)
+    (docker_dir / "config.json").write_text("{}\n")  # docker-py finds contexts beside config.json
+    endpoint = {"Host": second_engine.url, "SkipTLSVerify": False}  # type: ignore[attr-defined]
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": "second-ctx", "Metadata": {}, "Endpoints": {"docker": endpoint}})
+    )
+    tcp = second_engine.tcp_url  # type: ignore[attr-defined]
+    f, o = tls_files, other
+    inv = _write(
+        tmp_path,
+        f'[[boards]]\nname = "nx"\nprofile = "host"\nengine = "{tcp}"\n'
+        f'tls = {{ca = "{f["ca"]}", cert = "{f["client-cert"]}", key = "{f["client-key"]}"}}\n'
+        f'[[boards]]\nname = "nx-wrong-ca"\nprofile = "host"\nengine = "{tcp.replace("127.0.0.1", "localhost")}"\n'
+        f'tls = {{ca = "{o["ca"]}", cert = "{o["client-cert"]}", key = "{o["client-key"]}"}}\n'
+        '[[boards]]\nname = "ctx"\nprofile = "host"\nengine = "context:second-ctx"\n',
+    )
+    proc = _fleet("status", str(inv), "--no-detect", env=sshd.env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"nx [host] {tcp}: ok" in proc.stdout, proc.stdout
+    assert "ctx [host] context:second-ctx: ok" in proc.stdout, proc.stdout
+    wrong = proc.stdout.split("nx-wrong-ca", 1)[1].split("\nctx ", 1)[0]
+    assert "PROBLEM" in wrong and "board 'nx-wrong-ca': no Docker engine at tcp://localhost" in wrong
+    assert proc.stdout.count("image edgebench/edgebench-host") == 2

@@ -3,7 +3,7 @@
 * board ``workstation`` (profile ``host``): a second dockerd started here (launcher.fleet.localengine), the host
   image loaded into it from the system engine (``docker save | docker load``; its data root persists in
   build/fleet-engines/second, so only the first demo pays for it);
-* board ``rpi5-emulated`` (profile ``rpi5``): the system engine, the arm64 rpi image under qemu (explicit
+* board ``rpi5-qemu`` (profile ``rpi5``): the system engine, the arm64 rpi image under qemu (explicit
   ``emulate = true``; its timings say nothing about a Raspberry Pi, and the report marks it EMULATED).
 
 Then `edgebench report results/fleet-demo.jsonl --plot results/fleet-demo/`. Run again, it resumes (finishes only
@@ -36,7 +36,7 @@ def _inventory(second_url: str, path: Path) -> Path:
     path.write_text(
         "# written by `make fleet-demo` (launcher/fleet/demo.py)\n"
         f'[[boards]]\nname = "workstation"\nprofile = "host"\nengine = "{second_url}"\n\n'
-        '[[boards]]\nname = "rpi5-emulated"\nprofile = "rpi5"\nengine = "local"\nemulate = true\ntimeout_s = 1800\n'
+        '[[boards]]\nname = "rpi5-qemu"\nprofile = "rpi5"\nengine = "local"\nemulate = true\ntimeout_s = 1800\n'
     )
     return path
 

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 #: seconds to open the TCP connection to an ssh:// or tcp:// board before calling it unreachable
 CONNECT_TIMEOUT_S = 10.0
+#: API version spoken to tcp:// boards: given, because asking the engine happens before trust_env can be switched
+#: off; 1.40 (Docker 19.03) has every call the launcher makes, and newer engines accept it
+TLS_API_VERSION = "1.40"
 #: seconds one Docker API call may take (image checks, archive copies of a few MB over a slow link)
 API_TIMEOUT_S = 300
 
@@ -62,7 +65,11 @@ def connect(board: Board) -> Any:
             tls = docker.tls.TLSConfig(
                 client_cert=(str(board.tls.cert), str(board.tls.key)), ca_cert=str(board.tls.ca), verify=True
             )
-            client = docker.DockerClient(base_url=engine, tls=tls, **kw)
+            client = docker.DockerClient(base_url=engine, tls=tls, version=TLS_API_VERSION, **kw)
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's own CA (psf/requests#3829): on a
+            # workstation that sets them (corporate proxy) the board would be checked against the wrong CA and
+            # refused. Seen here. The board's CA file is the one to trust; proxies from the environment are not used.
+            client.api.trust_env = False
         else:  # unix:// and ssh:// (paramiko)
             client = docker.DockerClient(base_url=engine, use_ssh_client=False, **kw)
         client.ping()

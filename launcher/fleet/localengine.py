@@ -10,6 +10,7 @@ reports the same ID as the system one, exactly like boards cloned from one SD ca
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -17,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +33,23 @@ class LocalEngine:
         self.run_dir = Path(tempfile.mkdtemp(prefix=f"ebf-{name}-", dir="/tmp"))
         self.socket = self.run_dir / "docker.sock"
         self.proc: Optional[subprocess.Popen] = None
+        self._lock: Optional[Any] = None
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def start(self) -> LocalEngine:
+    def start(self, extra_args: Sequence[str] = ()) -> LocalEngine:
+        """Start the daemon; ``extra_args`` e.g. a TLS ``--host tcp://...`` with ``--tlsverify`` and its files."""
         dockerd = shutil.which("dockerd")
         if dockerd is None:
             raise RuntimeError("dockerd is not installed (apt-get install docker.io)")
         self.data_root.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
         cmd = [
             dockerd, "--host", self.url, "--data-root", str(self.data_root), "--exec-root", str(self.run_dir / "exec"),
             "--pidfile", str(self.run_dir / "docker.pid"), "--iptables=false", "--ip-masq=false", "--bridge=none",
-            "--config-file", str(self._config()),
+            "--config-file", str(self._config()), *extra_args,
         ]  # fmt: skip
         log.info("starting %s", " ".join(cmd))
         logf = open(self.run_dir / "dockerd.log", "wb")  # noqa: SIM115 - kept open for the daemon's lifetime
@@ -60,6 +64,15 @@ class LocalEngine:
             except Exception:
                 time.sleep(0.5)
         raise RuntimeError(f"dockerd {self.name} did not answer in {START_TIMEOUT_S:.0f} s: {self.log_tail()}")
+
+    def _take_lock(self) -> None:
+        """One daemon per data root: a second one (a demo while the tests run) waits for the first to stop."""
+        self._lock = open(self.data_root.with_name(self.data_root.name + ".lock"), "w")  # noqa: SIM115
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for the other engine using %s to stop", self.data_root)
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     def _config(self) -> Path:
         path = self.run_dir / "daemon.json"
@@ -116,3 +129,6 @@ class LocalEngine:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(timeout=10)
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
