@@ -180,3 +180,45 @@ def diabetes_tflite(diabetes_onnx: Path, models_dir: Path) -> Path:
     from bench.models.make_default import onnx_to_tflite_fp32
 
     return onnx_to_tflite_fp32(diabetes_onnx, models_dir / "diabetes_mlp.tflite")
+
+
+@pytest.fixture(scope="session")
+def keras_digits(models_dir: Path) -> Tuple[Path, Path]:
+    """(.keras model, NHWC .npz) of a Keras CNN trained here on scikit-learn's digits."""
+    require("sklearn")
+    keras = require("keras")
+    from bench.models.digits import digits_arrays
+
+    x_tr, y_tr, x_te, y_te = digits_arrays(seed=2)
+    x_tr, x_te = x_tr.transpose(0, 2, 3, 1), x_te.transpose(0, 2, 3, 1)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(16, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    model.fit(x_tr, y_tr, epochs=4, batch_size=64, verbose=0)
+    path = models_dir / "digits_keras.keras"
+    model.save(path)
+    npz = models_dir / "digits_nhwc.npz"
+    np.savez(npz, x_data=x_te, y_data=y_te)
+    return path, npz
+
+
+@pytest.fixture(scope="session")
+def keras_savedmodel(keras_digits, models_dir) -> Path:
+    keras = require("keras")
+    out = models_dir / "digits_saved_model"
+    keras.models.load_model(keras_digits[0]).export(str(out))
+    return out

@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import List, Tuple
 
-import numpy as np
 import pytest
 
 from bench import legacy
-from tests.conftest import REPO, require
+from tests.conftest import REPO
 
 
 def _evaluate(*args: str, out: Path, entry: str = "subcommand") -> subprocess.CompletedProcess:
@@ -81,37 +80,6 @@ def test_unknown_framework_is_refused_like_the_original() -> None:
     assert e.value.code == 2
 
 
-@pytest.fixture(scope="module")
-def tf_savedmodel(models_dir: Path) -> Tuple[Path, Path]:
-    """A TF SavedModel folder (the original's `resnet50` folder example) and its NHWC data, trained here."""
-    require("sklearn")
-    keras = require("keras")
-    from bench.models.digits import digits_arrays
-
-    x_tr, y_tr, x_te, y_te = digits_arrays(seed=3)
-    x_tr, x_te = x_tr.transpose(0, 2, 3, 1), x_te.transpose(0, 2, 3, 1)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((32, 32, 1)),
-            keras.layers.Conv2D(8, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(10),
-        ]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(3e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    model.fit(x_tr, y_tr, epochs=3, batch_size=64, verbose=0)
-    folder = models_dir / "legacy_savedmodel"
-    model.export(str(folder))
-    npz = models_dir / "legacy_nhwc.npz"
-    np.savez(npz, x_data=x_te, y_data=y_te)
-    return folder, npz
-
-
 def _ok(proc: subprocess.CompletedProcess, out: Path, framework: str, min_acc: float = 0.85) -> dict:
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = _records(out)[-1]
@@ -141,8 +109,9 @@ def test_readme_onnx_lines(digits_onnx: Path, digits_npz: Path, tmp_path: Path) 
     _one_line_error(_evaluate(str(digits_onnx), str(digits_npz), "tensorrt", out=out), 3, "tensorrt")
 
 
-def test_readme_tensorflow_lines(tf_savedmodel: Tuple[Path, Path], tmp_path: Path) -> None:
-    folder, npz = tf_savedmodel
+def test_readme_tensorflow_lines(keras_savedmodel: Path, keras_digits: Tuple[Path, Path], tmp_path: Path) -> None:
+    """A TF SavedModel folder (the original's `resnet50` folder example) and its NHWC data (tests/conftest.py)."""
+    folder, npz = keras_savedmodel, keras_digits[1]
     out = tmp_path / "r.jsonl"
     # $ ./evaluate.sh resnet50 data.npz [onnx, tflite, tensorrt]
     _ok(_evaluate(str(folder), str(npz), "tflite", out=out), out, "tflite")

@@ -36,7 +36,7 @@ PRESETS: Dict[str, Preset] = {
     # kernels, the baseline XNNPACK is measured against
     "tflite-nodelegate": Preset("tflite", "fp32", "none", False, "TFLite built-in kernels, no default delegate"),
     "tflite-armnn": Preset("tflite", "fp32", "armnn", False, "TFLite with the ARM NN delegate (CpuAcc, then CpuRef)"),
-    # runtime "armnn" (PyArmNN) arrives with the accelerator issue; until then --all lists it as skipped
+    # runtime "armnn" (bench/runtimes/armnn.py): Debian's PyArmNN 20.08, whose API has no thread setting
     "armnn": Preset("armnn", "fp32", None, False, "PyArmNN parsing the TFLite model, CpuAcc backend"),
     # delegate None: the coral runtime always loads the Edge TPU delegate; int8 because the Edge TPU runs nothing else
     "coral": Preset("coral", "int8", None, True, "Edge TPU (int8 TFLite compiled by edgetpu_compiler)"),
