@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -104,6 +105,56 @@ def test_unknown_config_is_refused_before_anything_runs(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "unknown config 'tflite-int9'" in proc.stderr and "tflite-int8" in proc.stderr
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def _plan(tmp_path: Path, **kw: object) -> object:
+    from dataclasses import replace
+
+    from launcher.fleet.convert import resolve
+    from launcher.fleet.plan import Plan
+
+    base = Plan(
+        model=MODEL, data=DATA, model_sha256="m" * 64, model_format="onnx", data_sha256="d" * 64,
+        configs=tuple(resolve(["onnx", "tflite", "tflite-fp16"], None)), rounds=3, seed=11, threads=None,
+        options=("--min-runs", "5"), results=tmp_path / "fleet.jsonl",
+    )  # fmt: skip
+    return replace(base, **kw)
+
+
+def test_plan_order_id_and_what_resume_skips(tmp_path: Path) -> None:
+    from bench.records import append_jsonl
+    from launcher.fleet.plan import done_units, seed_from_results
+
+    plan = _plan(tmp_path)
+    assert plan.order(1) == _plan(tmp_path).order(1), "the shuffle is seeded"
+    assert [sorted(c.name for c in plan.order(r)) for r in range(3)] == [["onnx", "tflite", "tflite-fp16"]] * 3
+    assert len({tuple(c.name for c in _plan(tmp_path, seed=s).order(0)) for s in range(20)}) > 1
+    # rounds and seed are not part of the id (--resume --rounds 5 extends); options and configs are
+    assert plan.id == _plan(tmp_path, rounds=5, seed=3).id != _plan(tmp_path, options=("--min-runs", "6")).id
+    assert len(plan.units(set())) == 9 and len(plan.units({("onnx", 0), ("tflite", 2)})) == 7
+    rec = {
+        "status": "ok",
+        "fleet": {"board": "pi", "id": plan.id},
+        "compare": {"config": "onnx", "round": 1, "seed": 11},
+    }
+    append_jsonl(plan.results, rec)
+    append_jsonl(plan.results, {**rec, "status": "error", "compare": {"config": "tflite", "round": 0}})
+    append_jsonl(plan.results, {**rec, "fleet": {"board": "pi", "id": "another-run"}})
+    assert done_units(plan.results, plan.id) == {"pi": {("onnx", 1)}}
+    assert seed_from_results(_plan(tmp_path, seed=99)).seed == 11
+
+
+def test_summary_names_the_boards_that_completed(tmp_path: Path) -> None:
+    from launcher.fleet.run import BoardResult
+    from launcher.fleet.summary import render
+
+    text = render(
+        _plan(tmp_path),
+        [BoardResult("ws", planned=9, ok=9), BoardResult("pi", planned=9, ok=2, failed=1, error="board lost: x")],
+    )
+    assert re.search(r"ws +complete +9/9 ok", text) and re.search(r"pi +INCOMPLETE +2/9 ok, 1 failed", text)
+    assert "board lost: x" in text
+    assert "completed: ws\n" in text and "not completed: pi; finish them with the same command and --resume" in text
 
 
 # ---- real engines -------------------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class Rich(Plain):
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("{task.description}"),
-            console=Console(stderr=True),
+            console=Console(stderr=True, log_path=False),
             refresh_per_second=2,
         )
         self._tasks: Dict[str, Any] = {}
@@ -59,7 +59,7 @@ class Rich(Plain):
 
     def advance(self, board: str, text: str) -> None:
         self._progress.update(self._tasks[board], advance=1, description=text)
-        self._progress.console.log(f"[{board}] {text}")
+        self._progress.console.log(f"[{board}] {text}", markup=False)
 
     def close(self) -> None:
         self._progress.stop()
