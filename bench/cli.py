@@ -240,6 +240,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from bench.records import read_records
 
     plan = compare_plan_of(args)
+    if args.convert_only:  # the conversion step for a device: files and manifest into --convert-output DIR
+        from bench.compare import artifacts
+
+        print(artifacts.summary(artifacts.convert_presets(plan, args.convert_output), args.convert_output))
+        return 0
     compare_run.execute(plan)
     records = [r for r in read_records(plan.output) if (r.get("compare") or {}).get("id") == plan.id]
     for name, reason in plan.skipped:

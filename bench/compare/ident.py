@@ -37,8 +37,10 @@ def options_of(template: RunConfig, rounds: int, seed: Optional[int], artifacts:
         opts["representative_data_sha256"] = _sha(conv.representative_data)
         opts["transposed_data_sha256"] = _sha(conv.transposed_data)
     opts["rounds"], opts["seed"] = rounds, seed
-    if artifacts:
-        opts["artifacts"] = {fw: _sha(a[0]) for fw, a in sorted(artifacts.items())}
+    if artifacts:  # preset -> sha256 of the file it runs as it is (the model sha256 stays the source's)
+        from bench.compare.artifacts import of
+
+        opts["artifacts"] = {name: _sha(of(a).path) for name, a in sorted(artifacts.items())}
     return opts
 
 

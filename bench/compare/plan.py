@@ -45,6 +45,7 @@ class Job:
     config: str  # preset name
     threads: Optional[int]
     run: RunConfig  # what bench.runner runs (output None: bench.compare.run appends the record itself)
+    artifact: Any = None  # bench.compare.artifacts.Artifact this preset runs as it is (converted elsewhere), or None
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cooldown-to-c", type=float, default=None, help="also wait until the hottest zone is below this")
     g.add_argument("--cooldown-max-s", type=float, default=DEFAULT_COOLDOWN_MAX_S, help="cap of one thermal wait")
     g.add_argument("--resume", action="store_true", help="run only the (config, round) pairs without an ok record")
+    g.add_argument(
+        "--artifact",
+        action="append",
+        default=[],
+        metavar="PRESET=FILE",
+        help="run FILE for PRESET as it is, converted elsewhere (repeatable)",
+    )
+    g.add_argument(
+        "--artifacts",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the presets' files converted by `compare --convert-only --convert-output DIR` (e.g. on the workstation)",
+    )
 
 
 def parse_configs(text: Optional[str]) -> List[str]:
@@ -131,12 +146,18 @@ def _probe(name: str) -> Optional[str]:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def why_not(name: str, source_format: str, have_calibration: bool) -> Optional[str]:
-    """Why preset ``name`` cannot run here on a ``source_format`` model, or None when it can."""
+def why_not(
+    name: str, source_format: str, have_calibration: bool, artifact_format: Optional[str] = None
+) -> Optional[str]:
+    """Why preset ``name`` cannot run here on a ``source_format`` model (or on its converted ``artifact_format``
+    file, run as it is), or None when it can."""
     from bench import runtimes
     from bench.convert import edges
 
     preset = PRESETS[name]
+    if artifact_format is not None:
+        problems = [f"{c}: {_probe(c)}" for c in checks_for(preset) if _probe(c)]
+        return problems[0] if problems else None
     if preset.needs_representative_data and not have_calibration:
         return "int8 needs --representative-data-path"
     if preset.framework not in runtimes.RUNTIMES:
@@ -155,11 +176,13 @@ def why_not(name: str, source_format: str, have_calibration: bool) -> Optional[s
     return None
 
 
-def select_all(source_format: str, have_calibration: bool) -> Tuple[List[str], List[Tuple[str, str]]]:
+def select_all(
+    source_format: str, have_calibration: bool, artifact_formats: Optional[Dict[str, str]] = None
+) -> Tuple[List[str], List[Tuple[str, str]]]:
     """--all: (presets that can run here, [(preset, reason)] for the others)."""
     chosen, skipped = [], []
     for name in NAMES:
-        reason = why_not(name, source_format, have_calibration)
+        reason = why_not(name, source_format, have_calibration, (artifact_formats or {}).get(name))
         if reason:
             skipped.append((name, reason))
         else:
@@ -171,11 +194,16 @@ def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optiona
     from bench.convert.options import ConvertOptions
 
     base = template.convert or ConvertOptions()
+    from bench.compare.artifacts import of
+
     jobs = []
     for name in configs:
         preset = PRESETS[name]
-        model, cls_path, cls_name = artifacts.get(
-            preset.framework, (template.model, template.model_class_path, template.model_class_name)
+        art = of(artifacts[name]) if name in artifacts else None
+        model, cls_path, cls_name = (
+            (art.path, art.model_class_path, art.model_class_name)
+            if art is not None
+            else (template.model, template.model_class_path, template.model_class_name)
         )
         convert = replace(
             base,
@@ -183,6 +211,10 @@ def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optiona
             representative_data=base.representative_data if preset.needs_representative_data else None,
             convert_only=False,
         )
+        if art is not None:  # run as it is: nothing to convert (its precision is in its conversion section)
+            convert = replace(
+                convert, precision="fp32", representative_data=None, output=None, fidelity_reference=art.reference
+            )
         for t in threads:
             label = name if len(threads) == 1 else f"{name} @{t}t"
             run = replace(
@@ -196,7 +228,7 @@ def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optiona
                 convert=convert,
                 output=None,
             )
-            jobs.append(Job(label, name, t, run))
+            jobs.append(Job(label, name, t, run, art))
     return jobs
 
 
@@ -208,10 +240,11 @@ def make_plan(
     *,
     baseline: Optional[str] = None,
     skipped: Sequence[Tuple[str, str]] = (),
-    artifacts: Optional[Dict[str, Tuple[Path, Optional[Path], Optional[str]]]] = None,
+    artifacts: Optional[Dict[str, Any]] = None,
 ) -> Plan:
     """Check everything and name the compare. ``template`` holds the source model, data, timing and output;
-    ``artifacts`` (the demo's shipped exports) gives a framework its own file of the same network."""
+    ``artifacts`` gives a preset its own file of the same network, run as it is: converted elsewhere
+    (bench.compare.artifacts.Artifact) or the demo's shipped exports ((path, class file, class name) tuples)."""
     from bench import formats
     from bench.compare import ident
 
@@ -221,7 +254,8 @@ def make_plan(
     if min(protocol.cooldown_s, protocol.cooldown_max_s) < 0:
         raise InputError("cooldown seconds must not be negative", "pass --cooldown-s and --cooldown-max-s >= 0")
     rep = template.convert.representative_data if template.convert is not None else None
-    need = [c for c in configs if PRESETS[c].needs_representative_data]
+    artifacts = {k: v for k, v in (artifacts or {}).items() if k in configs}
+    need = [c for c in configs if PRESETS[c].needs_representative_data and c not in artifacts]
     if need and rep is None:
         raise InputError(
             f"{', '.join(need)} quantize to int8 and need calibration samples",
@@ -232,7 +266,7 @@ def make_plan(
     for path, what in ((template.model, "model"), (template.data, "data"), (rep, "representative data")):
         if path is not None and not Path(path).exists():
             raise InputError(f"{what} {path} not found", "check the path")
-    jobs = _jobs(template, configs, threads, artifacts or {})
+    jobs = _jobs(template, configs, threads, artifacts)
     labels = [j.label for j in jobs]
     baseline = baseline or labels[0]
     if baseline not in labels:
@@ -240,7 +274,7 @@ def make_plan(
             f"--baseline {baseline!r} is not one of this compare's labels", f"use one of: {', '.join(labels)}"
         )
     source = {"path": str(template.model), "format": formats.detect(Path(template.model))}
-    cid, done, source["sha256"] = ident.identify(template, configs, threads, protocol, artifacts or {})
+    cid, done, source["sha256"] = ident.identify(template, configs, threads, protocol, artifacts)
     seed = protocol.seed if protocol.seed is not None else int(cid[:8], 16)
     output = Path(template.output) if template.output else None
     return Plan(cid, tuple(jobs), protocol, seed, baseline, output, source, tuple(skipped), done)
@@ -255,27 +289,34 @@ def from_args(args: argparse.Namespace, template: RunConfig) -> Plan:
             raise InputError(
                 f"{flag} is set by each preset in compare", f"pick presets instead (valid: {', '.join(NAMES)})"
             )
-    if getattr(args, "convert_only", False) or getattr(args, "convert_output", None) or getattr(args, "no_raw", False):
-        raise InputError(
-            "--convert-only, --convert-output and --no-raw do not fit compare (it measures every preset, and its "
-            "intervals need the raw samples)",
-            "leave them out; `edgebench run --convert-only` converts one model",
-        )
+    convert_only = _check_convert_only(args)
     if args.all and args.configs:
         raise InputError("--all and --configs both given", "pass one of them")
     threads = parse_threads(args.threads)
+    artifacts = _artifacts_of(args, convert_only)
     skipped: List[Tuple[str, str]] = []
     if args.all:
         if not Path(args.model).exists():
             raise InputError(f"model {args.model} not found", "check the path")
         have_calibration = args.representative_data_path is not None
-        configs, skipped = select_all(formats.detect(Path(args.model)), have_calibration)
+        if convert_only:  # every preset a conversion could serve, whatever runs here; impossible ones are listed
+            configs = [n for n in NAMES if have_calibration or not PRESETS[n].needs_representative_data]
+            skipped = [(n, "int8 needs --representative-data-path") for n in NAMES if n not in configs]
+        else:
+            detect = formats.detect
+            arts = {n: detect(a.path) for n, a in artifacts.items()}
+            configs, skipped = select_all(detect(Path(args.model)), have_calibration, arts)
         for name, reason in skipped:
             log.info("--all: skipping %s (%s)", name, reason)
         if not configs:
             raise InputError("no preset can run here", "; ".join(f"{n}: {r}" for n, r in skipped))
     else:
         configs = parse_configs(args.configs)
+        given = [n for n, a in artifacts.items() if a.origin == "--artifact" and n not in configs]
+        if given:
+            raise InputError(
+                f"--artifact {', '.join(given)}: not among --configs", "add it to --configs, or leave the artifact out"
+            )
     protocol = Protocol(
         rounds=args.rounds,
         seed=args.seed,
@@ -284,4 +325,27 @@ def from_args(args: argparse.Namespace, template: RunConfig) -> Plan:
         cooldown_max_s=args.cooldown_max_s,
         resume=args.resume,
     )
-    return make_plan(template, configs, threads, protocol, baseline=args.baseline, skipped=skipped)
+    return make_plan(template, configs, threads, protocol, baseline=args.baseline, skipped=skipped, artifacts=artifacts)
+
+
+def _check_convert_only(args: argparse.Namespace) -> bool:
+    """compare --convert-only --convert-output DIR (the conversion step for a device); the flags that do not fit."""
+    convert_only, output = getattr(args, "convert_only", False), getattr(args, "convert_output", None)
+    if getattr(args, "no_raw", False):
+        raise InputError("--no-raw does not fit compare (its intervals need the raw samples)", "leave it out")
+    if bool(convert_only) != bool(output):
+        raise InputError(
+            "compare takes --convert-only and --convert-output DIR together (convert every preset into DIR)",
+            "pass both, e.g. --convert-only --convert-output converted/; `edgebench run --convert-only` converts one",
+        )
+    if convert_only and (getattr(args, "artifact", None) or getattr(args, "artifacts", None)):
+        raise InputError("--convert-only converts; --artifact/--artifacts give converted files", "pass one of them")
+    return bool(convert_only)
+
+
+def _artifacts_of(args: argparse.Namespace, convert_only: bool) -> Dict[str, Any]:
+    from bench.compare import artifacts
+
+    if convert_only:
+        return {}
+    return artifacts.parse(getattr(args, "artifact", None), getattr(args, "artifacts", None))

@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from bench import machine, runner, sustained
+from bench.compare import artifacts
 from bench.compare.plan import Job, Plan
 from bench.compare.progress import Progress
 from bench.config import RunConfig
@@ -145,6 +146,8 @@ def execute(
             conversion_s, failed = conversions[job.label]
             rec = _copy(failed) if failed is not None else _measure(job, progress, isolated)
             rec.compare = _compare_fields(plan, job, round_index, position, conversion_s)
+            if job.artifact is not None and job.artifact.origin:  # converted elsewhere: say so in the record
+                rec.conversion = artifacts.conversion_section(job.artifact, rec.conversion or {})
             if plan.output is not None:
                 append_jsonl(plan.output, rec)
             written.append(rec)
