@@ -11,7 +11,6 @@ re-enumerates from 1a6e:089a to 18d1:9302 when its firmware loads, so both need 
 from __future__ import annotations
 
 import logging
-import os
 import platform
 import shlex
 import stat
@@ -169,16 +168,14 @@ def docker_run_for(job: Any) -> List[str]:
     the profile's image tag (or ``job.image``), inputs bind-mounted read-only at their absolute paths, and the
     results file's folder mounted at /work/results so bench appends to it directly."""
     import dataclasses
-    from unittest import mock
 
     from launcher import run as run_mod
 
-    job = dataclasses.replace(job, mount_mode="bind")
+    job = dataclasses.replace(job, mount_mode="bind", engine_local=True)  # planned for the engine on the board itself
     argv, mapping = run_mod.plan_inputs(job)
     image = job.image or run_mod.image_candidates(job.profile)[0]
     engine_arch = job.profile.arch or _DOCKER_ARCH.get(platform.machine(), platform.machine())
-    with mock.patch.dict(os.environ, {"DOCKER_HOST": ""}):  # planned for the engine on the board itself
-        opts = run_mod.container_options(job, engine_arch, mapping)
+    opts = run_mod.container_options(job, engine_arch, mapping)
     opts["environment"]["EDGEBENCH_IMAGE"] = image
     if argv and argv[0] in ("run", "demo"):
         results = job.results.resolve()
