@@ -236,7 +236,8 @@ def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
             else c.get("peak_unavailable", "no peak")
         )
         note = f"; {c['peak_note']}" if c.get("peak_note") else ""
-        lines.append(f"{c['ops'] / 1e6:#.4g} MOP/inference ({c['source']}); {peak}{note}")
+        gops = f"{c['gops_per_s']:#.3g} GOP/s" if c.get("gops_per_s") is not None else "GOP/s -"
+        lines.append(f"{gops} from {c['ops'] / 1e6:#.4g} MOP/inference ({c['source']}); {peak}{note}")
     prof = next((r.get("profile") for r in group if r.get("profile")), None)
     return lines + top_text(prof or {})
 
@@ -399,9 +400,9 @@ def print_comparison(
 
 def print_records(records: List[Dict[str, Any]], console: Any = None, wide: bool = False) -> None:
     """Print one row per run with rich (plain text when rich is not installed); 100 columns unless ``wide``."""
-    headers, table_rows = with_compute(
-        HEADERS if wide else NARROW_HEADERS, rows(records, wide), record_gops_texts(records)
-    )
+    headers, table_rows = HEADERS if wide else NARROW_HEADERS, rows(records, wide)
+    if wide:  # the narrow table has no room: GOP/s and % of peak are printed under it (compute_lines)
+        headers, table_rows = with_compute(headers, table_rows, record_gops_texts(records))
     try:
         import rich  # noqa: F401
     except ImportError:
@@ -482,7 +483,7 @@ def markdown_text(
     if wide:
         loose = [r for r in records if isinstance(r, dict) and "framework" in r]
     if loose:
-        run_headers, run_rows = with_compute(
+        run_headers, run_rows = with_compute(  # markdown has no width limit: the column is always there
             HEADERS if wide else NARROW_HEADERS, rows(loose, wide), record_gops_texts(loose)
         )
         out += ["## Runs", "", *_md_table(run_headers, run_rows), ""]
