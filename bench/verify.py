@@ -227,9 +227,16 @@ def check_timing(board: str, preset: str, model: str, p50_ms: float, emulated: b
 
 
 def verify_path(
-    preset: str, models_: ModelSet, ref: Any, board: str, emulated: bool, output: Optional[Path], threads: Optional[int]
+    preset: str,
+    models_: ModelSet,
+    x: Any,
+    ref: Any,
+    board: str,
+    emulated: bool,
+    output: Optional[Path],
+    threads: Optional[int],
 ) -> PathResult:
-    """Skip, or run one preset and check its outputs and timing."""
+    """Skip, or run one preset and check its outputs on ``x`` against ``ref`` (the reference's), and its timing."""
     reason = why_skipped(preset, models_)
     if reason:
         return PathResult(preset, "skipped", reason)
@@ -238,7 +245,7 @@ def verify_path(
     path, kind = source_for(preset, models_)
     try:
         record = runner.run_and_record(_config(preset, models_, path, output, threads))
-        got = _outputs_of(record, preset, models_, len(ref))
+        got = _outputs_of(record, preset, models_, x)
     except BenchError as exc:
         return PathResult(preset, "fail", str(exc), model=str(path))
     res = PathResult(preset, "pass", model=record.model.path, p50_ms=record.latency.invoke["p50_ms"])
@@ -250,16 +257,14 @@ def verify_path(
     return res
 
 
-def _outputs_of(record: Any, preset: str, models_: ModelSet, n: int) -> Any:
-    """Untimed outputs of the model the run measured, on the first ``n`` samples."""
-    from bench import data as data_mod
+def _outputs_of(record: Any, preset: str, models_: ModelSet, x: Any) -> Any:
+    """Untimed outputs of the model the run measured, on the reference's samples ``x``."""
     from bench import runtimes
     from bench.compare.presets import PRESETS
     from bench.infer import infer_all
     from bench.runtimes.base import RuntimeOptions
 
     p = PRESETS[preset]
-    x = data_mod.load_npz(models_.data).x[:n]
     rt = runtimes.create(p.framework)
     try:
         rt.setup()
@@ -296,7 +301,7 @@ def run(
     results = []
     for preset in presets:
         log.info("verify: %s", preset)
-        results.append(verify_path(preset, models_, ref, board, bool(facts.get("emulated")), output, threads))
+        results.append(verify_path(preset, models_, x, ref, board, bool(facts.get("emulated")), output, threads))
     report = {
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "tool": runner.tool_info(),
