@@ -6,6 +6,7 @@ python -m launcher selfcheck --device rpi-coral
 python -m launcher convert MODEL DATA --framework tflite --out converted/ [-- --precision int8 ...]
 python -m launcher chain --device rpi5 MODEL DATA --framework tflite [-- ...]   # convert in host, bench on rpi5
 python -m launcher compare --device rpi5 MODEL DATA [--emulate] [-- --configs onnx,tflite --rounds 3 ...]
+                                             # every preset converted in host first, measured on rpi5
 python -m launcher verify --device rpi5 [--emulate] [-- --presets tflite,tflite-int8]   # edgebench verify there
 python -m launcher detect | profiles
 """
@@ -37,6 +38,8 @@ VERIFY_IN_CONTAINER = "/work/verify"
 VERIFY_REPORTS = Path("results/verify")
 #: the conversion cache inside the host container, copied out to `--out` after the conversion
 CONVERTED_IN_CONTAINER = "/work/converted"
+#: `launcher compare` on a device: the host image's conversions of each compare land in a folder below this
+COMPARE_CONVERTED = Path("results/converted")
 
 
 def _device(name: str) -> profiles.Profile:
@@ -173,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("model", nargs="?", type=Path)
     cmp.add_argument("data", nargs="?", type=Path)
     cmp.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="appended to, never rewritten")
+    cmp.add_argument(
+        "--no-host-convert",
+        action="store_true",
+        help="convert in the device image (which has no onnx2tf/TensorFlow), not first in the host image",
+    )
+    cmp.add_argument(
+        "--converted",
+        type=Path,
+        default=None,
+        help=f"the host conversions go here (default {COMPARE_CONVERTED}/compare-<key>; reused when complete)",
+    )
     _common(cmp)
     # --all with three rounds on ResNet-50 takes most of an hour on a Raspberry Pi
     cmp.set_defaults(timeout=COMPARE_TIMEOUT_S)
@@ -283,6 +297,72 @@ def convert_then_bench(args: argparse.Namespace, extra: Sequence[str]) -> int:
     return run(_job(args, _device(args.device), bargv, inputs, results=results or args.results)).exit_code
 
 
+def compare_on_device(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    """`launcher compare`: on a device (not host), every preset is first converted in the host image (the device
+    images carry runtimes, not converters), then the device measures the converted files (`--artifacts DIR`, copied
+    in read-only with their fidelity references). Presets the host cannot convert (coral without edgetpu_compiler;
+    tensorrt, whose engines are built on the device from the ONNX file) stay as the device image handles them."""
+    cargv, inputs, results = compare_argv(args.model, args.data, extra)
+    profile = _device(args.device)
+    given = any(a.split("=")[0] in ("--artifact", "--artifacts") for a in cargv)
+    if profile.name != "host" and not args.no_host_convert and not given:
+        folder, code = _convert_compare_in_host(args, cargv, inputs, results or args.results)
+        if code != 0:
+            return code
+        cargv, inputs = [*cargv, "--artifacts", str(folder)], [*inputs, folder]
+    # --resume reads the compare's earlier records: the container starts from a copy of the results file
+    job = _job(args, profile, cargv, inputs, results=results or args.results)
+    job = dataclasses.replace(job, seed_results="--resume" in cargv)
+    return run(job).exit_code
+
+
+def conversion_key(cargv: Sequence[str], inputs: Sequence[Path]) -> str:
+    """Names the host conversion of a compare: its arguments with each input file by its sha256, so the same
+    compare started again (--resume) reuses the same converted files, and so keeps its compare id."""
+    import hashlib
+    import json
+
+    from bench.hashing import sha256_path
+
+    by_path = {str(p): sha256_path(p) for p in inputs}
+    text = json.dumps([by_path.get(a, a) for a in cargv if a != "--resume"])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _convert_compare_in_host(
+    args: argparse.Namespace, cargv: List[str], inputs: List[Path], results: Path
+) -> Tuple[Path, int]:
+    """`bench compare ... --convert-only --convert-output DIR` in the host image, DIR copied out; (folder, exit code).
+    A folder already holding its manifest is reused as it is."""
+    import shutil
+    import tempfile
+
+    from bench.compare.artifacts import MANIFEST
+
+    folder = Path(args.converted or COMPARE_CONVERTED / f"compare-{conversion_key(cargv, inputs)}")
+    if (folder / MANIFEST).is_file():
+        log.info("reusing the host conversions in %s", folder)
+        return folder, 0
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=str(folder.parent)))
+    argv = [*cargv, "--convert-only", "--convert-output", CONVERTED_IN_CONTAINER]
+    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, staging),))
+    # the host image is the engine's own architecture: never emulated
+    job = Job(**{**job.__dict__, "emulate": False, "image": None, "accelerator": False})
+    log.info("converting every preset in the host image first (device images have no converters)")
+    try:
+        code = run(job).exit_code
+        if code == 0 and not (staging / MANIFEST).is_file():
+            raise LauncherError(f"the host conversion wrote no {MANIFEST}", "see its log above")
+        if code == 0:
+            staging.rename(folder)  # complete or absent: a killed conversion is never taken for a finished one
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if code != 0:
+        log.error("the conversion in the host image failed (exit %d); --no-host-convert skips it", code)
+    return folder, code
+
+
 def _record_count(results: Path) -> int:
     from bench.records import read_jsonl
 
@@ -344,11 +424,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             job = _job(args, _device(args.device), bargv, inputs, results=results or args.results)
             return _run_or_print(args, job)
         if args.command == "compare":
-            cargv, inputs, results = compare_argv(args.model, args.data, extra)
-            # --resume reads the compare's earlier records: the container starts from a copy of the results file
-            job = _job(args, _device(args.device), cargv, inputs, results=results or args.results)
-            job = dataclasses.replace(job, seed_results="--resume" in cargv)
-            return run(job).exit_code
+            return compare_on_device(args, extra)
         if args.command == "verify":
             vargv = ["verify", "--report-dir", VERIFY_IN_CONTAINER, *extra]
             job = _job(args, _device(args.device), vargv, [], results=args.results)

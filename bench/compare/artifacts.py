@@ -88,10 +88,20 @@ def parse(specs: Optional[Sequence[str]], folder: Optional[Path]) -> Dict[str, A
         name, sep, path = str(spec).partition("=")
         if not sep or not name.strip() or not path.strip():
             raise _bad(f"--artifact {spec!r} is not PRESET=FILE", "pass e.g. --artifact tflite-int8=model_int8.tflite")
-        found[name.strip()] = Artifact(Path(path.strip()), origin="--artifact")
+        found[name.strip()] = _beside_manifest(name.strip(), Path(path.strip()))
     for name, artifact in found.items():
         check(name, artifact)
     return found
+
+
+def _beside_manifest(name: str, path: Path) -> Artifact:
+    """``--artifact NAME=PATH``; when PATH sits in a convert-only folder whose manifest names it for NAME, with its
+    fidelity reference and conversion record."""
+    if (path.parent / MANIFEST).is_file():
+        entry = read_dir(path.parent).get(name)
+        if entry is not None and entry.path.name == path.name:
+            return replace(entry, path=path, origin="--artifact")
+    return Artifact(path, origin="--artifact")
 
 
 def read_dir(folder: Path) -> Dict[str, Artifact]:
