@@ -20,14 +20,15 @@ from typing import Any, Dict, List, Optional
 
 from bench import formats
 from bench.errors import FrameworkUnavailable
+from bench.machine import CORAL_USB_IDS
 from bench.runtimes.base import RuntimeOptions
 from bench.runtimes.tflite import EDGETPU_LIB, TFLiteRuntime, interpreter_module, load_delegate_quietly
 
 log = logging.getLogger(__name__)
 
-CORAL_USB_IDS = ("1a6e:089a", "18d1:9302")  # before and after the firmware is loaded
 _OPEN_FIX = (
-    "plug the Coral USB accelerator into a USB 3 port (lsusb shows 1a6e:089a or 18d1:9302) and pass it to the container"
+    f"plug the Coral USB accelerator into a USB 3 port (lsusb shows {' or '.join(CORAL_USB_IDS)}) and pass it to the "
+    "container"
 )
 _MISMATCH_FIX = (
     "libedgetpu and the TFLite runtime must match: pycoral 2.0.0 needs tflite-runtime 2.5.0.post1 with libedgetpu1-std "
