@@ -102,6 +102,10 @@ class OnnxRuntime(Runtime):
     def close(self) -> None:
         self._sess = None
         self._run = None
+        if getattr(self, "_profiling", False):  # a profile never read (failed run): its trace file goes too
+            import shutil
+
+            shutil.rmtree(self._prof_dir, ignore_errors=True)
 
     def versions(self) -> Dict[str, str]:
         return {"onnxruntime": _ort().__version__}
