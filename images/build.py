@@ -370,6 +370,44 @@ def selfcheck_after_build(tag: str, platform: str, timeout: float = 900) -> None
         raise
 
 
+def buildx_bake(bake: Bake, names: List[str], sets: List[str], overrides: Dict[str, str], timeout: float) -> int:
+    """`docker buildx bake` of ``names`` (``--set`` of a variable the bake file does not declare goes to every
+    target's build args); its exit code."""
+    cmd = ["docker", "buildx", "bake", "-f", str(BAKE_FILE), *names]
+    for kv in sets:
+        var, val = kv.split("=", 1)
+        cmd += ["--set", f"*.args.{var}={val}"] if var not in bake.variables else []
+    env = {**os.environ, **overrides}
+    log.info("buildx: %s", " ".join(cmd))
+    return subprocess.run(cmd, cwd=REPO, env=env, timeout=timeout * len(names)).returncode
+
+
+def record_build(
+    name: str, platform: str, tag: str, took: float, build_args: Dict[str, str], timings: Optional[Path]
+) -> None:
+    """Log one finished build with its image size; with ``timings``, append it there as one JSON line."""
+    size = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", tag],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    row = {
+        "target": name,
+        "platform": platform,
+        "tag": tag,
+        "seconds": round(took, 1),
+        "size_mb": round(int(size) / 1e6),
+        "args": build_args,
+    }
+    log.info("built %s for %s in %.0f s, %s MB", name, platform, took, row["size_mb"])
+    if timings:
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        with timings.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("targets", nargs="*", help="bake targets or groups (default: the default group)")
@@ -406,20 +444,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if have_buildx() and not args.no_buildx and args.local_bases != "yes" and args.wheelhouse is None:
         baked = [n for n in names if not needs_classic_builder(n)]
         if baked:
-            cmd = ["docker", "buildx", "bake", "-f", str(BAKE_FILE), *baked]
-            for kv in args.set:
-                var, val = kv.split("=", 1)
-                cmd += ["--set", f"*.args.{var}={val}"] if var not in bake.variables else []
-            env = {**os.environ, **overrides}
-            log.info("buildx: %s", " ".join(cmd))
-            rc = subprocess.run(cmd, cwd=REPO, env=env, timeout=args.timeout * len(baked)).returncode
+            rc = buildx_bake(bake, baked, args.set, overrides, args.timeout)
             if rc != 0 or len(baked) == len(names):
                 return rc
         names = [n for n in names if needs_classic_builder(n)]
         log.info("classic builder (DOCKER_BUILDKIT=0) for %s: BuildKit ignores the nvidia default runtime", names)
 
     native = engine_arch()
-    timings = []
     with serve_wheelhouse(args.wheelhouse) as wheel_url:
         for name in build_order(bake, names):
             target = bake.targets[name]
@@ -436,28 +467,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 tag = tags_for(target, platform, native)[0]
                 if foreign:
                     selfcheck_after_build(tag, platform)
-                took = time.monotonic() - start
-                size = subprocess.run(
-                    ["docker", "image", "inspect", "--format", "{{.Size}}", tag],
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                    check=True,
-                ).stdout.strip()
-                row = {
-                    "target": name,
-                    "platform": platform,
-                    "tag": tag,
-                    "seconds": round(took, 1),
-                    "size_mb": round(int(size) / 1e6),
-                    "args": build_args,
-                }
-                log.info("built %s for %s in %.0f s, %s MB", name, platform, took, row["size_mb"])
-                timings.append(row)
-                if args.timings:
-                    args.timings.parent.mkdir(parents=True, exist_ok=True)
-                    with args.timings.open("a") as f:
-                        f.write(json.dumps(row) + "\n")
+                record_build(name, platform, tag, time.monotonic() - start, build_args, args.timings)
     return 0
 
 
