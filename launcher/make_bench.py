@@ -17,8 +17,10 @@ Neither --configs nor --all in ARGS: --all.
 `make experiments` (``python -m launcher.make_bench experiments``): the original tool's experiments. Writes the zoo
 (once; kept for later resumes) to results/experiments/zoo, runs ``compare --all --random-weights --resume`` on each
 model (the PyTorch-origin and the Keras-origin variant), natively or on DEVICE, appending to
-results/experiments/results.jsonl, then writes results/experiments/report.md and plots/. Started again, it runs only
-what is missing. Several hours on a Raspberry Pi are possible (ResNet-50 on every preset, 3 rounds).
+results/experiments/results.jsonl, then writes results/experiments/report.md and plots/. On a DEVICE, each compare
+converts every preset in the host image first and measures the converted files in the device image (launcher
+compare; the device images have no converters), the files kept in results/converted/ for resumes. Started again, it
+runs only what is missing. Several hours on a Raspberry Pi are possible (ResNet-50 on every preset, 3 rounds).
 """
 
 from __future__ import annotations
