@@ -142,3 +142,17 @@ def test_comparison_keeps_profiled_records_apart() -> None:
     assert out["tflite"].speedup == pytest.approx(2.0)
     prof = out["onnx (profiled)"]
     assert prof.profiled and prof.speedup is None and any("profiled" in n for n in prof.notes)
+
+
+def test_compare_passes_profile_to_every_run_and_into_its_id(tmp_path: Any) -> None:
+    from bench import cli, models
+
+    def plan(*extra: str) -> Any:
+        argv = ["compare", str(models.DIGITS_ONNX), str(models.DIGITS_TEST_DATA), "--configs", "onnx,tflite"]
+        args = cli.build_parser().parse_args([*argv, "--output", str(tmp_path / "r.jsonl"), *extra])
+        return cli.compare_plan_of(args)
+
+    profiled, plain = plan("--profile"), plan()
+    assert [j.run.profile for j in profiled.jobs] == [True, True]
+    assert [j.run.profile for j in plain.jobs] == [False, False]
+    assert profiled.id != plain.id, "a profiled compare never resumes into an unprofiled one"
