@@ -27,6 +27,7 @@ import pytest
 from bench import cli, models
 from bench.compare import ident
 from bench.compare.artifacts import MANIFEST
+from bench.errors import InputError
 from bench.hashing import sha256_path
 
 from .conftest import require, run_cli
@@ -89,6 +90,18 @@ def test_artifact_plan_runs_the_file_without_conversion_and_keys_the_id_on_sourc
     }
     assert options["artifacts"] == {"tflite": sha256_path(tfl)}
     assert given.id == ident.compare_id(payload) != plain.id
+
+
+def test_tensorrt_preset_given_an_onnx_file_still_builds_its_engine_at_the_preset_precision(tmp_path: Path) -> None:
+    base = ["compare", str(ONNX), str(DATA), "--output", str(tmp_path / "r.jsonl")]
+    args = [*base, "--configs", "tensorrt-fp16,tflite", "--artifact", f"tensorrt-fp16={ONNX}"]
+    plan = cli.compare_plan_of(cli.build_parser().parse_args([*args, "--artifact", f"tflite={models.DIGITS_TFLITE}"]))
+    runs = {j.config: j.run for j in plan.jobs}
+    assert runs["tensorrt-fp16"].convert.precision == "fp16" and runs["tflite"].convert.precision == "fp32"
+    with pytest.raises(InputError, match="tensorrt-int8 quantize to int8"):  # calibrated on the device
+        cli.compare_plan_of(
+            cli.build_parser().parse_args([*base, "--configs", "tensorrt-int8", "--artifact", f"tensorrt-int8={ONNX}"])
+        )
 
 
 def test_launcher_compare_on_a_device_converts_in_host_first_then_hands_the_folder_over(

@@ -211,7 +211,8 @@ def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optiona
             representative_data=base.representative_data if preset.needs_representative_data else None,
             convert_only=False,
         )
-        if art is not None:  # run as it is: nothing to convert (its precision is in its conversion section)
+        if art is not None and not builds_on_device(name, art):
+            # run as it is: nothing to convert (its precision is in its conversion section)
             convert = replace(
                 convert, precision="fp32", representative_data=None, output=None, fidelity_reference=art.reference
             )
@@ -232,6 +233,14 @@ def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optiona
     return jobs
 
 
+def builds_on_device(name: str, artifact: Any) -> bool:
+    """A TensorRT preset given an ONNX file: the engine is still built here, at the preset's precision (int8
+    calibrated on the representative data); every other artifact is run as it is."""
+    from bench import formats
+
+    return PRESETS[name].framework == "tensorrt" and formats.detect(artifact.path) != formats.TENSORRT_ENGINE
+
+
 def make_plan(
     template: RunConfig,
     configs: Sequence[str],
@@ -247,6 +256,7 @@ def make_plan(
     (bench.compare.artifacts.Artifact) or the demo's shipped exports ((path, class file, class name) tuples)."""
     from bench import formats
     from bench.compare import ident
+    from bench.compare.artifacts import of
 
     configs = parse_configs(",".join(configs))
     if protocol.rounds < 1:
@@ -255,7 +265,11 @@ def make_plan(
         raise InputError("cooldown seconds must not be negative", "pass --cooldown-s and --cooldown-max-s >= 0")
     rep = template.convert.representative_data if template.convert is not None else None
     artifacts = {k: v for k, v in (artifacts or {}).items() if k in configs}
-    need = [c for c in configs if PRESETS[c].needs_representative_data and c not in artifacts]
+    need = [
+        c
+        for c in configs
+        if PRESETS[c].needs_representative_data and (c not in artifacts or builds_on_device(c, of(artifacts[c])))
+    ]
     if need and rep is None:
         raise InputError(
             f"{', '.join(need)} quantize to int8 and need calibration samples",
