@@ -92,6 +92,19 @@ def test_artifact_plan_runs_the_file_without_conversion_and_keys_the_id_on_sourc
     assert given.id == ident.compare_id(payload) != plain.id
 
 
+def test_all_with_artifacts_names_what_the_host_could_not_convert_either(tmp_path: Path) -> None:
+    folder = tmp_path / "conv"
+    folder.mkdir()
+    reason = "edgetpu_compiler not found (install it from Google's Coral apt repository)"
+    (folder / MANIFEST).write_text(json.dumps({"presets": {}, "not_converted": {"coral": reason}}))
+    argv = ["compare", str(ONNX), str(DATA), "--all", "--representative-data-path", str(DATA)]
+    argv += ["--artifacts", str(folder), "--output", str(tmp_path / "r.jsonl")]
+    plan = cli.compare_plan_of(cli.build_parser().parse_args(argv))
+    why = dict(plan.skipped)
+    assert why["coral"].endswith(f"; not converted in the host either: {reason}")
+    assert "host" not in why.get("tensorrt-fp32", "")
+
+
 def test_tensorrt_preset_given_an_onnx_file_still_builds_its_engine_at_the_preset_precision(tmp_path: Path) -> None:
     base = ["compare", str(ONNX), str(DATA), "--output", str(tmp_path / "r.jsonl")]
     args = [*base, "--configs", "tensorrt-fp16,tflite", "--artifact", f"tensorrt-fp16={ONNX}"]

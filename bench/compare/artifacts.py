@@ -124,6 +124,14 @@ def read_dir(folder: Path) -> Dict[str, Artifact]:
     return out
 
 
+def not_converted(folder: Path) -> Dict[str, str]:
+    """preset -> why the conversion step did not convert it (read from the folder's manifest; {} when unreadable)."""
+    try:
+        return dict(json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("not_converted") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def conversion_section(artifact: Artifact, measured: Dict[str, Any]) -> Dict[str, Any]:
     """A record's ``conversion`` for a run of ``artifact``: the conversion as recorded where it ran, the artifact,
     and the fidelity checked here (``measured``, the run's own section) over the one checked there."""

@@ -320,6 +320,7 @@ def from_args(args: argparse.Namespace, template: RunConfig) -> Plan:
             detect = formats.detect
             arts = {n: detect(a.path) for n, a in artifacts.items()}
             configs, skipped = select_all(detect(Path(args.model)), have_calibration, arts)
+            skipped = _with_host_reasons(skipped, getattr(args, "artifacts", None))
         for name, reason in skipped:
             log.info("--all: skipping %s (%s)", name, reason)
         if not configs:
@@ -340,6 +341,14 @@ def from_args(args: argparse.Namespace, template: RunConfig) -> Plan:
         resume=args.resume,
     )
     return make_plan(template, configs, threads, protocol, baseline=args.baseline, skipped=skipped, artifacts=artifacts)
+
+
+def _with_host_reasons(skipped: List[Tuple[str, str]], folder: Optional[Path]) -> List[Tuple[str, str]]:
+    """Skipped presets that the conversion step (``--artifacts DIR``) could not convert either, with its reason."""
+    from bench.compare.artifacts import not_converted
+
+    there = not_converted(Path(folder)) if folder is not None else {}
+    return [(n, f"{r}; not converted in the host either: {there[n]}" if n in there else r) for n, r in skipped]
 
 
 def _check_convert_only(args: argparse.Namespace) -> bool:
