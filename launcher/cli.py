@@ -40,6 +40,8 @@ VERIFY_REPORTS = Path("results/verify")
 CONVERTED_IN_CONTAINER = "/work/converted"
 #: `launcher compare` on a device: the host image's conversions of each compare land in a folder below this
 COMPARE_CONVERTED = Path("results/converted")
+#: the workstation's engine, used for the host conversion when DOCKER_HOST points at a board
+LOCAL_ENGINE = "unix:///var/run/docker.sock"
 
 
 def _device(name: str) -> profiles.Profile:
@@ -349,9 +351,12 @@ def _convert_compare_in_host(
     job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, staging),))
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None, "accelerator": False})
+    client = local_engine()
+    if client is not None:  # DOCKER_HOST names the board: convert on this machine's engine, not the board's
+        job = dataclasses.replace(job, engine_local=True)
     log.info("converting every preset in the host image first (device images have no converters)")
     try:
-        code = run(job).exit_code
+        code = run(job, client=client).exit_code
         if code == 0 and not (staging / MANIFEST).is_file():
             raise LauncherError(f"the host conversion wrote no {MANIFEST}", "see its log above")
         if code == 0:
@@ -361,6 +366,23 @@ def _convert_compare_in_host(
     if code != 0:
         log.error("the conversion in the host image failed (exit %d); --no-host-convert skips it", code)
     return folder, code
+
+
+def local_engine() -> Any:
+    """This machine's Docker engine when DOCKER_HOST names another one (a board), else None (run's default)."""
+    from launcher.run import engine_is_local
+
+    if engine_is_local():
+        return None
+    try:
+        import docker
+
+        client = docker.DockerClient(base_url=LOCAL_ENGINE, timeout=120)
+        client.ping()
+        return client
+    except Exception as exc:  # no local engine: the board's engine converts, in its own host image
+        log.warning("no Docker engine here (%s): converting in the host image on DOCKER_HOST", type(exc).__name__)
+        return None
 
 
 def _record_count(results: Path) -> int:

@@ -124,9 +124,11 @@ def test_launcher_compare_on_a_device_converts_in_host_first_then_hands_the_fold
     from launcher.run import Outcome
 
     jobs: list = []
+    clients: list = []
 
-    def fake_run(job):  # the host job "converts": its manifest lands in the folder it collects into
+    def fake_run(job, client=None):  # the host job "converts": its manifest lands in the folder it collects into
         jobs.append(job)
+        clients.append(client)
         if job.profile.name == "host":
             (job.collect[0][1] / MANIFEST).write_text("{}")
         return Outcome(0, [], "img")
@@ -150,6 +152,15 @@ def test_launcher_compare_on_a_device_converts_in_host_first_then_hands_the_fold
     jobs.clear()  # --no-host-convert: the device image converts what it can, as before
     assert lcli.main([*argv, "--no-host-convert", "--", *extra]) == 0
     assert [j.profile.name for j in jobs] == ["rpi5"] and "--artifacts" not in jobs[0].bench_argv
+    # DOCKER_HOST names the board: the conversion runs on this machine's engine, the measurement on the board's
+    jobs.clear()
+    clients.clear()
+    here = object()
+    monkeypatch.setenv("DOCKER_HOST", "ssh://pi@board")
+    monkeypatch.setattr(lcli, "local_engine", lambda: here)
+    assert lcli.main([*argv, "--converted", str(tmp_path / "conv2"), "--", *extra]) == 0
+    assert [j.profile.name for j in jobs] == ["host", "rpi5"] and clients == [here, None]
+    assert jobs[0].engine_local is True and jobs[1].engine_local is None
 
 
 @pytest.fixture(scope="module")
