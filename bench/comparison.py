@@ -103,7 +103,8 @@ class ConfigSummary:
         return asdict(self)
 
 
-def _get(d: Any, *keys: str) -> Any:
+def value_at(d: Any, *keys: str) -> Any:
+    """``d[k1][k2]...`` of a record, or None where a level is missing or not a dict (also used by bench.report)."""
     for k in keys:
         if not isinstance(d, dict):
             return None
@@ -113,7 +114,7 @@ def _get(d: Any, *keys: str) -> Any:
 
 def board_key(record: Dict[str, Any]) -> str:
     """fleet.board when present, else machine.board.id (INTERFACES.md)."""
-    return str(_get(record, "fleet", "board") or _get(record, "machine", "board", "id") or "unknown")
+    return str(value_at(record, "fleet", "board") or value_at(record, "machine", "board", "id") or "unknown")
 
 
 #: runtimes that only run on an accelerator (for runs made outside a compare, which have no preset name)
@@ -127,23 +128,23 @@ def is_accelerator(config: str, framework: str = "") -> bool:
 def adhoc_label(record: Dict[str, Any]) -> str:
     """A label for a record written outside a compare: framework[-precision][-delegate][ @Nt]."""
     label = str(record.get("framework") or "?")
-    precision = _get(record, "options", "convert", "precision")
+    precision = value_at(record, "options", "convert", "precision")
     if precision and precision != "fp32":
         label += f"-{precision}"
-    delegate = _get(record, "runtime", "delegate") or _get(record, "options", "delegate")
+    delegate = value_at(record, "runtime", "delegate") or value_at(record, "options", "delegate")
     if delegate and delegate not in ("default", "xnnpack"):
         label += f"-{delegate}"
-    threads = _get(record, "options", "threads")
+    threads = value_at(record, "options", "threads")
     return label + (f" @{threads}t" if threads else "")
 
 
 def model_name(record: Dict[str, Any]) -> str:
     """Stem of the source model of a compare, else of the converted-from model, else of the model run."""
     path = (
-        _get(record, "compare", "source_model", "path")
-        or _get(record, "conversion", "source")
-        or _get(record, "model", "path")
-        or _get(record, "options", "model")
+        value_at(record, "compare", "source_model", "path")
+        or value_at(record, "conversion", "source")
+        or value_at(record, "model", "path")
+        or value_at(record, "options", "model")
         or "model"
     )
     name = Path(str(path).rstrip("/")).name
@@ -155,7 +156,7 @@ PROFILED_SUFFIX = " (profiled)"
 
 
 def is_profiled(record: Dict[str, Any]) -> bool:
-    return bool(_get(record, "profile", "profiled"))
+    return bool(value_at(record, "profile", "profiled"))
 
 
 def _key(record: Dict[str, Any]) -> Tuple[str, str, str, str]:
@@ -180,7 +181,7 @@ def pooled_raw_ms(records: Sequence[Dict[str, Any]]) -> List[float]:
     out: List[float] = []
     for r in records:
         if r.get("status") == "ok":
-            out.extend(ns / 1e6 for ns in (_get(r, "latency", "raw_invoke_ns") or []))
+            out.extend(ns / 1e6 for ns in (value_at(r, "latency", "raw_invoke_ns") or []))
     return sorted(out)
 
 
@@ -243,9 +244,9 @@ def _quality(records: Sequence[Dict[str, Any]]) -> Tuple[str, Optional[float], s
 def _latency(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
     by_round: Dict[Any, List[float]] = {}
     for i, r in enumerate(ok):
-        p50 = _get(r, "latency", "invoke", "p50_ms")
+        p50 = value_at(r, "latency", "invoke", "p50_ms")
         if isinstance(p50, (int, float)):
-            rnd = _get(r, "compare", "round")
+            rnd = value_at(r, "compare", "round")
             by_round.setdefault(i if rnd is None else rnd, []).append(float(p50))
     order = sorted(by_round, key=lambda k: (0, k, "") if isinstance(k, int) else (1, 0, str(k)))
     s.round_p50_ms = [statistics.median(by_round[k]) for k in order]
@@ -273,7 +274,7 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
         label=key[3],
         config=str(cmp.get("config") or key[3]),
         framework=str(first.get("framework") or ""),
-        threads=cmp.get("threads", _get(first, "options", "threads")),
+        threads=cmp.get("threads", value_at(first, "options", "threads")),
         records=len(records),
         ok_records=len(ok),
         status=status,
@@ -288,13 +289,13 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     _latency(s, ok)
     s.quality_metric, s.quality, s.quality_note = _quality(ok)
     _compute(s, ok)
-    s.size_mb = _median_of(_get(r, "model", "size_mb") for r in ok)
-    s.load_ms = _median_of(_get(r, "latency", "load_ms") for r in ok)
-    s.first_inference_ms = _median_of(_get(r, "latency", "first_inference_ms") for r in ok)
-    s.peak_rss_mb = _median_of(_get(r, "machine", "peak_rss_mb") for r in ok)
-    s.conversion_s = _median_of(_get(r, "compare", "conversion_s") for r in records)
-    s.emulated = any(_get(r, "machine", "emulated") for r in records)
-    s.throttled = any(_get(r, "machine", "state", "throttled") for r in records)
+    s.size_mb = _median_of(value_at(r, "model", "size_mb") for r in ok)
+    s.load_ms = _median_of(value_at(r, "latency", "load_ms") for r in ok)
+    s.first_inference_ms = _median_of(value_at(r, "latency", "first_inference_ms") for r in ok)
+    s.peak_rss_mb = _median_of(value_at(r, "machine", "peak_rss_mb") for r in ok)
+    s.conversion_s = _median_of(value_at(r, "compare", "conversion_s") for r in records)
+    s.emulated = any(value_at(r, "machine", "emulated") for r in records)
+    s.throttled = any(value_at(r, "machine", "state", "throttled") for r in records)
     for r in records:
         err = r.get("error") if r.get("status") != "ok" else None
         if err and str(err) not in s.errors:
@@ -321,14 +322,14 @@ def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
 
 def _source_sha(records: Sequence[Dict[str, Any]]) -> Optional[str]:
     for r in records:
-        sha = _get(r, "compare", "source_model", "sha256")
+        sha = value_at(r, "compare", "source_model", "sha256")
         if sha:
             return str(sha)
     return None
 
 
 def _runs_model(records: Sequence[Dict[str, Any]], sha: str) -> bool:
-    return any(r.get("status") == "ok" and _get(r, "model", "sha256") == sha for r in records)
+    return any(r.get("status") == "ok" and value_at(r, "model", "sha256") == sha for r in records)
 
 
 def _set_speedup(s: ConfigSummary, base: ConfigSummary, pools: Dict[int, List[float]]) -> None:
@@ -429,12 +430,12 @@ def environment_differences(records: Iterable[Dict[str, Any]]) -> List[str]:
             continue
         board = board_key(r)
         for name, path in ENVIRONMENT_FACTS:
-            value = _get(r, *path)
+            value = value_at(r, *path)
             if name.startswith("Coral") and value is not None:
                 value = sorted(d.get("speed_mbps") for d in value)
             seen.setdefault((board, name), {}).setdefault(str(value), 0)
             seen[(board, name)][str(value)] += 1
-        versions = _get(r, "runtime", "versions") or {}
+        versions = value_at(r, "runtime", "versions") or {}
         fact = f"{r.get('framework')} versions"
         text = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
         seen.setdefault((board, fact), {}).setdefault(text or "None", 0)

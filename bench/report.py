@@ -19,21 +19,13 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from bench import comparison
-from bench.comparison import ConfigSummary
+from bench.comparison import ConfigSummary, value_at
 
 log = logging.getLogger(__name__)
 
 NARROW_WIDTH = 100
 WIDE_WIDTH = 240
 NOT_MEANINGFUL = "not meaningful (random weights)"
-
-
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-    return d
 
 
 def _fmt(v: Optional[float], digits: int = 3) -> str:
@@ -72,9 +64,9 @@ def _status(r: Dict[str, Any]) -> str:
         status = f"error: {r.get('error', '')}"
     elif r.get("warnings"):
         status = f"ok ({len(r['warnings'])} warn.)"
-    if _get(r, "machine", "emulated"):
+    if value_at(r, "machine", "emulated"):
         status += " EMULATED"
-    if _get(r, "machine", "state", "throttled"):
+    if value_at(r, "machine", "state", "throttled"):
         status += " THROTTLED"
     from bench.machine import accelerator_flags  # CLOCKS-UNLOCKED (Jetson), CORAL-USB2
 
@@ -85,21 +77,21 @@ def _status(r: Dict[str, Any]) -> str:
 
 def _runtime(r: Dict[str, Any], wide: bool) -> str:
     runtime = str(r.get("framework", "?"))
-    versions = _get(r, "runtime", "versions") or {}
+    versions = value_at(r, "runtime", "versions") or {}
     if wide and versions:
         runtime += " (" + ", ".join(f"{k} {v}" for k, v in versions.items()) + ")"
-    delegate = _get(r, "runtime", "delegate")
+    delegate = value_at(r, "runtime", "delegate")
     if delegate and delegate != "default":
         runtime += f" [{delegate}]"
     return runtime
 
 
 def _model(r: Dict[str, Any], wide: bool) -> str:
-    model = (_get(r, "model", "path") or "-").rstrip("/").rsplit("/", 1)[-1]
-    precision = _get(r, "options", "convert", "precision")
+    model = (value_at(r, "model", "path") or "-").rstrip("/").rsplit("/", 1)[-1]
+    precision = value_at(r, "options", "convert", "precision")
     if precision and precision != "fp32":
         model += f" ({precision})"
-    source_format = _get(r, "conversion", "source_format")
+    source_format = value_at(r, "conversion", "source_format")
     if wide and source_format:
         model += f" <- {source_format}"
     return model
@@ -109,21 +101,21 @@ def rows(records: Iterable[Dict[str, Any]], wide: bool = True) -> List[List[str]
     """One row per run; ``wide`` gives every column of :data:`HEADERS`, else :data:`NARROW_HEADERS`."""
     out = []
     for r in records:
-        inv, e2e = _get(r, "latency", "invoke") or {}, _get(r, "latency", "e2e") or {}
-        threads = str(_get(r, "options", "threads") or "default")
+        inv, e2e = value_at(r, "latency", "invoke") or {}, value_at(r, "latency", "e2e") or {}
+        threads = str(value_at(r, "options", "threads") or "default")
         board = comparison.board_key(r) if isinstance(r, dict) else "-"
         quality = quality_text(r.get("quality") or {}, wide)
         if not wide:
             out.append(
                 [board, _runtime(r, False), _model(r, False), threads.replace("default", "-"), _ms(inv.get("p50_ms"))]
-                + [_ms(inv.get("p90_ms")), _fmt(_get(r, "latency", "load_ms"), 1), quality, _status(r)]
+                + [_ms(inv.get("p90_ms")), _fmt(value_at(r, "latency", "load_ms"), 1), quality, _status(r)]
             )
             continue
         mean_std = "-" if not inv else f"{inv['mean_ms']:.3f}±{inv['std_ms']:.3f}"
         out.append(
             [board, _runtime(r, True), _model(r, True), threads, _fmt(inv.get("p50_ms")), _fmt(inv.get("p90_ms"))]
-            + [_fmt(inv.get("p99_ms")), mean_std, _fmt(e2e.get("p50_ms")), _fmt(_get(r, "latency", "load_ms"), 1)]
-            + [_fmt(_get(r, "latency", "first_inference_ms"), 2), str(inv.get("count", "-")), quality, _status(r)]
+            + [_fmt(inv.get("p99_ms")), mean_std, _fmt(e2e.get("p50_ms")), _fmt(value_at(r, "latency", "load_ms"), 1)]
+            + [_fmt(value_at(r, "latency", "first_inference_ms"), 2), str(inv.get("count", "-")), quality, _status(r)]
         )
     return out
 
@@ -219,7 +211,7 @@ def with_compute(headers: Sequence[str], body: List[List[str]], texts: Sequence[
 
 
 def record_gops_texts(records: Sequence[Dict[str, Any]]) -> List[str]:
-    return [gops_text(_get(r, "compute", "gops_per_s"), _get(r, "compute", "pct_of_peak")) for r in records]
+    return [gops_text(value_at(r, "compute", "gops_per_s"), value_at(r, "compute", "pct_of_peak")) for r in records]
 
 
 def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
@@ -393,7 +385,7 @@ def print_comparison(
         shown += section
     if shown:
         console.print(LEGEND + comparison.ESTIMATOR + ".", soft_wrap=False, highlight=False)
-    for line in explain_lines(r for r in records if _get(r, "compare", "id")):
+    for line in explain_lines(r for r in records if value_at(r, "compare", "id")):
         console.print(line, soft_wrap=False, highlight=False, markup=False)
     return shown
 
@@ -477,9 +469,9 @@ def markdown_text(
         out += [f"- {line}" for line in footnotes(section)] + [""] * bool(footnotes(section))
     if compare_sections(summaries):
         out += [LEGEND + comparison.ESTIMATOR + ".", ""]
-        explained = explain_lines(r for r in records if _get(r, "compare", "id"))
+        explained = explain_lines(r for r in records if value_at(r, "compare", "id"))
         out += [f"- {line}" for line in explained] + [""] * bool(explained)
-    loose = [r for r in records if isinstance(r, dict) and not _get(r, "compare", "id") and "framework" in r]
+    loose = [r for r in records if isinstance(r, dict) and not value_at(r, "compare", "id") and "framework" in r]
     if wide:
         loose = [r for r in records if isinstance(r, dict) and "framework" in r]
     if loose:
@@ -509,7 +501,7 @@ def render(
 ) -> str:
     """Render ``records`` in ``fmt``; table output is printed, other formats are returned as text."""
     if fmt == "table" and plot_dir is None:  # the table summarizes compares only; loose runs are shown as they are
-        records_to_summarize = [r for r in records if _get(r, "compare", "id")]
+        records_to_summarize = [r for r in records if value_at(r, "compare", "id")]
     else:
         records_to_summarize = records
     summaries = comparison.summarize(records_to_summarize, baseline)
@@ -525,7 +517,7 @@ def render(
     if fmt == "markdown":
         return markdown_text(records, summaries, plots, wide)
     shown = print_comparison(records, console, baseline, wide, summaries)
-    loose = [r for r in records if isinstance(r, dict) and (wide or not _get(r, "compare", "id"))]
+    loose = [r for r in records if isinstance(r, dict) and (wide or not value_at(r, "compare", "id"))]
     if loose or not shown:
         print_records(loose, console, wide)
     for p in plots:
