@@ -284,6 +284,13 @@ def comparison_rows(summaries: Sequence[ConfigSummary], wide: bool = False) -> L
     return out
 
 
+def comparison_table(section: Sequence[ConfigSummary], wide: bool = False) -> tuple:
+    """(headers, rows) of one compare section: :func:`comparison_rows` with the GOP/s column when it has figures."""
+    headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
+    gops = [gops_text(s.gops_per_s, s.pct_of_peak) for s in section]
+    return with_compute(headers, comparison_rows(section, wide), gops)
+
+
 def compare_sections(summaries: Sequence[ConfigSummary]) -> List[List[ConfigSummary]]:
     """Summaries of records that share a compare id, one list per (compare id, model), boards merged."""
     sections: Dict[tuple, List[ConfigSummary]] = {}
@@ -363,9 +370,7 @@ def print_comparison(
     except ImportError:
         for section in compare_sections(summaries):
             print(section_title(section))
-            headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
-            gops = [gops_text(s.gops_per_s, s.pct_of_peak) for s in section]
-            headers, body = with_compute(headers, comparison_rows(section, wide), gops)
+            headers, body = comparison_table(section, wide)
             for row in [headers, *body]:
                 print("\t".join(row))
             print("\n".join(footnotes(section)))
@@ -373,10 +378,8 @@ def print_comparison(
         return shown
     console = _console(console, wide)
     for section in compare_sections(summaries):
-        headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
         styles = ["bold" if s.best else "" for s in section]
-        body = comparison_rows(section, wide)
-        headers, body = with_compute(headers, body, [gops_text(s.gops_per_s, s.pct_of_peak) for s in section])
+        headers, body = comparison_table(section, wide)
         if len({s.board for s in section}) == 1:  # the board is in the title: room for the other columns
             headers, body = headers[1:], [row[1:] for row in body]
         console.print(_rich_table(section_title(section), headers, body, console.width, styles))
@@ -458,14 +461,12 @@ def markdown_text(
     """Markdown: a table per compare, the runs outside any compare, then the plots as image links relative to
     :func:`link_base`."""
     out = ["# edgebench report", ""]
-    headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
     for section in compare_sections(summaries):
-        body = comparison_rows(section, wide)
+        headers, body = comparison_table(section, wide)
         for row, s in zip(body, section):
             if s.best:
-                row[2] = f"**{row[2]}**"
-        md_headers, body = with_compute(headers, body, [gops_text(s.gops_per_s, s.pct_of_peak) for s in section])
-        out += [f"## {section_title(section)}", "", *_md_table(md_headers, body), ""]
+                row[2] = f"**{row[2]}**"  # p50 ms: the GOP/s column goes in further right, before notes
+        out += [f"## {section_title(section)}", "", *_md_table(headers, body), ""]
         out += [f"- {line}" for line in footnotes(section)] + [""] * bool(footnotes(section))
     if compare_sections(summaries):
         out += [LEGEND + comparison.ESTIMATOR + ".", ""]
