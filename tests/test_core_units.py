@@ -915,3 +915,91 @@ def test_read_and_append_errors_are_exact(tmp_path: Path, caplog: pytest.LogCapt
     with caplog.at_level("WARNING", logger="bench.records"):
         assert list(records.read_records(out)) == [records.upgrade({"a": 1})]
     assert f"{out}:2 is not a complete JSON record (interrupted write?); skipped" in caplog.text
+
+
+class SecondRuntime(FakeRuntime):
+    """Every inference costs exactly one second of fake time (limits in whole seconds, checked to the nanosecond)."""
+
+    def invoke(self) -> None:
+        self.clock.now += 1_000_000_000 - 1010  # prepare 10 + invoke + fetch 1000: one second
+        self.y = 2 * self.x.astype(np.float32)
+
+
+def test_harness_limits_in_seconds_are_exact_to_the_nanosecond(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bench import harness
+
+    x = np.ones((1, 2), np.float32)
+
+    def measure(timing: Timing) -> harness.Measurement:
+        rt = SecondRuntime(clock, F32, F32)
+        return harness.measure(rt, data.adapt(x, F32), timing)
+
+    assert measure(Timing(0, 2.0, 1, 0.0, 60)).warmup_runs == 2
+    assert len(measure(Timing(0, 0.0, 1, 3.0, 60)).invoke_ns) == 3
+    with caplog.at_level("WARNING", logger="bench.harness"):
+        capped = measure(Timing(10**6, 0.0, 10**6, 0.0, 2.0))
+    assert capped.warmup_runs == 2 and len(capped.invoke_ns) == 2
+    assert [r.getMessage() for r in caplog.records] == [
+        "warm-up stopped by --max-time-s after 2 runs",
+        "measurement stopped by --max-time-s after 2 runs",
+    ]
+
+
+def test_schema_version_none_is_version_1_and_non_dict_lines_pass(tmp_path: Path) -> None:
+    assert records.upgrade({"schema_version": None})["fleet"] == {}
+    assert records.upgrade({"schema_version": 0})["schema_version"] == 2
+    out = tmp_path / "r.jsonl"
+    out.write_text("[1, 2]\n7\n")
+    assert list(records.read_records(out)) == [[1, 2], 7]
+
+
+def test_macro_averages_only_over_labels_present_and_zero_where_undefined() -> None:
+    sk = require("sklearn.metrics")
+    y = np.array([0, 0, 1, 1, 2])  # class 3 never occurs in targets or predictions
+    pred = np.array([0, 1, 1, 1, 1])  # class 2 is never predicted: precision 0/0 -> 0
+    logits = np.eye(4)[pred]
+    m = metrics.classification(y, logits)
+    for name, fn in (("precision", sk.precision_score), ("recall", sk.recall_score), ("f1", sk.f1_score)):
+        assert m[name] == pytest.approx(fn(y, pred, average="macro", zero_division=0)), name
+    assert m["precision"] == pytest.approx((1 + 0.5 + 0) / 3) and m["recall"] == pytest.approx((0.5 + 1 + 0) / 3)
+
+
+def test_constant_target_r2_is_0_for_any_error() -> None:
+    constant = np.full(4, 2.0)
+    assert metrics.regression(constant, constant + 0.25)["r2"] == 0.0
+
+
+def test_data_messages_and_zero_point_zero(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    missing = tmp_path / "missing.npz"
+    with pytest.raises(DataError) as err:
+        data.load_npz(missing)
+    assert str(err.value) == f"data file {missing} not found. Fix: give an .npz with x_data and y_data arrays"
+    three = _npz(tmp_path, "three.npz", a=np.zeros(2), b=np.zeros(2), c=np.zeros(2))
+    with pytest.raises(DataError) as err:
+        data.load_npz(three)
+    assert str(err.value) == (
+        f"data file {three} has arrays ['a', 'b', 'c'], not x_data and y_data. "
+        "Fix: save it with numpy.savez(path, x_data=inputs, y_data=targets)"
+    )
+    no_y = _npz(tmp_path, "no_y.npz", x_data=np.zeros((2, 2)))
+    with pytest.raises(DataError) as err:
+        data.load_npz(no_y)
+    assert str(err.value) == f"data file {no_y} has x_data but no y_data. Fix: add the targets as y_data"
+    legacy = _npz(tmp_path, "legacy.npz", inputs=np.zeros((2, 2)), targets=np.arange(2))
+    with caplog.at_level("WARNING", logger="bench.data"):
+        data.load_npz(legacy)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{legacy} has no x_data/y_data; reading inputs as inputs and targets as targets, in order"
+    ]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="bench.data"):
+        data.adapt(np.zeros((1, 2, 3, 4)), TensorSpec("img", (1, 3, 4, 2), "float32"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "x_data transposed NCHW->NHWC to fit model input img [1, 3, 4, 2]"
+    ]
+    zp0 = data.adapt(np.array([[1.0, -1.0]]), TensorSpec("x", (1, 2), "int8", scale=0.5, zero_point=0))
+    assert zp0.sample(0).tolist() == [[2, -2]]
+    with pytest.raises(DataError, match="expects"):  # (2, 4) samples for a (1, 4) input: not a batch dimension of 1
+        data.adapt(np.zeros((3, 2, 4)), TensorSpec("x", (1, 4), "float32"))
