@@ -92,6 +92,20 @@ def test_artifact_plan_runs_the_file_without_conversion_and_keys_the_id_on_sourc
     assert given.id == ident.compare_id(payload) != plain.id
 
 
+def test_demo_exports_keyed_by_framework_serve_each_fp32_preset_of_it() -> None:
+    from bench.compare import plan as compare_plan
+    from bench.config import RunConfig
+
+    exports = {"onnx": (ONNX, None, None), "tflite": (models.DIGITS_TFLITE, None, None)}
+    template = RunConfig(model=ONNX, data=DATA, framework="")
+    plan = compare_plan.make_plan(template, ["onnx", "tflite-nodelegate", "tflite-fp16"], artifacts=exports)
+    runs = {j.config: j.run for j in plan.jobs}
+    assert runs["tflite-nodelegate"].model == models.DIGITS_TFLITE and runs["tflite-fp16"].model == ONNX
+    assert runs["tflite-fp16"].convert.precision == "fp16" and all(
+        j.artifact is None or not j.artifact.origin for j in plan.jobs
+    )
+
+
 def test_all_with_artifacts_names_what_the_host_could_not_convert_either(tmp_path: Path) -> None:
     folder = tmp_path / "conv"
     folder.mkdir()

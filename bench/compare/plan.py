@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
-from bench.compare.presets import NAMES, PRESETS, checks_for
+from bench.compare.presets import NAMES, PRESETS, Preset, checks_for
 from bench.config import RunConfig
 from bench.errors import BenchError, InputError
 from bench.sustained import DEFAULT_COOLDOWN_MAX_S  # --cooldown-to-c's cap, shared with bench run
@@ -146,6 +146,15 @@ def _probe(name: str) -> Optional[str]:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _failed_check(preset: Preset) -> Optional[str]:
+    """``check: why`` of the first selfcheck of ``preset`` that fails here (each probed once), or None."""
+    for check in checks_for(preset):
+        problem = _probe(check)
+        if problem:
+            return f"{check}: {problem}"
+    return None
+
+
 def why_not(
     name: str, source_format: str, have_calibration: bool, artifact_format: Optional[str] = None
 ) -> Optional[str]:
@@ -155,17 +164,15 @@ def why_not(
     from bench.convert import edges
 
     preset = PRESETS[name]
-    if artifact_format is not None:
-        problems = [f"{c}: {_probe(c)}" for c in checks_for(preset) if _probe(c)]
-        return problems[0] if problems else None
+    if artifact_format is not None:  # converted elsewhere: only the runtime and delegate need to work here
+        return _failed_check(preset)
     if preset.needs_representative_data and not have_calibration:
         return "int8 needs --representative-data-path"
     if preset.framework not in runtimes.RUNTIMES:
         return f"runtime {preset.framework} is not in this edgebench build"
-    for check in checks_for(preset):
-        problem = _probe(check)
-        if problem:
-            return f"{check}: {problem}"
+    problem = _failed_check(preset)
+    if problem:
+        return problem
     native = source_format in runtimes.runtime_class(preset.framework).formats
     if native and preset.precision == "fp32":
         return None
@@ -233,6 +240,19 @@ def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optiona
     return jobs
 
 
+def _for_configs(artifacts: Dict[str, Any], configs: Sequence[str]) -> Dict[str, Any]:
+    """The artifacts of ``configs``. runner.demo's built-in exports ((path, class file, class name) tuples) are keyed
+    by framework and serve every fp32 preset of that framework (tflite: tflite-nodelegate and tflite-armnn too)."""
+    out = {}
+    for name in configs:
+        preset = PRESETS[name]
+        if name in artifacts:
+            out[name] = artifacts[name]
+        elif preset.precision == "fp32" and isinstance(artifacts.get(preset.framework), tuple):
+            out[name] = artifacts[preset.framework]
+    return out
+
+
 def builds_on_device(name: str, artifact: Any) -> bool:
     """A TensorRT preset given an ONNX file: the engine is still built here, at the preset's precision (int8
     calibrated on the representative data); every other artifact is run as it is."""
@@ -264,7 +284,7 @@ def make_plan(
     if min(protocol.cooldown_s, protocol.cooldown_max_s) < 0:
         raise InputError("cooldown seconds must not be negative", "pass --cooldown-s and --cooldown-max-s >= 0")
     rep = template.convert.representative_data if template.convert is not None else None
-    artifacts = {k: v for k, v in (artifacts or {}).items() if k in configs}
+    artifacts = _for_configs(artifacts or {}, configs)
     need = [
         c
         for c in configs
