@@ -20,7 +20,15 @@ log = logging.getLogger(__name__)
 #: python run in the board's image for "detected as" (the image's entrypoint is `python -m bench`)
 DETECT = "import json; from bench.machine import board; print(json.dumps(board()))"
 #: board id (bench.machine) each profile expects; "generic" is any machine without a known device-tree model
-EXPECTED_BOARD = {"host": "generic", "rpi4": "rpi4", "rpi5": "rpi5", "rpi-armnn": "rpi", "rpi-coral": "rpi"}
+EXPECTED_BOARD = {
+    "host": "generic",
+    "rpi4": "rpi4",
+    "rpi5": "rpi5",
+    "rpi-armnn": "rpi",
+    "rpi-coral": "rpi",
+    "jetson-nano": "jetson-nano",
+    "jetson-orin": "jetson-orin",
+}
 
 
 @dataclass
