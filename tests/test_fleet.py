@@ -516,7 +516,8 @@ def test_board_that_times_out(sshd: Sshd, cache_dir: Path, tmp_path: Path) -> No
     slow = [r for r in records if r["fleet"]["board"] == "slow"]
     assert len(slow) == 2 and all(r["status"] == "error" and "timed out after 1 s" in r["error"] for r in slow)
     assert _ok_units(records, "pi") == [("onnx", 0), ("tflite", 0)]
-    assert not docker_client().containers.list(all=True, filters={"label": "org.edgebench.launcher"})
+    left = docker_client().containers.list(all=True, filters={"label": "org.edgebench.launcher", "status": "exited"})
+    assert not left, "the killed container is removed"
 
 
 @pytest.mark.docker
