@@ -495,23 +495,26 @@ def read_jsonl_bytes(data: bytes) -> List[dict]:
 
 
 @pytest.mark.docker
-def test_board_that_times_out(sshd: Sshd, cache_dir: Path, tmp_path: Path) -> None:
-    """A board whose run exceeds its timeout (the container is killed) and a board nobody answers for: both recorded,
-    the other board is fine."""
+def test_board_that_times_out(sshd: Sshd, empty_engine: object, cache_dir: Path, tmp_path: Path) -> None:
+    """A board whose run exceeds its timeout (the container is killed), a board nobody answers for and a board whose
+    engine is not of its profile's architecture: all recorded, the other board is fine."""
     inv = _inventory(
         tmp_path,
         [
             {"name": "slow", "profile": "host", "engine": "local", "timeout_s": 1},
             {"name": "pi", "profile": "host", "engine": sshd.url},
             {"name": "gone", "profile": "rpi5", "engine": f"ssh://root@127.0.0.1:{_free_port()}"},  # nobody there
+            {"name": "x86-as-pi", "profile": "rpi5", "engine": empty_engine.url},  # type: ignore[attr-defined]
         ],
     )
     results = tmp_path / "fleet.jsonl"
     proc = _finish(_run(inv, results, cache_dir, sshd, rounds=1))
     assert proc.returncode == 1, proc.stderr[-4000:]
-    assert "completed: pi" in proc.stdout and "not completed: slow, gone" in proc.stdout
+    assert "completed: pi" in proc.stdout and "not completed: slow, gone, x86-as-pi" in proc.stdout
     gone = [r for r in read_jsonl(results) if r["fleet"]["board"] == "gone"]
     assert len(gone) == 2 and all("unreachable" in r["error"] and "Fix:" in r["error"] for r in gone)
+    wrong = [r for r in read_jsonl(results) if r["fleet"]["board"] == "x86-as-pi"]
+    assert len(wrong) == 2 and all("runs linux/arm64 images, but the engine" in r["error"] for r in wrong)
     records = read_jsonl(results)
     slow = [r for r in records if r["fleet"]["board"] == "slow"]
     assert len(slow) == 2 and all(r["status"] == "error" and "timed out after 1 s" in r["error"] for r in slow)

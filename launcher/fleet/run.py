@@ -187,6 +187,12 @@ def _connect(board: Board, ctx: Context) -> Tuple[Any, Dict[str, Any]]:
     client = engine.connect(board)
     ident = engine.identity(client)
     profile = profiles.get(board.profile)
+    if profile.arch and profile.arch != ident["arch"] and not board.emulate:
+        raise LauncherError(
+            f"board {board.name!r}: profile {board.profile!r} runs linux/{profile.arch} images, but the engine at "
+            f"{board.engine} is linux/{ident['arch']}",
+            "check the board's profile and engine address (emulate = true only for demos on a local engine)",
+        )
     resolve_image(client, profile, ident["arch"], board.image, board.pull)  # missing image: one error, up front
     return client, ident
 
