@@ -7,26 +7,22 @@ that hardware gets from `edgebench run`.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Tuple
+from typing import Tuple
 
 import pytest
 
 from bench import legacy
 from tests.conftest import REPO
+from tests.docker_helpers import read_jsonl
 
 
 def _evaluate(*args: str, out: Path, entry: str = "subcommand") -> subprocess.CompletedProcess:
     """Run an original-style line; records go to ``out`` (``--output`` is edgebench's one addition)."""
     cmd = [sys.executable, "evaluate.py"] if entry == "script" else [sys.executable, "-m", "bench", "evaluate"]
     return subprocess.run([*cmd, *args, "--output", str(out)], cwd=REPO, capture_output=True, text=True, timeout=900)
-
-
-def _records(path: Path) -> List[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
 def _one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> None:
@@ -82,7 +78,7 @@ def test_unknown_framework_is_refused_like_the_original() -> None:
 
 def _ok(proc: subprocess.CompletedProcess, out: Path, framework: str, min_acc: float = 0.85) -> dict:
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rec = _records(out)[-1]
+    rec = read_jsonl(out)[-1]
     assert rec["status"] == "ok" and rec["framework"] == framework
     assert rec["quality"]["accuracy"] >= min_acc, rec["quality"]
     return rec
@@ -138,8 +134,8 @@ def test_readme_armnn_and_coral_lines(digits_tflite: Path, digits_npz: Path, tmp
         str(digits_tflite), str(digits_npz), "tflite", "--use-armnn", "--armnn-path", str(missing), out=out
     )
     _one_line_error(proc, 3, str(missing))
-    assert _records(out)[-1]["options"]["delegate_path"] == str(missing)
+    assert read_jsonl(out)[-1]["options"]["delegate_path"] == str(missing)
     # $ ./evaluate.sh resnet50_edgetpu.tflite data.npz coral   (no Edge TPU compiler or device here)
     proc = _evaluate(str(digits_tflite), str(digits_npz), "coral", out=out)
     assert proc.returncode in (2, 3) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert all(r["status"] == "error" for r in _records(out))
+    assert all(r["status"] == "error" for r in read_jsonl(out))
