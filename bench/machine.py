@@ -306,14 +306,22 @@ def jetson_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
     return {"l4t": l4t, "power_mode": power_mode(root), "gpu": gpu, "emc": emc, "clocks_locked": locked}
 
 
-def coral_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
-    """USB link speed of each Coral found in sysfs and the installed libedgetpu flavour; {} without a Coral."""
-    devices = []
+def coral_usb_devices(root: Path = DEFAULT_ROOT) -> List[Tuple[str, Path]]:
+    """(``vendor:product`` as sysfs spells it, sysfs folder) of every Coral USB Accelerator under ``root``."""
+    found = []
     for dev in sorted((root / "sys/bus/usb/devices").glob("*")):
         vid, pid = _read(dev / "idVendor"), _read(dev / "idProduct")
         if vid and pid and f"{vid.lower()}:{pid.lower()}" in CORAL_USB_IDS:
-            speed = _int((_read(dev / "speed") or "").split(".")[0])
-            devices.append({"usb_path": dev.name, "id": f"{vid}:{pid}", "speed_mbps": speed})
+            found.append((f"{vid}:{pid}", dev))
+    return found
+
+
+def coral_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
+    """USB link speed of each Coral found in sysfs and the installed libedgetpu flavour; {} without a Coral."""
+    devices = [
+        {"usb_path": dev.name, "id": usb_id, "speed_mbps": _int((_read(dev / "speed") or "").split(".")[0])}
+        for usb_id, dev in coral_usb_devices(root)
+    ]
     packages = dpkg_packages(root, ("libedgetpu1-",))
     if not devices and not packages:
         return {}

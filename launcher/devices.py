@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench.machine import coral_usb_devices
 from launcher.profiles import CORAL_USB_IDS, Profile
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,12 @@ UDEV_RULES = tuple(
 def coral_nodes(root: Path = Path("/")) -> List[Tuple[str, Path]]:
     """(USB ID, /dev/bus/usb/BBB/DDD node) of every Coral in sysfs under ``root``."""
     nodes = []
-    for dev in sorted((root / "sys/bus/usb/devices").glob("*")):
+    for usb_id, dev in coral_usb_devices(root):
         try:
-            usb_id = f"{(dev / 'idVendor').read_text().strip()}:{(dev / 'idProduct').read_text().strip()}".lower()
-            if usb_id not in CORAL_USB_IDS:
-                continue
             bus, num = int((dev / "busnum").read_text()), int((dev / "devnum").read_text())
         except (OSError, ValueError):
             continue
-        nodes.append((usb_id, root / f"dev/bus/usb/{bus:03d}/{num:03d}"))
+        nodes.append((usb_id.lower(), root / f"dev/bus/usb/{bus:03d}/{num:03d}"))
     return nodes
 
 
