@@ -375,9 +375,11 @@ def _inventory(tmp_path: Path, boards: List[Dict[str, object]]) -> Path:
     return _write(tmp_path, "\n".join(lines) + "\n")
 
 
-def _run(inv: Path, results: Path, cache: Path, sshd: Sshd, *extra: str, rounds: int = 2) -> subprocess.Popen:
+def _run(
+    inv: Path, results: Path, cache: Path, sshd: Sshd, *extra: str, rounds: int = 2, configs: str = CONFIGS
+) -> subprocess.Popen:
     cmd = [
-        sys.executable, "-m", "bench", "fleet", "run", str(inv), str(MODEL), str(DATA), "--configs", CONFIGS,
+        sys.executable, "-m", "bench", "fleet", "run", str(inv), str(MODEL), str(DATA), "--configs", configs,
         "--rounds", str(rounds), "--seed", "7", "--results", str(results), "--work", str(results.parent / "work"),
         "--cache-dir", str(cache), *extra, "--", *QUICK,
     ]  # fmt: skip
@@ -552,3 +554,20 @@ def test_tls_and_context_engines(second_engine: object, sshd: Sshd, tls_files: D
     wrong = proc.stdout.split("nx-wrong-ca", 1)[1].split("\nctx ", 1)[0]
     assert "PROBLEM" in wrong and "board 'nx-wrong-ca': no Docker engine at tcp://localhost" in wrong
     assert proc.stdout.count("image edgebench/edgebench-host") == 2
+
+
+@pytest.mark.docker
+def test_failing_configs_are_recorded(sshd: Sshd, cache_dir: Path, tmp_path: Path) -> None:
+    """A config the workstation cannot convert for (PyTorch from ONNX) and one the board's image cannot run (the
+    ARM NN delegate is not in the host image): each recorded with its own error, the board goes on."""
+    inv = _inventory(tmp_path, [{"name": "ws", "profile": "host", "engine": "local"}])
+    results = tmp_path / "fleet.jsonl"
+    proc = _finish(_run(inv, results, cache_dir, sshd, rounds=1, configs="onnx,pytorch,tflite-armnn"))
+    assert proc.returncode == 1, proc.stderr[-4000:]
+    by_config = {r["compare"]["config"]: r for r in read_jsonl(results)}
+    assert by_config["onnx"]["status"] == "ok"
+    assert (
+        by_config["pytorch"]["status"] == "error" and "conversion for pytorch failed" in by_config["pytorch"]["error"]
+    )
+    armnn = by_config["tflite-armnn"]
+    assert armnn["status"] == "error" and armnn["fleet"]["board"] == "ws" and "armnn" in armnn["error"].lower()

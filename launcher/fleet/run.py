@@ -130,8 +130,11 @@ def _wait_until_idle(client: Any, board: Board, stop: threading.Event) -> None:
         time.sleep(BUSY_POLL_S)
 
 
-def _last_error_line(log_path: Path) -> str:
-    text = log_path.read_text(errors="replace") if log_path.is_file() else ""
+def _last_error_line(log_path: Path, offset: int) -> str:
+    """The unit's last line naming an error in the board's log (from ``offset``, where the unit's output starts)."""
+    with open(log_path, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
     lines = [ln for ln in text.splitlines() if "error" in ln.lower()] or text.splitlines() or [""]
     return lines[-1].strip()[:300]
 
@@ -162,12 +165,14 @@ def _run_unit(ctx: Context, client: Any, board: Board, ident: Dict, unit: Tuple[
     _wait_until_idle(client, board, ctx.stop)
     logf.write(f"\n==> {_now()} {config.name} round {r}\n".encode())
     logf.flush()
-    return _record_outcome(ctx, board, ident, unit, run(job, client=client, out=logf, err=logf))
+    start = logf.tell()
+    return _record_outcome(ctx, board, ident, unit, run(job, client=client, out=logf, err=logf), start)
 
 
-def _record_outcome(ctx: Context, board: Board, ident: Dict, unit: Tuple[int, int, Config], outcome: Any) -> str:
+def _record_outcome(
+    ctx: Context, board: Board, ident: Dict, unit: Tuple[int, int, Config], out: Any, log_offset: int
+) -> str:
     """Append the unit's records (or one error record); return "" when it succeeded, else the error."""
-    out = outcome
     for rec in out.records:
         _append(ctx, rec, board, ident, unit)
     if out.exit_code == 0 and any(rec.get("status") == "ok" for rec in out.records):
@@ -175,7 +180,7 @@ def _record_outcome(ctx: Context, board: Board, ident: Dict, unit: Tuple[int, in
     if out.timed_out:
         error = f"timed out after {board.timeout_s:.0f} s (board {board.name!r}); the container was killed"
     else:
-        error = f"exit code {out.exit_code}: {_last_error_line(ctx.work / 'logs' / f'{board.name}.log')}"
+        error = f"exit code {out.exit_code}: {_last_error_line(ctx.work / 'logs' / f'{board.name}.log', log_offset)}"
     if not out.records:
         _error_record(ctx, board, ident, unit, error)
     return error
