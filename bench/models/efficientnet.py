@@ -92,9 +92,3 @@ class EfficientNetB0(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
-
-
-def efficientnet_b0(seed: int = 0) -> EfficientNetB0:
-    """An EfficientNet-B0 in eval mode with seeded random weights."""
-    torch.manual_seed(seed)
-    return EfficientNetB0().eval()

@@ -65,9 +65,3 @@ class MobileNetV2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
-
-
-def mobilenetv2(seed: int = 0) -> MobileNetV2:
-    """A MobileNetV2 in eval mode with seeded random weights."""
-    torch.manual_seed(seed)
-    return MobileNetV2().eval()
