@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bench.stats import percentile
+from bench.stats import bootstrap_median, percentile
 
 log = logging.getLogger(__name__)
 
@@ -188,22 +188,6 @@ def pooled_raw_ms(records: Sequence[Dict[str, Any]]) -> List[float]:
 def median_sorted(xs: Sequence[float]) -> float:
     n = len(xs)
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2.0
-
-
-def bootstrap_median(sorted_xs: Sequence[float], rng: random.Random) -> float:
-    """The median of one bootstrap resample (n draws with replacement) of ``sorted_xs``.
-
-    The k-th smallest of n iid Uniform(0,1) is Beta(k, n+1-k); the next one is that value plus
-    (1 - it) * Beta(1, n-k). Draw index floor(n*u) of the sorted pool maps order statistics to order statistics.
-    """
-    n = len(sorted_xs)
-    k = (n + 1) // 2  # 1-based rank of the (lower) middle element
-    u = rng.betavariate(k, n + 1 - k)
-    lo = sorted_xs[min(n - 1, int(n * u))]
-    if n % 2:
-        return lo
-    u2 = u + (1.0 - u) * rng.betavariate(1, n - k)
-    return (lo + sorted_xs[min(n - 1, int(n * u2))]) / 2.0
 
 
 def speedup_interval(

@@ -89,12 +89,15 @@ def robust(sorted_ms: Sequence[float], b: int = MEDIAN_CI_B, seed: int = MEDIAN_
     }
 
 
-def _bootstrap_median(sorted_xs: Sequence[float], rng: random.Random) -> float:
-    """The median of one resample of ``sorted_xs`` (n draws with replacement) without building it: the k-th smallest
-    of n uniforms is Beta(k, n + 1 - k), and index floor(n * u) of the sorted pool maps order statistics to order
-    statistics (the same draw as bench.comparison.bootstrap_median)."""
+def bootstrap_median(sorted_xs: Sequence[float], rng: random.Random) -> float:
+    """The median of one bootstrap resample (n draws with replacement) of ``sorted_xs``, without building it.
+
+    The k-th smallest of n iid Uniform(0,1) is Beta(k, n+1-k); the next one is that value plus
+    (1 - it) * Beta(1, n-k). Draw index floor(n*u) of the sorted pool maps order statistics to order statistics.
+    Used by :func:`median_interval` and by bench.comparison's speedup interval.
+    """
     n = len(sorted_xs)
-    k = (n + 1) // 2
+    k = (n + 1) // 2  # 1-based rank of the (lower) middle element
     u = rng.betavariate(k, n + 1 - k)
     lo = sorted_xs[min(n - 1, int(n * u))]
     if n % 2:
@@ -109,7 +112,7 @@ def median_interval(sorted_xs: Sequence[float], b: int = MEDIAN_CI_B, seed: int 
     if len(sorted_xs) == 1:
         return sorted_xs[0], sorted_xs[0]
     rng = random.Random(seed)
-    medians: List[float] = sorted(_bootstrap_median(sorted_xs, rng) for _ in range(b))
+    medians: List[float] = sorted(bootstrap_median(sorted_xs, rng) for _ in range(b))
     return percentile(medians, 2.5), percentile(medians, 97.5)
 
 
