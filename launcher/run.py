@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 IN_DIR = PurePosixPath("/in")
 RESULTS_IN_CONTAINER = PurePosixPath("/work/results/launcher.jsonl")
 CPUINFO_DIR = Path(__file__).resolve().parent / "cpuinfo"
-DEFAULT_REGISTRY = os.environ.get("EDGEBENCH_REGISTRY", "edgebench")
+#: registry of the images when EDGEBENCH_REGISTRY names none (read when an image is looked up, not at import)
+DEFAULT_REGISTRY = "edgebench"
 #: bench options whose value is a local file the container needs: copied in like MODEL and DATA
 PATH_OPTIONS = ("--model-class-path", "--representative-data-path", "--transposed-data-path", "--fidelity-reference")
 EXIT_TIMEOUT = 124
@@ -102,8 +103,10 @@ def engine_is_local() -> bool:
     return host == "" or host.startswith("unix://")
 
 
-def image_candidates(profile: Profile, registry: str = DEFAULT_REGISTRY, version: str = __version__) -> List[str]:
-    """Tags to look for: the bake tag, then the per-architecture tag a plain (non-buildx) build also writes."""
+def image_candidates(profile: Profile, registry: Optional[str] = None, version: str = __version__) -> List[str]:
+    """Tags to look for: the bake tag, then the per-architecture tag a plain (non-buildx) build also writes.
+    ``registry``: default EDGEBENCH_REGISTRY, else DEFAULT_REGISTRY."""
+    registry = registry or os.environ.get("EDGEBENCH_REGISTRY") or DEFAULT_REGISTRY
     tag = f"{registry}/edgebench-{profile.target}:{version}"
     return [tag] + ([f"{tag}-{profile.arch}"] if profile.arch else [])
 
