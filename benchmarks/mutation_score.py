@@ -39,6 +39,8 @@ TESTS = [
 ]
 #: the comparison statistics' own unit tests (tests/test_report.py), when that module is mutated
 OPTIONAL_TESTS = {"bench/comparison.py": ["tests/test_report.py"]}
+#: further fast unit tests of the mutated modules, used when present (the robust statistics' own tests)
+EXTRA_TESTS = ["tests/test_stats_robust.py"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
 
@@ -48,7 +50,7 @@ def modules() -> List[str]:
 
 def tests(mods: List[str]) -> List[str]:
     extra = [t for m in mods for t in OPTIONAL_TESTS.get(m, []) if (REPO / t).is_file()]
-    return extra + TESTS
+    return extra + [t for t in EXTRA_TESTS if (REPO / t).is_file()] + TESTS
 
 
 def prepare(workdir: Path, mods: List[str]) -> None:
@@ -93,8 +95,9 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=1, help="parallel mutant workers (default 1: shared cores)")
     ap.add_argument("--json", type=Path, help="also write the per-module figures here")
     ap.add_argument("--show-survivors", action="store_true", help="print each surviving mutant's diff")
+    ap.add_argument("--modules", nargs="+", help="mutate only these (default: all of MODULES present)")
     args = ap.parse_args(argv)
-    mods = modules()
+    mods = args.modules or modules()
     missing = [m for m in OPTIONAL_MODULES if m not in mods]
     if missing:
         print(f"not present, not mutated: {', '.join(missing)}")
