@@ -101,6 +101,7 @@ def test_classification_one_hot_labels_and_missing_classes_match_sklearn() -> No
     pred = logits.argmax(1)
     assert m["precision"] == pytest.approx(sk.precision_score(y, pred, average="macro", zero_division=0))
     assert m["f1"] == pytest.approx(sk.f1_score(y, pred, average="macro", zero_division=0))
+    assert m["recall"] == pytest.approx(sk.recall_score(y, pred, average="macro", zero_division=0))  # 3: 0/0 -> 0
     assert "top5_accuracy" not in m  # only 4 classes
 
 
@@ -914,7 +915,9 @@ def test_read_and_append_errors_are_exact(tmp_path: Path, caplog: pytest.LogCapt
     out.write_text('{"a": 1}\n{"b": \n')
     with caplog.at_level("WARNING", logger="bench.records"):
         assert list(records.read_records(out)) == [records.upgrade({"a": 1})]
-    assert f"{out}:2 is not a complete JSON record (interrupted write?); skipped" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{out}:2 is not a complete JSON record (interrupted write?); skipped"
+    ]
 
 
 class SecondRuntime(FakeRuntime):
