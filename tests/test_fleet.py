@@ -332,17 +332,23 @@ class Sshd:
         raise AssertionError(f"sshd did not start: {(self.root / 'sshd.log').read_text()[-2000:]}")
 
     def stop(self) -> None:
-        """Stop the server and every session it serves (as `systemctl stop ssh` would)."""
+        """Stop the server and every session it serves, as `systemctl stop ssh` does: SIGTERM to all, SIGKILL to
+        what is left after 5 s. (SIGKILL first left root's shell start-up, pyenv's rehash here, holding its lock
+        file, and every later SSH session as root waited on it.)"""
         import psutil
 
         if self.proc is None or self.proc.poll() is not None:
             return
         parent = psutil.Process(self.proc.pid)
-        for p in [*parent.children(recursive=True), parent]:
+        procs = [*parent.children(recursive=True), parent]
+        for p in procs:
             try:
-                p.kill()
+                p.terminate()
             except psutil.NoSuchProcess:
                 pass
+        _, alive = psutil.wait_procs(procs, timeout=5)
+        for p in alive:
+            p.kill()
         self.proc.wait(timeout=10)
 
 
