@@ -90,3 +90,105 @@ def test_noise_warning_names_the_problem_and_the_fix() -> None:
     text = stats.noise_warning(spiky)
     assert text is not None and "20.0% of runs are outliers beyond 1.5 IQR" in text
     assert text.endswith("close other programs, pin the governor to performance, or raise --min-time-s")
+
+
+# --- pinned down for the mutation score: the bootstrap draw, the interval's percentiles, the thresholds at equality --
+
+
+def _reference_median_draw(xs: list, rng: random.Random) -> float:
+    """The documented draw written again: Beta(k, n+1-k) for the lower middle, then (1-u) Beta(1, n-k) above it."""
+    n = len(xs)
+    k = (n + 1) // 2
+    u = rng.betavariate(k, n + 1 - k)
+    lo = xs[min(n - 1, int(n * u))]
+    if n % 2 == 1:
+        return lo
+    u2 = u + (1 - u) * rng.betavariate(1, n - k)
+    return (lo + xs[min(n - 1, int(n * u2))]) / 2
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 9, 10, 51])
+def test_bootstrap_median_is_the_documented_draw(n: int) -> None:
+    xs = sorted(random.Random(n).uniform(0, 100) for _ in range(n))
+    mine, ref = random.Random(99), random.Random(99)
+    got = [stats.bootstrap_median(xs, mine) for _ in range(300)]
+    want = [_reference_median_draw(xs, ref) for _ in range(300)]
+    assert got == want
+    assert mine.random() == ref.random(), "the same number of draws from the generator"
+    assert all(xs[0] <= g <= xs[-1] for g in got)
+
+
+def test_bootstrap_median_in_distribution() -> None:
+    """Against resampling by hand: the share of resample medians at each order statistic (n = 5 and 6)."""
+    for n in (5, 6):
+        xs = [float(i) for i in range(n)]
+        rng = random.Random(3)
+        draws = [stats.bootstrap_median(xs, rng) for _ in range(20000)]
+        plain = [statistics.median(rng.choices(xs, k=n)) for _ in range(20000)]
+        assert statistics.fmean(draws) == pytest.approx(statistics.fmean(plain), abs=0.05)
+        assert statistics.pstdev(draws) == pytest.approx(statistics.pstdev(plain), rel=0.05)
+
+
+def test_median_interval_percentiles_b_and_seed() -> None:
+    xs = sorted(random.Random(5).lognormvariate(0, 0.5) for _ in range(40))
+    for b, seed in ((stats.MEDIAN_CI_B, stats.MEDIAN_CI_SEED), (333, 8)):
+        rng = random.Random(seed)
+        medians = [_reference_median_draw(xs, rng) for _ in range(b)]
+        lo, hi = np.percentile(medians, [2.5, 97.5])
+        got = stats.median_interval(xs, b, seed)
+        assert got == (pytest.approx(lo, rel=1e-12), pytest.approx(hi, rel=1e-12))
+    assert stats.median_interval(xs) == stats.median_interval(xs, 2000, 20_240_601)
+    assert stats.MEDIAN_CI_B == 2000 and stats.MEDIAN_CI_SEED == 20_240_601
+    r = stats.robust(xs, b=333, seed=8)
+    assert (r["median_ci_low_ms"], r["median_ci_high_ms"]) == stats.median_interval(xs, 333, 8)
+    assert r["median_ci_b"] == 333 and r["median_ci_seed"] == 8
+
+
+def test_tukey_fences_are_not_outliers_themselves() -> None:
+    # 1, 4, 5, 6, 9: Q1 = 4, Q3 = 6, IQR = 2, fences exactly 1 and 9
+    r = stats.robust([1.0, 4.0, 5.0, 6.0, 9.0], b=10)
+    assert (r["q1_ms"], r["q3_ms"], r["iqr_ms"], r["outliers"], r["outlier_share"]) == (4.0, 6.0, 2.0, 0, 0.0)
+    r = stats.robust([0.999, 4.0, 5.0, 6.0, 9.001], b=10)
+    assert r["outliers"] == 2 and r["outlier_share"] == 0.4
+    assert stats.TUKEY_K == 1.5
+
+
+def _noise(median: float, low: float, high: float, share: float) -> dict:
+    return {"p50_ms": median, "median_ci_low_ms": low, "median_ci_high_ms": high, "outlier_share": share}
+
+
+def test_noise_thresholds_at_equality() -> None:
+    assert stats.MAX_CI_WIDTH == 0.05 and stats.MAX_OUTLIER_SHARE == 0.10
+    # width exactly 5% (0.2 / 4.0 is the double nearest 0.05) and share exactly 10%: quiet
+    assert stats.noise_warning(_noise(4.0, 0.0, 0.2, 0.1)) is None
+    assert stats.noise_warning(_noise(4.0, 0.0, 0.2000001, 0.1)) is not None
+    assert stats.noise_warning(_noise(4.0, 0.0, 0.2, 0.1000001)) is not None
+    # a zero median (a timer too coarse for the model) cannot give a width: no division, no warning
+    assert stats.noise_warning(_noise(0.0, 0.0, 0.5, 0.0)) is None
+
+
+def test_noise_warning_full_text() -> None:
+    both = stats.noise_warning(_noise(2.0, 1.9, 2.1, 0.25))
+    assert both == (
+        "latency is noisy: the median's 95% interval spans 10.0% of the median (over 5%) and 25.0% of runs are "
+        "outliers beyond 1.5 IQR (over 10%); close other programs, pin the governor to performance, or raise "
+        "--min-time-s"
+    )
+    width = stats.noise_warning(_noise(2.0, 1.9, 2.1, 0.0))
+    assert width == (
+        "latency is noisy: the median's 95% interval spans 10.0% of the median (over 5%); " + stats.NOISE_ADVICE
+    )
+    share = stats.noise_warning(_noise(2.0, 2.0, 2.0, 0.125))
+    assert share == ("latency is noisy: 12.5% of runs are outliers beyond 1.5 IQR (over 10%); " + stats.NOISE_ADVICE)
+
+
+def test_summarize_ns_edges() -> None:
+    one = stats.summarize_ns([2_000_000])
+    assert one["std_ms"] == 0.0 and one["cv"] == 0.0 and one["throughput_per_s"] == 500.0
+    assert one["median_ci_low_ms"] == one["median_ci_high_ms"] == 2.0
+    zero = stats.summarize_ns([0, 0])
+    assert zero["throughput_per_s"] == float("inf") and zero["cv"] == 0.0
+    two = stats.summarize_ns([1_000_000, 3_000_000])
+    assert two["std_ms"] == pytest.approx(np.std([1.0, 3.0], ddof=1)) and two["cv"] == pytest.approx(two["std_ms"] / 2)
+    with pytest.raises(ValueError, match="^no latency samples$"):
+        stats.summarize_ns([])
