@@ -129,10 +129,10 @@ def run_launcher(*args: str, timeout: float = 1200, env: Optional[dict] = None) 
     )
 
 
-def make_bench(timeout: float = 1500, **variables: str) -> subprocess.CompletedProcess:
-    """`make bench VAR=value ...` (values as separate arguments, never through a shell)."""
+def make_bench(timeout: float = 1500, target: str = "bench", **variables: str) -> subprocess.CompletedProcess:
+    """`make TARGET VAR=value ...` (`make bench` by default; values as separate arguments, never through a shell)."""
     return subprocess.run(
-        ["make", "--no-print-directory", "bench", *(f"{k}={v}" for k, v in variables.items())],
+        ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -126,17 +126,6 @@ def test_coral_image_python39_tflite_runtime_cpu_path(coral_image: str, tmp_path
     assert rec["quality"]["accuracy"] == native_record(TFLITE_MODEL, "tflite", tmp_path)["quality"]["accuracy"]
 
 
-def make_compare(timeout: float = 1500, **variables: str) -> subprocess.CompletedProcess:
-    """`make compare VAR=value ...` (values as separate arguments, never through a shell)."""
-    return subprocess.run(
-        ["make", "--no-print-directory", "compare", *(f"{k}={v}" for k, v in variables.items())],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.mark.emulated
 @pytest.mark.slow
 def test_make_compare_rpi5_in_arm64_image_matches_native(rpi_image: str, tmp_path: Path) -> None:
@@ -144,7 +133,8 @@ def test_make_compare_rpi5_in_arm64_image_matches_native(rpi_image: str, tmp_pat
     delegate) on the digits model, 2 rounds; every record comes back with its compare fields and native accuracy."""
     results = tmp_path / "results.jsonl"
     results.write_text('{"earlier": "line"}\n')
-    proc = make_compare(
+    proc = make_bench(
+        target="compare",
         DEVICE="rpi5", EMULATE="1" if NATIVE != "arm64" else "", MODEL=str(TFLITE_MODEL), DATA=str(DATA),
         ARGS=f"--configs tflite,tflite-nodelegate --rounds 2 --threads 2 {QUICK} --output {results}",
     )  # fmt: skip
