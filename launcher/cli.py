@@ -420,12 +420,16 @@ def _conversion_record(results: Path, seen: int, out: Path) -> Optional[Dict[str
     return None
 
 
+def split_extra(argv: List[str]) -> Tuple[List[str], List[str]]:
+    """(the launcher's own arguments, the ones after ``--`` that go to bench in the container)."""
+    if "--" not in argv:
+        return argv, []
+    i = argv.index("--")
+    return argv[:i], argv[i + 1 :]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: List[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1 :]
+    argv, extra = split_extra(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="launcher: %(message)s", stream=sys.stderr

@@ -7,6 +7,7 @@ CI=true (a missing dependency in CI is a defect, never a silent skip).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,17 @@ def require(name: str) -> ModuleType:
         if IN_CI:
             pytest.fail(f"CI=true and required module {name!r} is missing: {exc}", pytrace=False)
         pytest.skip(f"{name} not installed: {exc}")
+
+
+def load_images_build() -> ModuleType:
+    """images/build.py (a script, not a package module) loaded as the module ``images_build``, once."""
+    require("hcl2")
+    if "images_build" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("images_build", REPO / "images" / "build.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["images_build"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["images_build"]
 
 
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 600) -> subprocess.CompletedProcess[str]:  # noqa: F821

@@ -3,14 +3,12 @@ the plain-build fallback (tags, platforms, build order, local-base substitution)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.conftest import require
+from tests.conftest import load_images_build
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGE_DIRS = sorted(p.name for p in (REPO / "images").iterdir() if (p / "Dockerfile").is_file())
@@ -18,12 +16,7 @@ IMAGE_DIRS = sorted(p.name for p in (REPO / "images").iterdir() if (p / "Dockerf
 
 @pytest.fixture(scope="module")
 def build() -> ModuleType:
-    require("hcl2")
-    spec = importlib.util.spec_from_file_location("images_build", REPO / "images" / "build.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["images_build"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_images_build()
 
 
 def test_every_image_folder_has_a_target_and_back(build: ModuleType) -> None:

@@ -6,7 +6,6 @@ These check the workflow file; they do not run GitHub Actions (no runner, no reg
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from typing import Any, Dict
 
 import pytest
 
-from tests.conftest import IN_CI, require
+from tests.conftest import IN_CI, load_images_build, require
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW = REPO / ".github" / "workflows" / "images.yml"
@@ -41,12 +40,7 @@ def workflow() -> Dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def bake_targets() -> set:
-    require("hcl2")
-    spec = importlib.util.spec_from_file_location("images_build_wf", REPO / "images" / "build.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["images_build_wf"] = mod
-    spec.loader.exec_module(mod)
-    return set(mod.load_bake().targets)
+    return set(load_images_build().load_bake().targets)
 
 
 def test_actionlint_is_clean() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bench.errors import BenchError, InputError
+from launcher.cli import split_extra
 from launcher.fleet import inventory
 
 log = logging.getLogger(__name__)
@@ -127,11 +128,7 @@ def cmd_run(args: argparse.Namespace, extra: List[str]) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: List[str] = []
-    if "--" in argv:
-        i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1 :]
+    argv, extra = split_extra(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="fleet: %(message)s", stream=sys.stderr
