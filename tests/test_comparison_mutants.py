@@ -589,9 +589,8 @@ def _env(board: str = "b1", gov: str = "performance", fw: str = "onnx", **versio
 
 
 def test_environment_differences_text() -> None:
-    recs = [_env(gov="ondemand", onnxruntime="1.18"), _env(onnxruntime="1.18"), _env(onnxruntime="1.19")]
-    recs.append({**_env(gov="powersave"), "status": "error"})  # failed runs are not compared
-    recs.append("not a record")
+    recs: List[Any] = [{**_env(gov="powersave"), "status": "error"}, "not a record"]  # neither is compared
+    recs += [_env(gov="ondemand", onnxruntime="1.18"), _env(onnxruntime="1.18"), _env(onnxruntime="1.19")]
     assert comparison.environment_differences(recs) == [
         "b1: CPU governor differs: ondemand (1 run), performance (2 runs)",
         "b1: onnx versions differs: onnxruntime 1.18 (2 runs), onnxruntime 1.19 (1 run)",
@@ -640,3 +639,29 @@ def test_environment_differences_coral_speeds_sorted() -> None:
         "b1: emulated differs: True (1 run), False (1 run)",
         "b1: container image differs: img:1 (1 run), img:2 (1 run)",
     ]
+
+
+def test_speedup_interval_defaults_are_the_documented_b_and_seed() -> None:
+    base, cfg = [1.0, 2.0, 3.0, 4.0, 9.0], [1.0, 1.5, 2.0, 2.5]
+    assert comparison.speedup_interval(base, cfg) == comparison.speedup_interval(base, cfg, 10_000, 20_240_601)
+
+
+def test_quality_metric_without_a_value_gets_no_change() -> None:
+    recs = [
+        rec("pytorch", p50=1.0, quality={"task": "classification", "accuracy": 0.9}, model_sha="src"),
+        rec("onnx", p50=1.0, quality={"task": "classification"}),
+    ]
+    s = by_label(summarize(recs), "onnx")
+    assert (s.quality_metric, s.quality, s.quality_delta, s.quality_reference) == ("accuracy", None, None, "")
+    recs = [  # the reference (the source model's run) without a value
+        rec("pytorch", p50=1.0, quality={"task": "classification"}, model_sha="src"),
+        rec("onnx", p50=1.0, quality={"task": "classification", "accuracy": 0.9}),
+    ]
+    s = by_label(summarize(recs), "onnx")
+    assert s.quality == pytest.approx(0.9) and s.quality_delta is None and s.quality_reference == ""
+
+
+def test_adhoc_profiled_run_has_no_baseline() -> None:
+    out = summarize([rec(None, p50=2.0, framework="onnx"), rec(None, p50=1.0, framework="onnx", profiled=True)])
+    prof = by_label(out, "onnx (profiled)")
+    assert prof.baseline == "" and prof.speedup is None and not prof.is_baseline

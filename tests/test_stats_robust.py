@@ -192,3 +192,17 @@ def test_summarize_ns_edges() -> None:
     assert two["std_ms"] == pytest.approx(np.std([1.0, 3.0], ddof=1)) and two["cv"] == pytest.approx(two["std_ms"] / 2)
     with pytest.raises(ValueError, match="^no latency samples$"):
         stats.summarize_ns([])
+
+
+def test_median_interval_of_two_samples_is_bootstrapped() -> None:
+    xs = [1.0, 3.0]
+    rng = random.Random(stats.MEDIAN_CI_SEED)
+    medians = [_reference_median_draw(xs, rng) for _ in range(stats.MEDIAN_CI_B)]
+    lo, hi = np.percentile(medians, [2.5, 97.5])
+    assert stats.median_interval(xs) == (pytest.approx(lo), pytest.approx(hi))
+    assert (lo, hi) == (1.0, 3.0), "resamples (1, 1) and (3, 3) each come up a quarter of the time"
+
+
+def test_noise_warning_on_a_sub_millisecond_median() -> None:
+    text = stats.noise_warning(_noise(0.5, 0.4, 0.6, 0.0))
+    assert text is not None and "spans 40.0% of the median" in text
