@@ -363,7 +363,7 @@ def test_quality_median_mse_and_not_meaningful() -> None:
 def test_compute_throughput_and_share_of_peak() -> None:
     r = rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_gops": 50.0})
     s = summarize([r])[0]
-    assert s.gops_per_s == pytest.approx(2e9 / 0.004 / 1e9)  # 500 GOP/s
+    assert s.gops_per_s == pytest.approx(2e9 / 0.004 / 1e9, rel=1e-12)  # 500 GOP/s
     assert s.pct_of_peak == pytest.approx(100 * 500 / 50.0) and s.compute_note == ""
     r = rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_unavailable": "no int8 peak for this CPU"})
     s = summarize([r])[0]
@@ -665,3 +665,37 @@ def test_adhoc_profiled_run_has_no_baseline() -> None:
     out = summarize([rec(None, p50=2.0, framework="onnx"), rec(None, p50=1.0, framework="onnx", profiled=True)])
     prof = by_label(out, "onnx (profiled)")
     assert prof.baseline == "" and prof.speedup is None and not prof.is_baseline
+
+
+def test_label_and_config_read_from_their_own_fields() -> None:
+    r = rec("tflite", p50=1.0)
+    r["compare"]["label"] = "tflite @2t"
+    s = summarize([r])[0]
+    assert (s.label, s.config) == ("tflite @2t", "tflite")
+    r = rec("onnx", p50=1.0)
+    r["framework"] = ""
+    assert summarize([r])[0].framework == ""
+
+
+def test_profiled_false_is_not_profiled() -> None:
+    r = rec("onnx", p50=1.0)
+    r["profile"] = {"profiled": False, "tool": "perf"}
+    assert not comparison.is_profiled(r) and summarize([r])[0].label == "onnx"
+
+
+def test_model_name_skips_sections_without_a_path() -> None:
+    r = {
+        "compare": {"source_model": {"sha256": "abc"}},
+        "conversion": {"tool": "onnx2tf"},
+        "options": {"threads": 2},
+    }
+    assert comparison.model_name(r) == "model"
+    r["model"] = {"path": "/m/SSD-X"}  # a name ending in X keeps it
+    assert comparison.model_name(r) == "SSD-X"
+
+
+def test_environment_differences_lists_every_package() -> None:
+    a, b = _env(onnxruntime="1.18", numpy="1.26"), _env(onnxruntime="1.18", numpy="2.0")
+    assert comparison.environment_differences([a, b]) == [
+        "b1: onnx versions differs: numpy 1.26, onnxruntime 1.18 (1 run), numpy 2.0, onnxruntime 1.18 (1 run)"
+    ]

@@ -109,7 +109,8 @@ def _reference_median_draw(xs: list, rng: random.Random) -> float:
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 9, 10, 51])
 def test_bootstrap_median_is_the_documented_draw(n: int) -> None:
-    xs = sorted(random.Random(n).uniform(0, 100) for _ in range(n))
+    gen = random.Random(n)
+    xs = sorted(gen.uniform(0, 100) for _ in range(n))
     mine, ref = random.Random(99), random.Random(99)
     got = [stats.bootstrap_median(xs, mine) for _ in range(300)]
     want = [_reference_median_draw(xs, ref) for _ in range(300)]
@@ -130,7 +131,8 @@ def test_bootstrap_median_in_distribution() -> None:
 
 
 def test_median_interval_percentiles_b_and_seed() -> None:
-    xs = sorted(random.Random(5).lognormvariate(0, 0.5) for _ in range(40))
+    gen = random.Random(5)
+    xs = sorted(gen.lognormvariate(0, 0.5) for _ in range(40))
     for b, seed in ((stats.MEDIAN_CI_B, stats.MEDIAN_CI_SEED), (333, 8)):
         rng = random.Random(seed)
         medians = [_reference_median_draw(xs, rng) for _ in range(b)]
@@ -206,3 +208,18 @@ def test_median_interval_of_two_samples_is_bootstrapped() -> None:
 def test_noise_warning_on_a_sub_millisecond_median() -> None:
     text = stats.noise_warning(_noise(0.5, 0.4, 0.6, 0.0))
     assert text is not None and "spans 40.0% of the median" in text
+
+
+def test_median_interval_percentiles_on_a_fine_grained_sample() -> None:
+    """Many distinct values, so the 2.5th and 97.5th percentiles of the resample medians are not tied with their
+    neighbours (with a few dozen samples a percentile one point off lands on the same value)."""
+    gen = random.Random(11)
+    xs = sorted(gen.gauss(5.0, 1.0) for _ in range(2001))
+    rng = random.Random(stats.MEDIAN_CI_SEED)
+    medians = [_reference_median_draw(xs, rng) for _ in range(stats.MEDIAN_CI_B)]
+    lo, hi = np.percentile(medians, [2.5, 97.5])
+    assert stats.median_interval(xs) == (pytest.approx(lo, rel=1e-12), pytest.approx(hi, rel=1e-12))
+    assert np.percentile(medians, 3.5) != lo and np.percentile(medians, 98.5) != hi
+    r = stats.robust(xs, b=500, seed=8)
+    assert (r["median_ci_low_ms"], r["median_ci_high_ms"]) == stats.median_interval(xs, 500, 8)
+    assert stats.median_interval(xs, 500, 8) != stats.median_interval(xs, 500)
