@@ -38,7 +38,7 @@ TESTS = [
     "no:cacheprovider",
 ]
 #: the comparison statistics' own unit tests (tests/test_report.py), when that module is mutated
-OPTIONAL_TESTS = {"bench/comparison.py": ["tests/test_report.py"]}
+OPTIONAL_TESTS = {"bench/comparison.py": ["tests/test_report.py", "tests/test_comparison_mutants.py"]}
 #: further fast unit tests of the mutated modules, used when present (the robust statistics' own tests)
 EXTRA_TESTS = ["tests/test_stats_robust.py"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
