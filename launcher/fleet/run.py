@@ -178,7 +178,7 @@ def _record_outcome(
     if out.exit_code == 0 and any(rec.get("status") == "ok" for rec in out.records):
         return ""
     if out.timed_out:
-        error = f"timed out after {board.timeout_s:.0f} s (board {board.name!r}); the container was killed"
+        error = f"timed out after {board.timeout_s:g} s (board {board.name!r}); the container was killed"
     else:
         error = f"exit code {out.exit_code}: {_last_error_line(ctx.work / 'logs' / f'{board.name}.log', log_offset)}"
     if not out.records:
