@@ -98,7 +98,9 @@ def add_random_weights_argument(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmark a model's latency and quality.")
+    # the name the user typed: the `edgebench` console script, else `python -m bench`
+    prog = "edgebench" if Path(sys.argv[0]).name == "edgebench" else "python -m bench"
+    parser = argparse.ArgumentParser(prog=prog, description="Benchmark a model's latency and quality.")
     parser.add_argument("--version", action="version", version=f"edgebench {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
