@@ -77,6 +77,21 @@ BOARD = '[[boards]]\nname = "pi"\nprofile = "rpi5"\nengine = "ssh://pi@pi.lab"\n
         ("[[boards]]\nname = 'a b'\nprofile = 'host'\nengine = 'local'\n", "field 'name': 'a b' is not a board name"),
         ("boards = [", "not valid TOML"),
         ("[board]\nname = 'x'\n", "unknown top-level key 'board'"),
+        # engine addresses are matched whole, not by prefix ("local" is one word, not the start of a host name)
+        (BOARD.replace("ssh://pi@pi.lab", "localhost:2375"), "field 'engine': 'localhost:2375' is no engine address"),
+        (BOARD.replace("ssh://pi@pi.lab", "local-pi5.lab"), "field 'engine': 'local-pi5.lab' is no engine address"),
+        (BOARD.replace("ssh://pi@pi.lab", "local\\n"), "field 'engine': 'local\\n' is no engine address"),
+        (
+            BOARD.replace("ssh://pi@pi.lab", "unix://var/run/docker.sock"),
+            "'unix://var/run/docker.sock' is not unix:///",
+        ),
+        (BOARD.replace("ssh://pi@pi.lab", "ssh://pi:secret@pi.lab"), "is not ssh://user@host[:port]"),
+        (BOARD.replace("ssh://pi@pi.lab", "ssh://pi@pi.lab:99999"), "is not ssh://user@host[:port]"),
+        (
+            BOARD.replace("ssh://pi@pi.lab", "tcp://nx") + "tls = {ca = 'a', cert = 'b', key = 'c'}\n",
+            "is not tcp://host:port",
+        ),
+        (BOARD.replace("ssh://pi@pi.lab", "context:my lab"), "field 'engine': 'context:my lab' is not context:NAME"),
     ],
 )
 def test_inventory_errors_name_the_board_and_the_field(tmp_path: Path, text: str, expected: str) -> None:
@@ -84,6 +99,38 @@ def test_inventory_errors_name_the_board_and_the_field(tmp_path: Path, text: str
         inventory.load(_write(tmp_path, text))
     line = str(err.value)
     assert expected in line and "Fix:" in line and "\n" not in line
+
+
+def test_every_engine_form_the_docs_name_is_accepted(tmp_path: Path) -> None:
+    for engine in ("local", "unix:///run/user/1000/docker.sock", "ssh://pi5-a", "ssh://pi@10.0.0.7:2222",
+                   "ssh://root@[::1]:22", "context:pi5-b"):  # fmt: skip
+        assert inventory.load(_write(tmp_path, BOARD.replace("ssh://pi@pi.lab", engine))).boards[0].engine == engine
+
+
+def test_a_wrong_engine_stops_fleet_run_before_anything_is_written(tmp_path: Path) -> None:
+    inv = _write(tmp_path, BOARD.replace("ssh://pi@pi.lab", "localhost:2375"))
+    results, work = tmp_path / "r.jsonl", tmp_path / "work"
+    proc = _fleet("run", str(inv), str(MODEL), str(DATA), "--configs", "onnx", "--results", str(results),
+                  "--work", str(work), "--plain")  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"edgebench: error: {inv}: board 'pi': field 'engine': 'localhost:2375' is no engine address. Fix: write one "
+        "of: local, unix:///path, ssh://user@host[:port], tcp://host:port, context:NAME (e.g. ssh://pi@pi5-a.lab)"
+    ]
+    assert not results.exists() and not work.exists(), "nothing converted, nothing written"
+
+
+def test_a_board_that_stops_is_logged_once(tmp_path: Path) -> None:
+    """Plain progress (not a terminal): the board's `stopped` line once, not once per logger."""
+    # a port nobody listens on: the board is unreachable, no Docker engine is asked
+    inv = _write(tmp_path, BOARD.replace("ssh://pi@pi.lab", f"ssh://root@127.0.0.1:{_free_port()}"))
+    results = tmp_path / "r.jsonl"
+    proc = _fleet("run", str(inv), str(MODEL), str(DATA), "--configs", "onnx", "--rounds", "1", "--results",
+                  str(results), "--work", str(tmp_path / "work"), "--plain")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    stopped = [line for line in proc.stderr.splitlines() if "[pi] stopped:" in line]
+    assert len(stopped) == 1 and "unreachable" in stopped[0], proc.stderr
+    assert [r["status"] for r in read_jsonl(results)] == ["error"], "the run not made is recorded, for --resume"
 
 
 def test_example_inventory_is_valid(tmp_path: Path) -> None:

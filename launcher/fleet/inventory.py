@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -28,7 +29,19 @@ from bench.errors import InputError
 from launcher import profiles
 
 LOCAL_SOCKET = "unix:///var/run/docker.sock"
-SCHEMES = ("local", "unix://", "ssh://", "tcp://", "context:")
+#: every engine address form, matched whole (a prefix match let "localhost:2375" pass as "local"): the form as the
+#: docs write it, its pattern (fullmatch) and the example the fix shows. unix: an absolute socket path (docker-py reads
+#: "unix://path" as "/path", which would escape the one-board-per-engine check); tcp: a port is required; ssh: no
+#: path, no password (docker-py 7.2.0 docker/utils/utils.py parse_host); context names as the Docker CLI validates
+#: them (docker/cli cli/context/store/store.go restrictedNamePattern)
+_HOST = r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]"
+ENGINE_FORMS = (
+    ("local", re.compile("local"), "local"),
+    ("unix:///path", re.compile(r"unix:///\S+"), "unix:///var/run/docker.sock"),
+    ("ssh://user@host[:port]", re.compile(rf"ssh://([^@/:\s]+@)?({_HOST})(:\d+)?"), "ssh://pi@pi5-a.lab"),
+    ("tcp://host:port", re.compile(rf"tcp://({_HOST}):\d+"), "tcp://nano.lab:2376"),
+    ("context:NAME", re.compile(r"context:[A-Za-z0-9][A-Za-z0-9_.+-]+"), "context:pi5-b"),
+)
 BOARD_FIELDS = ("name", "profile", "engine", "tls", "emulate", "timeout_s", "image", "pull")
 DEFAULT_FIELDS = ("timeout_s", "pull")
 DEFAULT_TIMEOUT_S = 3600.0
@@ -120,10 +133,23 @@ def _tls(c: _Check, raw: Any, base: Path) -> Tls:
     return Tls(**paths)
 
 
+def _port_ok(engine: str) -> bool:
+    try:
+        port = urllib.parse.urlparse(engine).port
+    except ValueError:  # above 65535
+        return False
+    return port is None or port > 0
+
+
 def _engine(c: _Check, d: Dict[str, Any], base: Path) -> Tuple[str, Optional[Tls]]:
     engine = c.typed(d, "engine", str, "a string")
-    if not engine.startswith(SCHEMES) or engine in ("unix://", "ssh://", "tcp://", "context:"):
-        c.fail("engine", f"{engine!r} is no engine address", f"use one of: {', '.join(SCHEMES)} (e.g. ssh://pi@pi5-a)")
+    scheme = engine.split(":", 1)[0]
+    form = next((f for f in ENGINE_FORMS if f[0].split(":", 1)[0] == scheme), None)
+    if form is None:
+        forms = ", ".join(f[0] for f in ENGINE_FORMS)
+        c.fail("engine", f"{engine!r} is no engine address", f"write one of: {forms} (e.g. ssh://pi@pi5-a.lab)")
+    elif not form[1].fullmatch(engine) or not _port_ok(engine):
+        c.fail("engine", f"{engine!r} is not {form[0]}", f'write engine = "{form[2]}"')
     if "tls" in d and not engine.startswith("tcp://"):
         c.fail(
             "tls", f"TLS files are only used with tcp:// engines, not {engine!r}", "remove tls or use tcp://host:2376"
@@ -135,8 +161,6 @@ def _engine(c: _Check, d: Dict[str, Any], base: Path) -> Tuple[str, Optional[Tls
             "add tls = {ca = ..., cert = ..., key = ...} (docs/fleet.md)",
         )
     tls = _tls(c, d["tls"], base) if "tls" in d else None
-    if engine.startswith("ssh://") and not re.match(r"^ssh://([^@/]+@)?[^@/:]+(:\d+)?$", engine):
-        c.fail("engine", f"{engine!r} is not ssh://user@host[:port]", 'write engine = "ssh://pi@pi5-a.lab"')
     return engine, tls
 
 
