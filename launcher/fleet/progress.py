@@ -26,6 +26,10 @@ class Plain:
     def advance(self, board: str, text: str) -> None:
         log.info("[%s] %s", board, text)
 
+    def stopped(self, board: str, error: str) -> None:
+        """The board gives up: one error line (plain progress and the error log are the same stream here)."""
+        log.error("[%s] stopped: %s", board, error)
+
     def close(self) -> None:
         pass
 
@@ -60,6 +64,10 @@ class Rich(Plain):
     def advance(self, board: str, text: str) -> None:
         self._progress.update(self._tasks[board], advance=1, description=text)
         self._progress.console.log(f"[{board}] {text}", markup=False)
+
+    def stopped(self, board: str, error: str) -> None:
+        self.step(board, f"stopped: {error}")
+        super().stopped(board, error)
 
     def close(self) -> None:
         self._progress.stop()

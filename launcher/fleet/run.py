@@ -261,8 +261,7 @@ def _give_up(
     if record:
         for unit in units:
             _error_record(ctx, board, ident, unit, f"not run: {error}")
-    ctx.progress.step(board.name, f"stopped: {error}")
-    log.error("[%s] stopped: %s", board.name, error)
+    ctx.progress.stopped(board.name, error)
     return res
 
 
