@@ -125,6 +125,17 @@ def test_readme_tensorflow_lines(keras_savedmodel: Path, keras_digits: Tuple[Pat
     assert rec["model"]["inputs"][0]["dtype"] == "int8", "the measured model is full-integer"
 
 
+def test_a_wrong_armnn_path_is_named_with_the_option_given(tmp_path: Path) -> None:
+    """The fix names --armnn-path, which the user typed, not the environment variable they never set."""
+    assets = REPO / "bench" / "models" / "assets"
+    wrong = tmp_path / "wrong" / "libarmnnDelegate.so"
+    out = tmp_path / "r.jsonl"
+    proc = _evaluate(str(assets / "digits_cnn.tflite"), str(assets / "digits_test.npz"), "tflite", "--use-armnn",
+                     "--armnn-path", str(wrong), out=out, entry="script")  # fmt: skip
+    _one_line_error(proc, 3, str(wrong), "Fix: give the path of libarmnnDelegate.so with --armnn-path (evaluate.py)")
+    assert "EDGEBENCH_ARMNN_DELEGATE" not in proc.stderr
+
+
 def test_readme_armnn_and_coral_lines(digits_tflite: Path, digits_npz: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     # $ ./evaluate.sh resnet50.tflite data.npz tflite --use-armnn   (no ARM NN delegate on this machine)

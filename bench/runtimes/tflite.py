@@ -94,6 +94,16 @@ def armnn_delegate_path() -> str:
     return os.environ.get(ARMNN_DELEGATE_ENV, ARMNN_DELEGATE_LIB)
 
 
+def armnn_delegate_fix(path: Optional[str]) -> str:
+    """The fix names what chose the library: the path the user gave, else the environment, else the default name."""
+    options = "--armnn-path (evaluate.py) or --delegate-path (edgebench run)"  # legacy.py turns the one into the other
+    if path:
+        return f"give the path of {ARMNN_DELEGATE_LIB} with {options}, or leave it out in the rpi-armnn image"
+    if os.environ.get(ARMNN_DELEGATE_ENV):
+        return f"point {ARMNN_DELEGATE_ENV} at {ARMNN_DELEGATE_LIB}, or give its path with {options}"
+    return f"use the rpi-armnn image built with the ARM NN delegate, or give its path with {options}"
+
+
 #: ARM NN delegate options, names as parsed in ARM-software/armnn delegate/common/src/DelegateOptions.cpp (v24.02)
 ARMNN_BACKENDS = "CpuAcc,CpuRef"
 
@@ -146,7 +156,7 @@ def load_named_delegate(mod: Any, delegate: str, threads: Optional[int], path: O
     """
     if delegate == "armnn":
         lib, opts = path or armnn_delegate_path(), armnn_delegate_options(threads)
-        fix = f"use the rpi-armnn image built with the ARM NN delegate, or set {ARMNN_DELEGATE_ENV} to libarmnnDelegate.so"
+        fix = armnn_delegate_fix(path)
     elif delegate == "edgetpu":
         lib, opts = EDGETPU_LIB, {}
         fix = "install libedgetpu1-std (Coral apt repository) and plug in the Coral USB accelerator"
