@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,30 @@ def _edgebench() -> str:
             pytest.fail("CI=true and the edgebench console script is not installed (make venv: pip install -e .)")
         pytest.skip("edgebench console script not installed")
     return str(script)
+
+
+def test_a_venv_symlink_is_ignored_like_a_venv_folder(tmp_path: Path) -> None:
+    """`.gitignore` in a fresh repository (no global or system git config): `.venv` and `.venv-launcher` as folders
+    and as symbolic links to an environment elsewhere (a shared one) stay out of `git status`."""
+    git = shutil.which("git")
+    if git is None:
+        if IN_CI:
+            pytest.fail("CI=true and git is not installed")
+        pytest.skip("git not installed")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    repo, shared = tmp_path / "checkout", tmp_path / "shared-env"
+    (shared / "bin").mkdir(parents=True)
+    subprocess.run([git, "init", "-q", str(repo)], check=True, env=env)
+    shutil.copy(REPO / ".gitignore", repo / ".gitignore")
+    (repo / ".venv").symlink_to(shared)
+    (repo / ".venv-launcher").symlink_to(shared)
+    (repo / "sub" / ".venv" / "bin").mkdir(parents=True)  # a folder, as `python -m venv` makes it
+    names = [".venv", ".venv-launcher", "sub/.venv", "sub/.venv/bin"]
+    proc = subprocess.run([git, "check-ignore", *names], cwd=repo, capture_output=True, text=True, env=env)
+    assert proc.stdout.split() == names, proc.stdout + proc.stderr
+    status = subprocess.run([git, "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True,
+                            text=True, env=env, check=True)  # fmt: skip
+    assert status.stdout.splitlines() == ["?? .gitignore"]
 
 
 def test_help_from_outside_the_checkout(tmp_path: Path) -> None:
