@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,9 +113,32 @@ def value_at(d: Any, *keys: str) -> Any:
     return d
 
 
+#: machine.board.id of a machine that is none of the known boards (bench/machine.py): a workstation, a server
+GENERIC_BOARD = "generic"
+#: dropped from a CPU model string to name a generic board: "Intel(R) Xeon(R) CPU @ 2.20GHz" -> "Intel Xeon"
+_CPU_NAME_NOISE = re.compile(r"\((?:R|TM|tm)\)|\bCPU\b|\bProcessor\b|\bwith\b.*$|@.*$")
+
+
 def board_key(record: Dict[str, Any]) -> str:
-    """fleet.board when present, else machine.board.id (INTERFACES.md)."""
-    return str(value_at(record, "fleet", "board") or value_at(record, "machine", "board", "id") or "unknown")
+    """fleet.board when present, else machine.board.id (INTERFACES.md); a generic board (a workstation) is named by
+    its CPU, so two workstations never pool and a reader sees what "generic" was."""
+    fleet_name = value_at(record, "fleet", "board")
+    if fleet_name:
+        return str(fleet_name)
+    board = value_at(record, "machine", "board", "id")
+    if board == GENERIC_BOARD:
+        cpu = value_at(record, "machine", "cpu")
+        return generic_board_name(cpu if isinstance(cpu, dict) else {})
+    return str(board or "unknown")
+
+
+def generic_board_name(cpu: Dict[str, Any]) -> str:
+    """``generic x86_64 (AMD EPYC, 2 cores)`` from the record's machine.cpu; ``generic`` when it has none."""
+    name = " ".join(str(x) for x in (GENERIC_BOARD, cpu.get("arch")) if x)
+    model = " ".join(_CPU_NAME_NOISE.sub(" ", str(cpu.get("model") or "")).split())
+    cores = f"{cpu['cores']} cores" if cpu.get("cores") else ""
+    detail = ", ".join(x for x in (model, cores) if x)
+    return f"{name} ({detail})" if detail else name
 
 
 #: runtimes that only run on an accelerator (for runs made outside a compare, which have no preset name)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from bench import comparison
+from bench.compare.presets import PRESETS
 from bench.comparison import ConfigSummary, value_at
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,21 @@ def _fmt(v: Optional[float], digits: int = 3) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _sig(v: float, digits: int = 3) -> str:
+    """``v`` to ``digits`` significant figures, zeros kept (2.00), without a dangling point (147, not ``147.``) and,
+    from ``10**(digits-1)`` on, without an exponent (8178)."""
+    if abs(v) >= 10 ** (digits - 1):
+        return f"{v:.0f}"
+    return f"{v:#.{digits}g}".rstrip(".")
+
+
 def _ms(v: Optional[float]) -> str:
     """Latency in ms with 3 significant figures at least (0.0243, 1.23, 123.4)."""
     if v is None:
         return "-"
     if v >= 100:
         return f"{v:.1f}"
-    return f"{v:#.3g}" if v >= 0.001 else f"{v:.6f}".rstrip("0").rstrip(".") or "0"
+    return _sig(v) if v >= 0.001 else f"{v:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def quality_text(q: Dict[str, Any], wide: bool = True) -> str:
@@ -147,8 +156,8 @@ def speedup_text(s: ConfigSummary) -> str:
     if s.is_baseline:
         return "1 (baseline)"
     if s.ci_low is None or s.ci_high is None:
-        return f"{s.speedup:#.3g}x (no CI)"
-    return f"{s.speedup:#.3g}x ({s.ci_low:#.3g}-{s.ci_high:#.3g})"
+        return f"{_sig(s.speedup)}x (no CI)"
+    return f"{_sig(s.speedup)}x ({_sig(s.ci_low)}-{_sig(s.ci_high)})"
 
 
 def summary_quality_text(s: ConfigSummary) -> str:
@@ -184,6 +193,9 @@ def notes_text(s: ConfigSummary) -> str:
 
 def footnotes(section: Sequence[ConfigSummary]) -> List[str]:
     lines = []
+    for note in dict.fromkeys(s.quality_note for s in section if s.quality_note):  # said once, not in every row
+        labels = [s.label for s in section if s.quality_note == note]
+        lines.append(f"quality{'' if len(labels) == len(section) else ' of ' + ', '.join(labels)}: {note}")
     for s in section:
         lines += [f"{s.board} {s.label}: error: {e}" for e in s.errors]
         lines += [f"{s.board} {s.label}: {n}" for n in s.notes]
@@ -197,7 +209,7 @@ def gops_text(gops: Optional[float], pct: Optional[float]) -> str:
     """``8.52 (2.3%)``: achieved GOP/s and its share of the device's peak; ``(no peak)`` when none applies."""
     if gops is None:
         return "-"
-    return f"{gops:#.3g}" + (f" ({pct:.1f}%)" if pct is not None else " (no peak)")
+    return _sig(gops) + (f" ({pct:.1f}%)" if pct is not None else " (no peak)")
 
 
 def with_compute(headers: Sequence[str], body: List[List[str]], texts: Sequence[str]) -> tuple:
@@ -222,14 +234,14 @@ def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
     c = next((r.get("compute") for r in group if (r.get("compute") or {}).get("ops")), None)
     if c:
         peak = (
-            f"{c['pct_of_peak']:.1f}% of {c['peak_gops']:#.4g} GOP/s ({c['precision']} {c['device']} peak, "
+            f"{c['pct_of_peak']:.1f}% of {_sig(c['peak_gops'], 4)} GOP/s ({c['precision']} {c['device']} peak, "
             f"{c['peak_kind']}: {c['peak_source']})"
             if c.get("pct_of_peak") is not None
             else c.get("peak_unavailable", "no peak")
         )
         note = f"; {c['peak_note']}" if c.get("peak_note") else ""
-        gops = f"{c['gops_per_s']:#.3g} GOP/s" if c.get("gops_per_s") is not None else "GOP/s -"
-        lines.append(f"{gops} from {c['ops'] / 1e6:#.4g} MOP/inference ({c['source']}); {peak}{note}")
+        gops = f"{_sig(c['gops_per_s'])} GOP/s" if c.get("gops_per_s") is not None else "GOP/s -"
+        lines.append(f"{gops} from {_sig(c['ops'] / 1e6, 4)} MOP/inference ({c['source']}); {peak}{note}")
     prof = next((r.get("profile") for r in group if r.get("profile")), None)
     return lines + top_text(prof or {})
 
@@ -274,7 +286,8 @@ COMPARISON_WIDE_HEADERS = ["rounds", "samples", "p10 ms", "p90 ms", "load ms", "
 def comparison_rows(summaries: Sequence[ConfigSummary], wide: bool = False) -> List[List[str]]:
     out = []
     for s in summaries:
-        row = [s.board, s.label, _ms(s.p50_ms), _ms(s.spread_ms), speedup_text(s), summary_quality_text(s)]
+        quality = "-" if s.quality_note else summary_quality_text(s)  # the note goes under the table (footnotes)
+        row = [s.board, s.label, _ms(s.p50_ms), _ms(s.spread_ms), speedup_text(s), quality]
         row += [_fmt(s.size_mb, 2), _fmt(s.peak_rss_mb, 0), notes_text(s)]
         if wide:
             rounds = f"{s.ok_records}/{s.records}"
@@ -319,8 +332,17 @@ def _console(console: Any, wide: bool) -> Any:
     return Console(width=WIDE_WIDTH if wide else NARROW_WIDTH)  # piped: fixed width
 
 
-#: columns that may wrap, and the width each keeps at least when the table is squeezed
-WRAP_MIN_WIDTH = {"board": 7, "config": 11, "quality": 14, "notes": 15, "model": 12, "runtime": 7, "status": 10}
+#: columns that may wrap, and the width each keeps at least when the table is squeezed; config keeps the longest
+#: preset name whole ("tflite-nodelegate" broken in two reads as two presets; a " @4t" suffix may go below it)
+WRAP_MIN_WIDTH = {
+    "board": 7,
+    "config": max(len(name) for name in PRESETS),
+    "quality": 14,
+    "notes": 15,
+    "model": 12,
+    "runtime": 7,
+    "status": 10,
+}
 COLUMN_GAP = 2
 
 
