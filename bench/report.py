@@ -348,7 +348,8 @@ COLUMN_GAP = 2
 
 def column_widths(headers: Sequence[str], body: Sequence[Sequence[str]], width: int) -> List[int]:
     """Widths that fit ``width``: other columns keep their widest cell; wrapping columns start at their
-    minimum and share what is left, the ones lacking least served first, never above their widest cell."""
+    minimum and share what is left, the ones lacking least served first, never above their widest cell. Too
+    narrow even so: wrapping columns but config go below their minimum (down to their header), widest first."""
     natural = [max([len(h)] + [len(row[i]) for row in body]) for i, h in enumerate(headers)]
     out = [n if h not in WRAP_MIN_WIDTH else min(n, max(len(h), WRAP_MIN_WIDTH[h])) for h, n in zip(headers, natural)]
     spare = width - sum(out) - COLUMN_GAP * (len(headers) - 1)
@@ -356,6 +357,10 @@ def column_widths(headers: Sequence[str], body: Sequence[Sequence[str]], width: 
         give = max(0, min(need, spare))
         out[i] += give
         spare -= give
+    for i in sorted((i for i, h in enumerate(headers) if h in WRAP_MIN_WIDTH and h != "config"), key=lambda i: -out[i]):
+        take = max(0, min(-spare, out[i] - len(headers[i])))
+        out[i] -= take
+        spare += take
     return out
 
 

@@ -85,6 +85,13 @@ def test_two_boards_keep_the_preset_names_whole() -> None:
     assert [row.split()[:2] for row in body] == [[b, c] for b in ("pi5-a", "ws") for c in CONFIGS], body
 
 
+def test_the_config_column_stays_whole_when_the_others_must_wrap() -> None:
+    """49 columns for config, quality and notes (17 + 19 + 15 wide, 2 between): quality and notes wrap, config not."""
+    row = ["tflite-nodelegate", "MSE 0.0123 (+12.3%)", "not significant"]
+    widths = report.column_widths(["config", "quality", "notes"], [row], 49)
+    assert widths[0] == 17 and sum(widths) + 2 * 2 <= 49, widths
+
+
 def test_numbers_have_no_dangling_point() -> None:
     lines = _table(_scaled(_records(), 5.0))  # 40 to 310 GOP/s: three digits before the point
     gops = [re.split(r"\s{2,}", row)[7] for row in _body(lines)]
