@@ -433,7 +433,11 @@ def print_records(records: List[Dict[str, Any]], console: Any = None, wide: bool
             print("\t".join(row))
         return
     console = _console(console, wide)
-    console.print(_rich_table(RUNS_TITLE, headers, table_rows, console.width))
+    title = RUNS_TITLE
+    if len({row[0] for row in table_rows}) == 1:  # one board: in the title, as in the compare table
+        title = f"{RUNS_TITLE}, on {table_rows[0][0]}"
+        headers, table_rows = headers[1:], [row[1:] for row in table_rows]
+    console.print(_rich_table(title, headers, table_rows, console.width))
     for r in records:
         for w in r.get("warnings") or []:
             console.print(f"[yellow]warning[/yellow] {r.get('framework')}: {w}", soft_wrap=False)

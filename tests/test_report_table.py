@@ -130,3 +130,17 @@ def test_markdown_says_random_weights_under_the_table(tmp_path: Path) -> None:
     rows = [line for line in text.splitlines() if line.startswith("| ") and "tflite" in line]
     assert len(rows) == 4 and all(" | - | " in row for row in rows)
     assert text.count("random weights") == 1 and "- quality: not meaningful (random weights)" in text
+
+
+def test_runs_of_one_workstation_name_it_once_in_the_title() -> None:
+    require("rich")
+    from rich.console import Console
+
+    records = _records()[:2]
+    for r in records:
+        r["compare"] = {}  # `edgebench run` records: the runs table
+    console = Console(width=100, record=True, file=io.StringIO())
+    report.print_records(records, console=console)
+    lines = console.export_text().splitlines()
+    assert " ".join(line.strip() for line in lines[:2]).endswith(f", on {WORKSTATION}")
+    assert lines[2].split()[:2] == ["runtime", "model"], "no board column: the board is in the title"
