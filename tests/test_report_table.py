@@ -61,12 +61,19 @@ def _body(lines: List[str]) -> List[str]:
     return lines[start:end]
 
 
+def _column(lines: List[str], header: str) -> List[str]:
+    """One column's cells, found by its header (columns are two or more spaces apart), one per table row."""
+    rule = next(i for i, line in enumerate(lines) if line.startswith("─"))
+    at = re.split(r"\s{2,}", lines[rule - 1].strip()).index(header)
+    return [re.split(r"\s{2,}", row.strip())[at] for row in _body(lines)]
+
+
 def test_a_random_weights_compare_is_one_line_per_config_and_says_random_weights_once() -> None:
     lines = _table(_records())
     assert max(len(line) for line in lines) <= 100
     body = _body(lines)
     assert [row.split()[0] for row in body] == CONFIGS, "one line per config, the preset name whole"
-    assert all(re.split(r"\s{2,}", row)[4] == "-" for row in body), "no quality figure in the rows"
+    assert _column(lines, "quality") == ["-"] * len(CONFIGS), "no quality figure in the rows"
     text = "\n".join(lines)
     assert text.count("random weights") == 1 and "quality: not meaningful (random weights)" in lines
     assert "tflite-nodel\n" not in text
@@ -94,7 +101,7 @@ def test_the_config_column_stays_whole_when_the_others_must_wrap() -> None:
 
 def test_numbers_have_no_dangling_point() -> None:
     lines = _table(_scaled(_records(), 5.0))  # 40 to 310 GOP/s: three digits before the point
-    gops = [re.split(r"\s{2,}", row)[7] for row in _body(lines)]
+    gops = _column(lines, "GOP/s (% peak)")
     # 5 x 0.75776 MOP over each p50 (0.025017, 0.019208, 0.019514, 0.012198, 0.0954215 ms), worked by hand
     assert [g.split()[0] for g in gops] == ["151", "197", "194", "311", "39.7"], gops
     assert not [line for line in lines if re.search(r"\d\.(?=[ x)%-]|$)", line) and "seed=" not in line]
