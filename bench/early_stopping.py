@@ -121,3 +121,32 @@ def text(section: Dict[str, Any]) -> str:
         f"MLPerf early-stopping p90 ({conf:.0f}% confidence): {section['estimate_ms']:#.4g} ms "
         f"over {section['queries']:,} queries"
     )
+
+
+def group_text(sections: Sequence[Dict[str, Any]]) -> str:
+    """One line for the runs of one config: the estimate of each run (a range over several), or why there is none."""
+    sections = [s for s in sections if s]
+    if not sections:
+        return ""
+    if len(sections) == 1:
+        return text(sections[0])
+    got = [s for s in sections if s.get("estimate_ms") is not None]
+    if not got:
+        return text(sections[0])
+    est = sorted(s["estimate_ms"] for s in got)
+    queries = sorted(s["queries"] for s in got)
+    conf = 100 * got[0].get("confidence", CONFIDENCE)
+    missing = f"; {len(sections) - len(got)} run(s) too short for one" if len(got) < len(sections) else ""
+    return (
+        f"MLPerf early-stopping p90 ({conf:.0f}% confidence): {est[0]:#.4g}-{est[-1]:#.4g} ms over "
+        f"{queries[0]:,}-{queries[-1]:,} queries ({len(got)} runs){missing}"
+    )
+
+
+def median_estimate_ms(sections: Sequence[Dict[str, Any]]) -> Optional[float]:
+    """Median of the runs' estimates (bench.comparison's summary figure), None when no run has one."""
+    est = sorted(s["estimate_ms"] for s in sections if s and s.get("estimate_ms") is not None)
+    if not est:
+        return None
+    mid = len(est) // 2
+    return est[mid] if len(est) % 2 else (est[mid - 1] + est[mid]) / 2.0

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from bench import comparison
+from bench import comparison, early_stopping
 from bench.comparison import ConfigSummary, value_at
 
 log = logging.getLogger(__name__)
@@ -245,6 +245,8 @@ def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     for key, group in comparison.group_records(ok).items():
         texts = (energy_text([r.get("energy") for r in group]), sustained_text([r.get("sustained") for r in group]))
         lines += [f"{key[1]} {key[3]}: {text}" for text in texts if text]
+        p90 = early_stopping.group_text([value_at(r, "latency", "early_stopping") or {} for r in group])
+        lines += [f"{key[1]} {key[3]}: {p90}"] if p90 else []
         lines += [f"{key[1]} {key[3]}: {text}" for text in compute_lines(group)]
     return lines + [f"ENVIRONMENT DIFFERS, {d}" for d in comparison.environment_differences(ok)]
 

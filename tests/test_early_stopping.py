@@ -5,14 +5,17 @@ MinPassingQueriesFinder), which scans t linearly where the module searches it.""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from fractions import Fraction
+from pathlib import Path
 from typing import Dict, Tuple
 
 import pytest
 
 from bench import early_stopping as es
+from tests.conftest import require, run_cli
 
 P_OVER = Fraction(1, 10)  # a query is over the 90th percentile with probability 0.1
 
@@ -50,8 +53,6 @@ def test_odds_is_the_binomial_cdf() -> None:
 
 
 def test_scipy_binomial_agrees_where_installed() -> None:
-    from tests.conftest import require
-
     binom = require("scipy.stats").binom
     for n in (64, 1000, 10000):
         t = es.discarded_count(n)
@@ -123,3 +124,37 @@ def test_estimate_at_64_queries_is_the_maximum() -> None:
     got = es.estimate(samples)
     assert got["estimate_ms"] == 64.0 and got["discarded"] == 0 and got["min_queries"] == 64
     assert "64 queries" in es.text(got)
+
+
+def test_a_real_run_records_the_estimate_and_the_report_shows_it(tmp_path: Path) -> None:
+    """The shipped digits model on ONNX Runtime, run until its median is known within +-2 %: the record carries
+    the rule's outcome and LoadGen's p90 over every measured query (checked with scipy's binomial), the report
+    prints it."""
+    require("onnxruntime")
+    binom = require("scipy.stats").binom
+    from bench import models
+
+    out = tmp_path / "r.jsonl"
+    proc = run_cli(
+        "run", str(models.DIGITS_ONNX), str(models.DIGITS_TEST_DATA), "--framework", "onnx",
+        "--until-stable", "2", "--max-time-s", "30", "--output", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    lat = rec["latency"]
+    n = len(lat["raw_invoke_ns"])
+    assert lat["stopping"]["rule"] == "until stable" and lat["stopping"]["reached"] is True
+    assert rec["options"]["timing"]["until_stable_pct"] == 2.0
+    half = max(
+        lat["invoke"]["p50_ms"] - lat["invoke"]["median_ci_low_ms"],
+        lat["invoke"]["median_ci_high_ms"] - lat["invoke"]["p50_ms"],
+    )
+    assert half <= 0.02 * lat["invoke"]["p50_ms"]
+    es_rec = lat["early_stopping"]
+    assert es_rec["queries"] == n == lat["invoke"]["count"]
+    t = next(t for t in range(1, n) if not binom.cdf(t + 1, n, 0.1) < 0.01)  # the last t that passes
+    assert es_rec["estimate_ms"] == sorted(lat["raw_invoke_ns"])[n - t] / 1e6
+    assert "MLPerf early-stopping p90 (99% confidence)" in proc.stdout
+    assert f"over {n:,} queries" in proc.stdout.replace("\n", " ")
+    summary = json.loads(run_cli("report", str(out), "--format", "json").stdout)
+    assert summary[0]["early_stopping_p90_ms"] == es_rec["estimate_ms"]
