@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bench.comparison import (
+    BOOTSTRAP_B,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
     ENVIRONMENT_FACTS,
     board_key,
     group_records,
@@ -46,6 +49,12 @@ Key = Tuple[str, str, str]  # (board, model, config label)
 
 REGRESSION, IMPROVEMENT, UNCHANGED, FAILED = "REGRESSION", "improvement", "unchanged", "FAILED"
 NO_INTERVAL, ONLY_NEW, ONLY_REFERENCE, NO_REFERENCE = "no interval", "only in NEW", "only in REFERENCE", "no reference"
+
+
+METHOD = (
+    f"change = median(NEW raw invoke samples) / median(REFERENCE) - 1, rounds pooled; {CONFIDENCE:.0%} "
+    f"percentile bootstrap interval, B={BOOTSTRAP_B}, seed={BOOTSTRAP_SEED}"
+)
 
 
 def parse_pct(text: str) -> float:
@@ -326,13 +335,36 @@ def check(
     qtol: float = DEFAULT_QUALITY_TOLERANCE,
 ) -> CheckResult:
     """Check the results file ``new_path`` against ``ref_path``."""
-    from bench.comparison import BOOTSTRAP_B, BOOTSTRAP_SEED, CONFIDENCE
-
     new, new_ids = latest(load(new_path, "NEW"))
     ref, ref_ids = latest(load(ref_path, "REFERENCE"))
     rows = compare_groups(groups_of(new), groups_of(ref), tol, qtol)
-    method = (
-        f"change = median(NEW raw invoke samples) / median(REFERENCE) - 1, rounds pooled; {CONFIDENCE:.0%} "
-        f"percentile bootstrap interval, B={BOOTSTRAP_B}, seed={BOOTSTRAP_SEED}"
-    )
-    return CheckResult(str(new_path), str(ref_path), tol, qtol, rows, {"NEW": new_ids, "REFERENCE": ref_ids}, method)
+    return CheckResult(str(new_path), str(ref_path), tol, qtol, rows, {"NEW": new_ids, "REFERENCE": ref_ids}, METHOD)
+
+
+#: bench.verify labels each run "verify <preset>" (RunConfig.label)
+VERIFY_PREFIX = "verify "
+
+
+def verify_groups(output: Path, since_utc: str) -> Dict[Key, List[Dict[str, Any]]]:
+    """The runs `edgebench verify` appended to ``output`` since ``since_utc``, by (board, model, preset)."""
+    from bench.records import read_records
+
+    out: Dict[Key, List[Dict[str, Any]]] = {}
+    for r in read_records(Path(output)):
+        label = str(value_at(r, "options", "label") or "")
+        if is_run(r) and label.startswith(VERIFY_PREFIX) and str(r.get("created_utc", "")) >= since_utc:
+            out.setdefault((board_key(r), model_name(r), label[len(VERIFY_PREFIX) :]), []).append(r)
+    return out
+
+
+def hold_verify(
+    output: Path,
+    since_utc: str,
+    reference: Path,
+    tol: float = DEFAULT_TOLERANCE_PCT,
+    qtol: float = DEFAULT_QUALITY_TOLERANCE,
+) -> CheckResult:
+    """`edgebench verify --reference FILE`: this verify's runs held to the reference results as `check` does."""
+    ref, ref_ids = latest(load(reference, "REFERENCE"))
+    rows = compare_groups(verify_groups(output, since_utc), groups_of(ref), tol, qtol)
+    return CheckResult(f"verify runs in {output}", str(reference), tol, qtol, rows, {"REFERENCE": ref_ids}, METHOD)

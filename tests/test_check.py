@@ -176,3 +176,32 @@ def test_unusable_pairs_exit_2_with_one_line(tmp_path: Path) -> None:
     assert "not an edgebench results file" in _one_line_exit_2(str(binary), "--against", str(ref))
     assert "not found" in _one_line_exit_2(str(tmp_path / "missing.jsonl"), "--against", str(ref))
     assert "tolerance" in _one_line_exit_2(str(ref), "--against", str(ref), "--tolerance", "five")
+
+
+def test_verify_holds_the_board_to_a_reference_file(tmp_path: Path) -> None:
+    """verify --reference: the shipped digits ONNX model run here against a reference 5x faster (a regression,
+    exit 1) and 5x slower (an improvement, exit 0); an unusable reference stops verify before any run (exit 2)."""
+    from tests.conftest import require
+
+    require("onnxruntime")
+    from bench import machine, models
+    from bench.hashing import sha256_path
+
+    board = machine.facts()["board"]["id"]
+    sha = sha256_path(models.DIGITS_ONNX)
+    for name, scale, code, verdict in (("fast", 0.005, 1, "REGRESSION"), ("slow", 5.0, 0, "improvement")):
+        ref = write(
+            tmp_path / f"{name}.jsonl",
+            [make_record("onnx", samples(r, 300, scale), board=board, rnd=r, model_sha=sha) for r in range(2)],
+        )
+        proc = run_cli(
+            "verify", "--presets", "onnx", "--reference", str(ref), "--output", str(tmp_path / "runs.jsonl"),
+            "--report-dir", str(tmp_path / "reports"),
+        )  # fmt: skip
+        assert proc.returncode == code, proc.stderr
+        assert "digits_cnn  onnx" in proc.stdout and verdict in proc.stdout
+    text = tmp_path / "notes.txt"
+    text.write_text("not results\n")
+    proc = run_cli("verify", "--presets", "onnx", "--reference", str(text), "--output", str(tmp_path / "x.jsonl"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert "not an edgebench results file" in proc.stderr and not (tmp_path / "x.jsonl").exists()
