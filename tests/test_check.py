@@ -205,3 +205,16 @@ def test_verify_holds_the_board_to_a_reference_file(tmp_path: Path) -> None:
     proc = run_cli("verify", "--presets", "onnx", "--reference", str(text), "--output", str(tmp_path / "x.jsonl"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "not an edgebench results file" in proc.stderr and not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_change_beyond_the_tolerance_whose_interval_is_not_wholly_beyond_is_unchanged(tmp_path: Path) -> None:
+    """41 noisy samples a side: the medians differ by +12.5 % (numpy), but the interval reaches down to +0.5 %,
+    so a 5 % gate does not fail; with a 0.1 % tolerance the interval lies wholly beyond it."""
+    ref = write(tmp_path / "ref.jsonl", [make_record("onnx", samples(0, 41), compare_id="a", model_sha="onnx")])
+    new = write(tmp_path / "new.jsonl", [make_record("onnx", samples(100, 41, 1.08), compare_id="b", model_sha="onnx")])
+    (row,) = check.check(new, ref).rows
+    want = 100 * (np.median(samples(100, 41, 1.08)) / np.median(samples(0, 41)) - 1)
+    assert row.change_pct == pytest.approx(want, rel=1e-5) and row.change_pct > 10  # samples rounded to ns
+    assert row.ci_low_pct < 5 < row.change_pct and row.verdict == "unchanged" and not row.regressed
+    (row,) = check.check(new, ref, tol=0.1).rows
+    assert row.ci_low_pct > 0.1 and row.verdict == "REGRESSION"
