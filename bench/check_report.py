@@ -1,10 +1,15 @@
-"""Output of `edgebench check` (bench.check): a terminal table, markdown for a pull-request comment, or JSON."""
+"""`edgebench check`: its options, and its output (bench.check): a terminal table, markdown for a pull-request
+comment, or JSON."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from pathlib import Path
 from typing import List, Optional, Sequence
 
+from bench import check
 from bench.check import CheckResult, Row
 
 HEADERS = [
@@ -93,3 +98,29 @@ def json_text(result: CheckResult) -> str:
 
 def render(result: CheckResult, fmt: str = "table") -> str:
     return {"table": table_text, "markdown": markdown_text, "json": json_text}[fmt](result)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """`edgebench check NEW --against REFERENCE` options."""
+    p.add_argument("new", type=Path, help="results file to check (.jsonl)")
+    p.add_argument("--against", type=Path, required=True, metavar="REFERENCE", help="reference results file")
+    p.add_argument(
+        "--tolerance",
+        default=f"{check.DEFAULT_TOLERANCE_PCT:g}%",
+        help="a regression: the whole 95%% interval of the median's change beyond this (default 5%%)",
+    )
+    p.add_argument(
+        "--quality-tolerance",
+        type=float,
+        default=check.DEFAULT_QUALITY_TOLERANCE,
+        help="accuracy drop in points, or MSE rise in %%, that fails the check (default %(default)s)",
+    )
+    p.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+
+
+def main(args: argparse.Namespace) -> int:
+    """0 when nothing regressed, 1 otherwise; unusable input raises InputError (exit 2 through bench.cli)."""
+    tolerance = check.parse_pct(args.tolerance)  # here, not as an argparse type: a bad value is one error line
+    result = check.check(args.new, args.against, tolerance, args.quality_tolerance)
+    sys.stdout.write(render(result, args.format))
+    return 1 if result.regressed else 0

@@ -179,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--last", type=int, default=None, help="only the last N records")
 
     ck = sub.add_parser("check", help="gate: is NEW slower or worse than REFERENCE beyond noise? (exit 1 if so)")
-    add_check_arguments(ck)
+    from bench import check_report
+
+    check_report.add_arguments(ck)
 
     ev = sub.add_parser(
         "evaluate",
@@ -207,35 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
     sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
     return parser
-
-
-def add_check_arguments(p: argparse.ArgumentParser) -> None:
-    """`edgebench check NEW --against REFERENCE` (bench.check)."""
-    from bench import check
-
-    p.add_argument("new", type=Path, help="results file to check (.jsonl)")
-    p.add_argument("--against", type=Path, required=True, metavar="REFERENCE", help="reference results file")
-    p.add_argument(
-        "--tolerance",
-        default=f"{check.DEFAULT_TOLERANCE_PCT:g}%",
-        help="a regression: the whole 95%% interval of the median's change beyond this (default 5%%)",
-    )
-    p.add_argument(
-        "--quality-tolerance",
-        type=float,
-        default=check.DEFAULT_QUALITY_TOLERANCE,
-        help="accuracy drop in points, or MSE rise in %%, that fails the check (default %(default)s)",
-    )
-    p.add_argument("--format", choices=("table", "markdown", "json"), default="table")
-
-
-def _cmd_check(args: argparse.Namespace) -> int:
-    from bench import check, check_report
-
-    tolerance = check.parse_pct(args.tolerance)  # here, not as an argparse type: a bad value is one error line
-    result = check.check(args.new, args.against, tolerance, args.quality_tolerance)
-    sys.stdout.write(check_report.render(result, args.format))
-    return 1 if result.regressed else 0
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -382,6 +355,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from bench import legacy
 
     return main(legacy.translate(args.legacy_args))
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from bench import check_report
+
+    return check_report.main(args)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
