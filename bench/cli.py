@@ -10,11 +10,11 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from bench import __version__
 from bench.compare import plan as compare_plan
-from bench.config import RunConfig, Timing
+from bench.config import DEMO_MAX_TIME_S, DEMO_STABLE_PCT, RunConfig, Timing
 from bench.convert import options as convert_options
 from bench.errors import BenchError
 from bench.records import DEFAULT_RESULTS
@@ -52,6 +52,7 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--min-runs", type=int, default=d.min_runs)
     t.add_argument("--min-time-s", type=float, default=d.min_time_s)
     t.add_argument("--max-time-s", type=float, default=d.max_time_s)
+    add_stopping_arguments(t)
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON Lines file the record is appended to")
     p.add_argument("--label", help="free text stored with the record")
     p.add_argument("--no-raw", action="store_true", help="do not keep raw latencies in the record")
@@ -63,6 +64,34 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_random_weights_argument(p)
     add_power_arguments(p)
     convert_options.add_arguments(p)
+
+
+def add_stopping_arguments(g: Any) -> None:
+    """--until-stable and --mlperf-singlestream (bench.harness.until_stable, bench.config.Timing)."""
+    g.add_argument(
+        "--until-stable",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="after the minimums, run until the median's 95%% interval is within +-PCT%% of it (capped by --max-time-s)",
+    )
+    g.add_argument(
+        "--mlperf-singlestream",
+        action="store_true",
+        help="MLPerf LoadGen's SingleStream minimums: 600 s and at least 64 queries (for its early-stopping p90)",
+    )
+
+
+def _timing_from_args(args: argparse.Namespace) -> Timing:
+    timing = Timing(
+        warmup_runs=args.warmup_runs,
+        warmup_min_s=args.warmup_min_s,
+        min_runs=args.min_runs,
+        min_time_s=args.min_time_s,
+        max_time_s=args.max_time_s,
+        until_stable_pct=args.until_stable,
+    )
+    return (timing.mlperf_singlestream() if args.mlperf_singlestream else timing).validate()
 
 
 def add_power_arguments(p: argparse.ArgumentParser) -> None:
@@ -132,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--threads", type=int, default=None)
     demo.add_argument("--rounds", type=int, default=compare_plan.DEFAULT_ROUNDS)
     demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    demo.add_argument(
+        "--until-stable",
+        type=float,
+        default=DEMO_STABLE_PCT,
+        metavar="PCT",
+        help="each run goes on until the median's 95%% interval is within +-PCT%% of it (default %(default)s)",
+    )
+    demo.add_argument("--max-time-s", type=float, default=DEMO_MAX_TIME_S, help="cap of one run's measurement, s")
 
     rep = sub.add_parser("report", help="render result files (several boards merge): table, markdown, csv, json")
     rep.add_argument("files", type=Path, nargs="+")
@@ -140,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--wide", action="store_true", help="every column (versions, e2e, p90/p99, mean±std, ...)")
     rep.add_argument("--baseline", default=None, help="config label speedups are measured against")
     rep.add_argument("--last", type=int, default=None, help="only the last N records")
+
+    ck = sub.add_parser("check", help="gate: is NEW slower or worse than REFERENCE beyond noise? (exit 1 if so)")
+    from bench import check_report
+
+    check_report.add_arguments(ck)
 
     ev = sub.add_parser(
         "evaluate",
@@ -170,13 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
-    timing = Timing(
-        warmup_runs=args.warmup_runs,
-        warmup_min_s=args.warmup_min_s,
-        min_runs=args.min_runs,
-        min_time_s=args.min_time_s,
-        max_time_s=args.max_time_s,
-    ).validate()
+    timing = _timing_from_args(args)
     return RunConfig(
         model=args.model,
         data=args.data,
@@ -226,6 +262,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         threads=args.threads,
         output=args.output,
         rounds=args.rounds,
+        timing=Timing(until_stable_pct=args.until_stable, max_time_s=args.max_time_s).validate(),
     )
     return _show_compare([r.to_dict() for r in records])
 
@@ -320,6 +357,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return main(legacy.translate(args.legacy_args))
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from bench import check_report
+
+    return check_report.main(args)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from bench import verify
 
@@ -335,6 +378,7 @@ COMMANDS = {
     "zoo": _cmd_zoo,
     "evaluate": _cmd_evaluate,
     "verify": _cmd_verify,
+    "check": _cmd_check,
 }
 
 

@@ -99,6 +99,9 @@ class ConfigSummary:
     compute_note: str = ""  # why there is no share of peak (no int8 peak for this CPU, no graph to count, ...)
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    #: MLPerf early-stopping p90 (bench.early_stopping), median over the ok runs, and the fewest queries of a run
+    early_stopping_p90_ms: Optional[float] = None
+    early_stopping_queries: Optional[int] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -295,6 +298,7 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     plain = key[3][: -len(PROFILED_SUFFIX)] if s.profiled else key[3]
     s.order = labels.index(plain) if plain in labels else None
     _latency(s, ok)
+    _early_stopping(s, ok)
     s.quality_metric, s.quality, s.quality_note = _quality(ok)
     _compute(s, ok)
     s.size_mb = _median_of(value_at(r, "model", "size_mb") for r in ok)
@@ -311,6 +315,15 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     if status == "partial":
         s.notes.append(f"{len(records) - len(ok)} of {len(records)} runs failed")
     return s
+
+
+def _early_stopping(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
+    from bench.early_stopping import median_estimate_ms
+
+    sections = [value_at(r, "latency", "early_stopping") or {} for r in ok]
+    s.early_stopping_p90_ms = median_estimate_ms(sections)
+    queries = [sec["queries"] for sec in sections if sec.get("estimate_ms") is not None]
+    s.early_stopping_queries = min(queries) if queries else None
 
 
 def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:

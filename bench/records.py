@@ -62,6 +62,11 @@ class Latency:
     raw_invoke_ns: List[int] = field(default_factory=list)
     raw_e2e_ns: List[int] = field(default_factory=list)
     import_ms: float = 0.0  # importing the framework, before load; not part of load_ms
+    #: MLPerf LoadGen's SingleStream early-stopping p90 of the invoke samples (bench.early_stopping.estimate): the
+    #: estimate in ms and the number of queries; empty in records written before it existed
+    early_stopping: Dict[str, Any] = field(default_factory=dict)
+    #: how the measurement stopped (bench.harness: "count and time", or "until stable" with its bound and outcome)
+    stopping: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

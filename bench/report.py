@@ -249,6 +249,7 @@ def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
 def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     """Under a table: energy per inference and sustained slowdown per config (medians over its ok runs, when
     measured), then what differs in the environment of the records (bench.comparison.environment_differences)."""
+    from bench.early_stopping import group_text as early_stopping_text
     from bench.power.sampler import energy_text
     from bench.sustained import sustained_text
 
@@ -257,6 +258,8 @@ def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     for key, group in comparison.group_records(ok).items():
         texts = (energy_text([r.get("energy") for r in group]), sustained_text([r.get("sustained") for r in group]))
         lines += [f"{key[1]} {key[3]}: {text}" for text in texts if text]
+        p90 = early_stopping_text([value_at(r, "latency", "early_stopping") or {} for r in group])
+        lines += [f"{key[1]} {key[3]}: {p90}"] if p90 else []
         lines += [f"{key[1]} {key[3]}: {text}" for text in compute_lines(group)]
     return lines + [f"ENVIRONMENT DIFFERS, {d}" for d in comparison.environment_differences(ok)]
 

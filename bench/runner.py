@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench import __version__, compute, formats, machine, sustained
+from bench import __version__, compute, early_stopping, formats, machine, sustained
 from bench import profile as profile_mod
-from bench.config import RunConfig, Timing
+from bench.config import DEMO_MAX_TIME_S, DEMO_STABLE_PCT, RunConfig, Timing
 from bench.errors import BenchError
 from bench.hashing import sha256_path
 from bench.power.run import PowerRun
@@ -233,6 +233,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [],
         raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
         import_ms=import_ns / 1e6,
+        early_stopping=early_stopping.estimate(m.invoke_ns),  # untimed, after the measurement
+        stopping=m.stopping,
     )
     record.energy = power.summary(len(m.invoke_ns), m.measured_ns / 1e9)
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
@@ -349,7 +351,7 @@ def demo(
         model_class_path=models.DIGITS_CLASS_FILE,
         model_class_name=models.DIGITS_CLASS_NAME,
         output=output,
-        timing=timing or Timing(),
+        timing=timing or Timing(until_stable_pct=DEMO_STABLE_PCT, max_time_s=DEMO_MAX_TIME_S),
         label="demo",
     )
     protocol = compare_plan.Protocol(rounds=rounds)
