@@ -187,12 +187,16 @@ def test_verify_holds_the_board_to_a_reference_file(tmp_path: Path) -> None:
     from bench import machine, models
     from bench.hashing import sha256_path
 
-    board = machine.facts()["board"]["id"]
+    facts = machine.facts()
+    board = facts["board"]["id"]
     sha = sha256_path(models.DIGITS_ONNX)
     for name, scale, code, verdict in (("fast", 0.005, 1, "REGRESSION"), ("slow", 5.0, 0, "improvement")):
         ref = write(
             tmp_path / f"{name}.jsonl",
-            [make_record("onnx", samples(r, 300, scale), board=board, rnd=r, model_sha=sha) for r in range(2)],
+            [
+                make_record("onnx", samples(r, 300, scale), board=board, rnd=r, model_sha=sha, cpu=facts["cpu"])
+                for r in range(2)
+            ],
         )
         proc = run_cli(
             "verify", "--presets", "onnx", "--reference", str(ref), "--output", str(tmp_path / "runs.jsonl"),
