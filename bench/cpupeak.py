@@ -2,9 +2,12 @@
 
 Two figures, neither measured in a benchmark's own process:
 
-* **measured** (what the share of peak is taken of): the best one-second window of dense float32 matrix products in
-  this environment's numpy/BLAS, over ``MEASURE_S`` seconds, measured once per machine by ``edgebench peaks
-  --measure`` (or by the first compare or demo that finds none) and cached in the cache root
+* **measured** (what the share of peak is taken of): dense float32 matrix products in this environment's numpy/BLAS
+  on one thread, in a child process; the best one-second window of the thread's CPU time over ``MEASURE_S`` seconds,
+  times the cores. Timed in CPU time, a window another program interrupts is not slowed, so the figure does not
+  move with the machine's load (a core's single-thread clock can exceed its all-core one on machines with boost,
+  which the figure then includes). Measured once per machine by ``edgebench peaks --measure`` (or by the first
+  compare or demo that finds none) and cached in the cache root
   (``<cache>/peaks/cpu-<key>.json``, the key hashing CPU model, architecture, cores, numpy and BLAS) together with
   what it was measured on, when, and how busy the rest of the machine was meanwhile (from /proc/stat). A new numpy
   or BLAS, or another CPU, finds no entry and measures again.
@@ -22,7 +25,8 @@ import logging
 import os
 import platform
 import re
-import resource
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -120,6 +124,18 @@ def cached(cache_root: Optional[Path] = None) -> Optional[Dict[str, Any]]:
     return {**entry, "cache_file": str(path)} if isinstance(entry, dict) and entry.get("gops") else None
 
 
+def physical_cores(root: Path = Path("/")) -> int:
+    """Cores that do not share execution units: distinct (physical id, core id) pairs of /proc/cpuinfo (SMT siblings
+    share a core's FMA pipes), else os.cpu_count()."""
+    text = _read(root / "proc/cpuinfo")
+    pairs = set()
+    for block in text.split("\n\n"):
+        core = _cpuinfo_field(block, "core id")
+        if core:
+            pairs.add((_cpuinfo_field(block, "physical id"), core))
+    return len(pairs) or os.cpu_count() or 1
+
+
 def _cpu_jiffies() -> Tuple[int, int]:
     """(busy, total) jiffies of all CPUs from /proc/stat (busy excludes idle and iowait); (0, 0) if unreadable."""
     fields = (_read(Path("/proc/stat")).splitlines() or [""])[0].split()
@@ -129,56 +145,77 @@ def _cpu_jiffies() -> Tuple[int, int]:
     return sum(values) - values[3] - values[4], sum(values)
 
 
-def _own_cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
-
-
 def _operands(np: Any, max_n: int) -> Tuple[int, Any, Any, Any]:
-    """Square float32 operands grown until one product takes MIN_PRODUCT_S (an emulated CPU stays small)."""
+    """Square float32 operands grown until one product takes MIN_PRODUCT_S of CPU (an emulated CPU stays small)."""
     rng = np.random.default_rng(0)
     n = min(max_n, MIN_N) // 2
     while True:
         n *= 2
         a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
         out = np.empty((n, n), dtype=np.float32)
-        np.matmul(a, b, out=out)  # first call: thread pool and page faults, not timed
-        start = time.perf_counter()
+        np.matmul(a, b, out=out)  # first call: page faults, not timed
+        start = time.thread_time()
         np.matmul(a, b, out=out)
-        if time.perf_counter() - start >= MIN_PRODUCT_S or n * 2 > max_n:
+        if time.thread_time() - start >= MIN_PRODUCT_S or n * 2 > max_n:
             return n, a, b, out
 
 
-def measure(duration_s: float = MEASURE_S, window_s: float = WINDOW_S, max_n: int = MAX_N) -> Dict[str, Any]:
-    """The best window's fp32 GOP/s of numpy matrix products, with what was measured and how busy the machine was."""
+def one_core(duration_s: float, window_s: float, max_n: int) -> Dict[str, Any]:
+    """In a process whose BLAS runs one thread: the best window's GOP/s per second of this thread's CPU time.
+
+    CPU time, not wall time: while another program has the core, this thread's CPU clock stops too, so a busy
+    machine makes the measurement longer, not lower."""
     import numpy as np
 
     n, a, b, out = _operands(np, max_n)
-    load_before = os.getloadavg()[0]
-    busy0, total0 = _cpu_jiffies()
-    own0, wall0 = _own_cpu_s(), time.perf_counter()
     windows: List[float] = []
+    wall0 = time.perf_counter()
     while not windows or time.perf_counter() - wall0 < duration_s:
-        reps, start = 0, time.perf_counter()
+        reps, start = 0, time.thread_time()
         while True:
             np.matmul(a, b, out=out)
             reps += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= window_s:
+            cpu = time.thread_time() - start
+            if cpu >= window_s:
                 break
-        windows.append(2.0 * n**3 * reps / elapsed / 1e9)
+        windows.append(2.0 * n**3 * reps / cpu / 1e9)
+    wall = time.perf_counter() - wall0
+    return {"n": n, "windows": windows, "wall_s": wall, "cpu_s": time.thread_time(), "numpy": np.__version__}
+
+
+#: what the measuring child process runs (its BLAS limited to one thread through the environment, before import)
+_CHILD = "import json,sys; from bench.cpupeak import one_core; print(json.dumps(one_core(*map(float, sys.argv[1:]))))"
+_ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")}
+
+
+def measure(duration_s: float = MEASURE_S, window_s: float = WINDOW_S, max_n: int = MAX_N) -> Dict[str, Any]:
+    """This CPU's achievable fp32 peak: one core's best window (CPU time, BLAS on one thread) x the cores, with what
+    was measured and how busy the rest of the machine was meanwhile."""
+    cores = physical_cores()
+    load_before = os.getloadavg()[0]
+    busy0, total0 = _cpu_jiffies()
+    wall0 = time.perf_counter()
+    argv = [sys.executable, "-c", _CHILD, str(duration_s), str(window_s), str(max_n)]
+    env = {**os.environ, **_ONE_THREAD}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=duration_s * 20 + 120, check=True)
+    child = json.loads(done.stdout.strip().splitlines()[-1])
     wall = time.perf_counter() - wall0
     busy1, total1 = _cpu_jiffies()
-    cpus = os.cpu_count() or 1
     others = None
-    if total1 > total0:
+    if total1 > total0:  # all CPUs' use beyond the measuring thread's: what else ran meanwhile
         busy_s = (busy1 - busy0) / os.sysconf("SC_CLK_TCK")
-        others = max(0.0, busy_s - (_own_cpu_s() - own0)) / (wall * cpus)
+        others = max(0.0, busy_s - child["cpu_s"]) / (wall * (os.cpu_count() or 1))
+    windows = child["windows"]
+    best = max(windows)
     return {
-        "gops": max(windows),
-        "median_window_gops": sorted(windows)[len(windows) // 2],
+        "gops": best * cores,
+        "per_core_gops": best,
+        "median_window_gops": sorted(windows)[len(windows) // 2] * cores,
         "windows": len(windows),
-        "method": f"numpy {np.__version__} float32 matmul {n}x{n}, best {window_s:g}-s window of {wall:.0f} s",
+        "method": (
+            f"numpy {child['numpy']} float32 matmul {child['n']}x{child['n']} on one BLAS thread, best "
+            f"{window_s:g}-s CPU-time window of {child['wall_s']:.0f} s, x {cores} cores"
+        ),
         "others_cpu_share": others,
         "loadavg_1min_before": load_before,
         "idle": others is not None and others <= IDLE_OTHERS_MAX,
@@ -206,7 +243,7 @@ def describe(entry: Dict[str, Any]) -> str:
     return (
         f"{entry['method']}, BLAS {entry.get('blas', '?')}, on {entry.get('cpu_model', '?')} "
         f"({entry.get('cores', '?')} cores), {entry.get('measured_utc', '?')}; other programs' CPU use meanwhile "
-        f"{busy}{'' if entry.get('idle') else ' (not idle: the figure may be low)'}"
+        f"{busy}{'' if entry.get('idle') else ' (not idle; timed in CPU time, so it moves little)'}"
     )
 
 
@@ -237,8 +274,8 @@ def derived_x86(root: Path = Path("/")) -> Optional[Dict[str, Any]]:
     vendor, family = _cpuinfo_field(text, "vendor_id"), _cpuinfo_field(text, "cpu family")
     flags = set(_cpuinfo_field(text, "flags").split())
     core = next((c for c in X86_CORES if c.vendor == vendor and str(c.family) == family and c.flag in flags), None)
-    cores = os.cpu_count() or 0
-    if core is None or not cores:
+    cores = physical_cores(root)
+    if core is None:
         return None
     khz = _read(root / "sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").strip()
     if khz.isdigit():
@@ -251,4 +288,10 @@ def derived_x86(root: Path = Path("/")) -> Optional[Dict[str, Any]]:
         where = "cpu MHz in /proc/cpuinfo: the current clock, no cpufreq to give the maximum; boost can exceed it"
     gops = cores * mhz / 1000.0 * core.fp32_per_cycle
     formula = f"{cores} cores x {mhz / 1000.0:.3f} GHz ({where}) x {core.fp32_per_cycle} fp32 ops/cycle"
-    return {"gops": gops, "core": core.name, "formula": f"{formula} = {gops:.1f}", "source": core.source}
+    return {
+        "gops": gops,
+        "ghz": mhz / 1000.0,
+        "core": core.name,
+        "formula": f"{formula} = {gops:.1f}",
+        "source": core.source,
+    }

@@ -27,6 +27,8 @@ def test_measured_peak_is_cached_once_with_what_it_was_measured_on(cache: Path) 
     assert entry["gops"] > 0 and entry["windows"] >= 1 and entry["gops"] >= entry["median_window_gops"]
     assert entry["numpy"] == np.__version__ and entry["cores"] == os.cpu_count() and entry["cpu_model"]
     assert "float32 matmul" in entry["method"] and entry["measured_utc"].endswith("Z") and "idle" in entry
+    assert "on one BLAS thread" in entry["method"] and "CPU-time window" in entry["method"]
+    assert entry["gops"] == pytest.approx(entry["per_core_gops"] * cpupeak.physical_cores())
     assert Path(entry["cache_file"]).parent == cache / "peaks"
     again = cpupeak.cached()
     assert again["gops"] == entry["gops"] and again["measured_utc"] == entry["measured_utc"]
@@ -53,23 +55,26 @@ def test_another_numpy_or_cpu_finds_no_cached_peak(cache: Path) -> None:
 
 
 def _cpuinfo(root: Path, vendor: str, family: int, flags: str, mhz: str) -> Path:
+    """Three logical CPUs on two cores (CPU 2 is core 0's SMT sibling)."""
     (root / "proc").mkdir(parents=True)
     block = f"vendor_id\t: {vendor}\ncpu family\t: {family}\nmodel name\t: X\ncpu MHz\t\t: {mhz}\nflags\t\t: {flags}\n"
-    (root / "proc/cpuinfo").write_text(block + "\n" + block)
+    cpus = [f"processor\t: {i}\n{block}physical id\t: 0\ncore id\t\t: {core}\n" for i, core in enumerate((0, 1, 0))]
+    (root / "proc/cpuinfo").write_text("\n".join(cpus))
     return root
 
 
 def test_derived_x86_peak_from_vector_width_fma_pipes_and_clock(tmp_path: Path) -> None:
     """Zen 4 (family 19h with AVX-512; LLVM X86ScheduleZnver4.td): 2 x 256-bit FMA = 32 fp32 ops per cycle."""
     root = _cpuinfo(tmp_path / "vm", "AuthenticAMD", 25, "fpu sse avx2 fma avx512f", "2596.148")
+    assert cpupeak.physical_cores(root) == 2, "SMT siblings share a core's FMA pipes"
     d = cpupeak.derived_x86(root)
-    assert d["gops"] == pytest.approx(os.cpu_count() * 2.596148 * 32)
+    assert d["gops"] == pytest.approx(2 * 2.596148 * 32)
     assert "current clock" in d["formula"] and "X86ScheduleZnver4.td" in d["source"]
     freq = root / "sys/devices/system/cpu/cpu0/cpufreq"
     freq.mkdir(parents=True)
     (freq / "cpuinfo_max_freq").write_text("3700000\n")
     d = cpupeak.derived_x86(root)
-    assert d["gops"] == pytest.approx(os.cpu_count() * 3.7 * 32) and "cpuinfo_max_freq" in d["formula"]
+    assert d["gops"] == pytest.approx(2 * 3.7 * 32) and "cpuinfo_max_freq" in d["formula"]
     zen3 = _cpuinfo(tmp_path / "zen3", "AuthenticAMD", 25, "fpu avx2 fma", "3000.0")
     intel = _cpuinfo(tmp_path / "intel", "GenuineIntel", 6, "fpu avx2 fma avx512f", "3000.0")
     assert cpupeak.derived_x86(zen3) is None and cpupeak.derived_x86(intel) is None, "unknown pipes: no figure"
