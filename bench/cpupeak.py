@@ -58,7 +58,8 @@ class X86Core:
     source: str
 
 
-#: x86 cores whose FMA throughput was read from LLVM's scheduling model (llvm/llvm-project llvm/lib/Target/X86)
+#: x86 cores whose FMA throughput was read from LLVM's scheduling model (llvm/llvm-project llvm/lib/Target/X86;
+#: X86ScheduleZnver4.td read at commit 02d554c5)
 X86_CORES: Tuple[X86Core, ...] = (
     X86Core(
         "AuthenticAMD",

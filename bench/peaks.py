@@ -7,7 +7,9 @@ A peak is in GOP/s (10^9 operations per second, one multiply-accumulate = 2 oper
 * ``derived``: units x clock x operations per cycle and unit, each factor from the named source (``formula``);
 * ``measured``: not in this table; :mod:`bench.cpupeak` measures a CPU it does not know once per machine.
 
-CPU operations per cycle come from LLVM's scheduling models (llvm/llvm-project, ``llvm/lib/Target/AArch64``):
+CPU operations per cycle come from LLVM's scheduling models (llvm/llvm-project, ``llvm/lib/Target/AArch64``; read at
+commits 3fa6aafd (``AArch64SchedA57.td``), 001224ab (``AArch64Processors.td``), 2f206a08
+(``AArch64SchedNeoverseN1.td``)):
 
 * Cortex-A57 and Cortex-A72 (``AArch64Processors.td``: ``cortex-a72`` uses ``CortexA57Model``):
   ``AArch64SchedA57.td`` gives the Q-form FMLA (``FML[AS]v4f32``) ``A57WriteFPVMAQ = SchedWriteRes<[A57UnitV,

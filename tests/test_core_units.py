@@ -374,7 +374,7 @@ def test_v1_records_are_upgraded_on_read_and_the_file_is_kept(tmp_path: Path) ->
             "not_a_field": 2,
         }
     )
-    assert typed.model == records.ModelInfo("m", "s", 1, "onnx") and typed.schema_version == 2
+    assert typed.model == records.ModelInfo("m", "s", 1, "onnx") and typed.schema_version == 3
 
 
 def test_read_jsonl_missing_file_and_blank_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -899,7 +899,8 @@ def test_append_exact_bytes_after_whole_and_one_byte_torn_lines(tmp_path: Path) 
     torn.write_bytes(b"{")  # a writer died after one byte
     records.append_jsonl(torn, {"n": 3})
     assert torn.read_bytes() == b'{\n{"n":3}\n'
-    assert records.upgrade({"schema_version": 2, "framework": "x"}) == {"schema_version": 2, "framework": "x"}
+    current = {"schema_version": records.SCHEMA_VERSION, "framework": "x"}
+    assert records.upgrade(current) == current, "a current record is returned as it is"
 
 
 def test_read_and_append_errors_are_exact(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -237,3 +237,21 @@ def test_edge_tpu_model_counts_the_model_it_was_compiled_from(tmp_path: Path) ->
     assert res["macs"] == digits and res["source"] == "tflite graph (of the model it was converted from)"
     alone = compute.count_ops(None, remainder, formats.EDGETPU_TFLITE, {})
     assert "edgetpu-custom-op" in alone["unavailable"], "no source at hand: unavailable, never the remainder"
+
+
+def test_tflite_unknown_spatial_dims_take_the_datas_shape_or_are_unavailable(tmp_path: Path) -> None:
+    """A conv with input (1, None, None, 3): the interpreter shows 1x1 until resized; 8 filters 3x3 at 32x32, 'SAME'."""
+    tf = require("tensorflow")
+    require("ai_edge_litert")
+    w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+    def f(x: object) -> object:
+        return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+
+    path = tmp_path / "dyn.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert())
+    with pytest.raises(UnsupportedModelError, match="unknown dimensions"):
+        opcount.count(path)
+    res = opcount.count(path, input_shape=[1, 32, 32, 3])
+    assert res["macs"] == 8 * 32 * 32 * (3 * 3 * 3) and res["input_shape"] == [1, 32, 32, 3]
