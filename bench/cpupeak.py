@@ -251,7 +251,8 @@ def describe(entry: Dict[str, Any]) -> str:
 def ensure(machine: Dict[str, Any], cache_root: Optional[Path] = None) -> Optional[Dict[str, Any]]:
     """For a CPU the table does not know and that was never measured here: measure it once now and cache it.
 
-    Called by compare and demo before their first run (never inside a measured run's process)."""
+    Called by compare and demo before their first run (never inside a measured run's process); not in a container
+    or under emulation."""
     from bench import peaks
 
     if peaks.board_knows_cpu(machine):
@@ -259,6 +260,13 @@ def ensure(machine: Dict[str, Any], cache_root: Optional[Path] = None) -> Option
     found = cached(cache_root)
     if found is not None:
         return found
+    if machine.get("emulated") or machine.get("in_container"):
+        # an emulated CPU's peak means nothing, and a container's cache is gone with it (no volume is mounted)
+        log.info(
+            "no measured CPU peak here (%s): shares need `edgebench peaks --measure` run where it is kept",
+            "emulated" if machine.get("emulated") else "in a container",
+        )
+        return None
     log.info(
         "no measured peak for this CPU yet: measuring it once (%.0f s); `edgebench peaks --measure` redoes it "
         "on an idle machine",

@@ -137,3 +137,9 @@ def test_version_2_compute_sections_are_read_in_version_3_meaning(tmp_path: Path
     out.write_text(json.dumps(_v2("rpi4", old_pi4)) + "\n")
     (read,) = records.read_records(out)
     assert read["compute"]["peak_gops"] == pytest.approx(57.6) and json.loads(out.read_text())["schema_version"] == 2
+
+
+def test_no_measurement_in_a_container_or_under_emulation(cache: Path) -> None:
+    for machine in ({"board": {"id": "generic"}, "in_container": True}, {"board": {"id": "generic"}, "emulated": True}):
+        assert cpupeak.ensure(machine) is None
+    assert not (cache / "peaks").exists(), "nothing measured, nothing cached"
