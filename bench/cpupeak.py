@@ -251,8 +251,8 @@ def describe(entry: Dict[str, Any]) -> str:
 def ensure(machine: Dict[str, Any], cache_root: Optional[Path] = None) -> Optional[Dict[str, Any]]:
     """For a CPU the table does not know and that was never measured here: measure it once now and cache it.
 
-    Called by compare and demo before their first run (never inside a measured run's process); not in a container
-    or under emulation."""
+    Called by compare and demo before their first run (never inside a measured run's process); not in an edgebench
+    device image (EDGEBENCH_IMAGE: no volume keeps its cache) or under emulation."""
     from bench import peaks
 
     if peaks.board_knows_cpu(machine):
@@ -260,12 +260,10 @@ def ensure(machine: Dict[str, Any], cache_root: Optional[Path] = None) -> Option
     found = cached(cache_root)
     if found is not None:
         return found
-    if machine.get("emulated") or machine.get("in_container"):
-        # an emulated CPU's peak means nothing, and a container's cache is gone with it (no volume is mounted)
-        log.info(
-            "no measured CPU peak here (%s): shares need `edgebench peaks --measure` run where it is kept",
-            "emulated" if machine.get("emulated") else "in a container",
-        )
+    if machine.get("emulated") or machine.get("image"):
+        # an emulated CPU's peak means nothing, and an edgebench image's cache is gone with its container
+        where = "emulated" if machine.get("emulated") else f"in image {machine.get('image')}, whose cache is not kept"
+        log.info("no CPU peak measured here (%s): `edgebench peaks --measure` where the cache is kept", where)
         return None
     log.info(
         "no measured peak for this CPU yet: measuring it once (%.0f s); `edgebench peaks --measure` redoes it "

@@ -139,7 +139,22 @@ def test_version_2_compute_sections_are_read_in_version_3_meaning(tmp_path: Path
     assert read["compute"]["peak_gops"] == pytest.approx(57.6) and json.loads(out.read_text())["schema_version"] == 2
 
 
-def test_no_measurement_in_a_container_or_under_emulation(cache: Path) -> None:
-    for machine in ({"board": {"id": "generic"}, "in_container": True}, {"board": {"id": "generic"}, "emulated": True}):
+def test_no_measurement_in_a_device_image_or_under_emulation(cache: Path) -> None:
+    image = {"board": {"id": "generic"}, "in_container": True, "image": "edgebench/edgebench-rpi:0.1.0-arm64"}
+    for machine in (image, {"board": {"id": "generic"}, "emulated": True}):
         assert cpupeak.ensure(machine) is None
     assert not (cache / "peaks").exists(), "nothing measured, nothing cached"
+
+
+def test_first_compare_on_an_unknown_cpu_measures_once(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own container (in_container, no edgebench image) is a machine like any other."""
+    calls = []
+
+    def fake(duration_s: float = 0.0, *a: object) -> dict:
+        calls.append(duration_s)
+        return {"gops": 123.0, "method": "fake", "measured_utc": "2026-01-01T00:00:00Z", "idle": True}
+
+    monkeypatch.setattr(cpupeak, "measure", fake)
+    machine = {"board": {"id": "generic"}, "in_container": True, "image": None}
+    assert cpupeak.ensure(machine)["gops"] == 123.0 and calls == [cpupeak.MEASURE_S]
+    assert cpupeak.ensure(machine)["gops"] == 123.0 and len(calls) == 1, "once per machine"
