@@ -1,4 +1,4 @@
-"""Command line: `python -m bench {run,compare,demo,report,selfcheck}`.
+"""Command line: `python -m bench {run,compare,demo,report,peaks,selfcheck,...}`.
 
 Only the standard library and bench's light modules are imported here, so `--help`, `report` and
 `selfcheck` work without any framework installed.
@@ -205,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify_mod.add_arguments(vf)
 
+    pk = sub.add_parser("peaks", help="the peaks GOP/s shares are taken of here, with kind, formula and source")
+    from bench import peaktable
+
+    peaktable.add_arguments(pk)
+
     sc = sub.add_parser("selfcheck", help="print runtime versions and delegates; fail if a required one is missing")
     sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
     sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
@@ -257,6 +262,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from bench import runner
 
+    _ensure_cpu_peak()
     records = runner.demo(
         frameworks=[f for f in args.frameworks.split(",") if f],
         threads=args.threads,
@@ -284,6 +290,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
         print(artifacts.summary(artifacts.convert_presets(plan, args.convert_output), args.convert_output))
         return 0
+    _ensure_cpu_peak()
     compare_run.execute(plan)
     records = [r for r in read_records(plan.output) if (r.get("compare") or {}).get("id") == plan.id]
     for name, reason in plan.skipped:
@@ -363,6 +370,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return check_report.main(args)
 
 
+def _cmd_peaks(args: argparse.Namespace) -> int:
+    from bench import peaktable
+
+    return peaktable.main(args)
+
+
+def _ensure_cpu_peak() -> None:
+    """Before a compare or demo on a CPU the peaks table does not know: its measured peak, once per machine."""
+    from bench import cpupeak, machine
+
+    try:
+        cpupeak.ensure(machine.facts())
+    except Exception as exc:  # the comparison stands without a share of peak
+        log.warning("CPU peak not measured: %s: %s", type(exc).__name__, exc)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from bench import verify
 
@@ -379,6 +402,7 @@ COMMANDS = {
     "evaluate": _cmd_evaluate,
     "verify": _cmd_verify,
     "check": _cmd_check,
+    "peaks": _cmd_peaks,
 }
 
 

@@ -97,6 +97,7 @@ class ConfigSummary:
     gops_per_s: Optional[float] = None  # operations per inference (record.compute.ops) / p50_ms
     pct_of_peak: Optional[float] = None  # of the record's peak for its device and precision (bench.peaks)
     compute_note: str = ""  # why there is no share of peak (no int8 peak for this CPU, no graph to count, ...)
+    peak_error: str = ""  # a share above 100 %: the error it is and its cause (bench.compute.over_peak_error)
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     #: MLPerf early-stopping p90 (bench.early_stopping), median over the ok runs, and the fewest queries of a run
@@ -336,7 +337,13 @@ def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
     s.gops_per_s = counted[0]["ops"] / (s.p50_ms / 1e3) / 1e9
     peak = _median_of(c.get("peak_gops") for c in counted)
     if peak:
-        s.pct_of_peak = 100.0 * s.gops_per_s / peak
+        pct = 100.0 * s.gops_per_s / peak
+        if pct > 100.0:  # impossible: shown as the error it is, with its cause (bench.compute)
+            from bench.compute import over_peak_error
+
+            s.peak_error = over_peak_error(pct, str(counted[0].get("peak_kind") or "unknown"))
+        else:
+            s.pct_of_peak = pct
     else:
         s.compute_note = str(counted[0].get("peak_unavailable") or "no peak")
 

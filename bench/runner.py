@@ -167,7 +167,6 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
 
     rt = runtimes.create(config.framework)
     import_ns = harness.timed_setup(rt)
-    compute.before_measurement(record.machine, config.framework, config.delegate)  # a CPU peak, measured now
     _cool_down(config, record)
     with machine.Sampler() as sampler:
         try:
@@ -196,7 +195,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             if reference is not None:  # untimed, after the measurement
                 _check_deferred_fidelity(rt, reference, record)
             source = {"source_model": {"path": str(model_path), "format": fmt}} if run_path != model_path else {}
-            counts = compute.count_ops(rt, run_path, run_fmt, source)  # untimed, after the measurement
+            shape = [1, *adapted.x.shape[1:]]  # the shape it ran with: symbolic graph dims are never guessed
+            counts = compute.count_ops(rt, run_path, run_fmt, {**record.conversion, **source}, shape)  # untimed
         finally:
             rt.close()
     record.machine["state"] = sampler.summary()
@@ -248,7 +248,8 @@ def _compute_section(
     """record["compute"]: GOP/s and the share of the device's peak (bench.compute); a failure is recorded, not raised."""
     try:
         device = compute.device_of(config.framework, config.delegate, record.runtime)
-        precision = compute.precision_of(config.framework, device, record.runtime, path, fmt)
+        counted = str(counts.get("precision") or "")
+        precision = compute.precision_of(config.framework, device, record.runtime, path, fmt, counted)
         return compute.section(counts, p50_ms, record.machine, device, precision)
     except Exception as exc:  # the measurement stands; only its interpretation is missing
         log.warning("GOP/s not computed: %s", exc)
