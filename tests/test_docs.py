@@ -161,6 +161,7 @@ def test_every_getting_started_block_runs_in_a_named_test_or_says_it_needs_a_boa
             assert body.count("**Needs the board:**") >= body.count("<!-- needs a board -->"), page.name
 
 
+@pytest.mark.slow
 def test_workstation_quick_start(tmp_path: Path) -> None:
     """The workstation page's first block, run as written in a fresh folder: `make bench` is what the Makefile runs
     for it (launcher.make_bench), the user's ONNX model and data are the shipped digits ONNX model and test set."""
