@@ -30,19 +30,25 @@ def _mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=config.parent, capture_output=True, text=True, timeout=300, env=env)
 
 
+def _site_copy(where: Path) -> Path:
+    """docs/ and mkdocs.yml copied to ``where``: the build's hook rewrites the generated pages of the tree it builds,
+    and the checkout's committed pages must stay as they are for the staleness test."""
+    shutil.copytree(DOCS, where / "docs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "mkdocs.yml", where / "mkdocs.yml")
+    (where / "images").symlink_to(REPO / "images")  # the generator reads the images' declarations beside docs/
+    return where / "mkdocs.yml"
+
+
 def test_site_builds_with_strict_and_the_strict_build_refuses_orphans_and_broken_links(tmp_path: Path) -> None:
-    proc = _mkdocs_build(REPO / "mkdocs.yml", tmp_path / "site")
+    proc = _mkdocs_build(_site_copy(tmp_path / "good"), tmp_path / "site")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "site" / "generated" / "matrix" / "index.html").is_file()
-    # the same configuration on a copy with one orphan page and one broken anchor: the build must fail on both
-    copy = tmp_path / "copy"
-    shutil.copytree(DOCS, copy / "docs")
-    shutil.copy(REPO / "mkdocs.yml", copy / "mkdocs.yml")
-    (copy / "images").symlink_to(REPO / "images")  # the generator reads the images' declarations beside docs/
-    (copy / "docs" / "orphan.md").write_text("# Orphan\n")
-    with open(copy / "docs" / "check.md", "a") as f:
+    # the same configuration with one orphan page and one broken anchor: the build must fail on both
+    config = _site_copy(tmp_path / "bad")
+    (config.parent / "docs" / "orphan.md").write_text("# Orphan\n")
+    with open(config.parent / "docs" / "check.md", "a") as f:
         f.write("\n[gone](record.md#no-such-section)\n")
-    proc = _mkdocs_build(copy / "mkdocs.yml", tmp_path / "site2")
+    proc = _mkdocs_build(config, tmp_path / "site2")
     assert proc.returncode != 0
     assert "orphan.md" in proc.stderr and "no-such-section" in proc.stderr, proc.stderr[-3000:]
 
