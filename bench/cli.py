@@ -1,4 +1,4 @@
-"""Command line: `python -m bench {run,compare,demo,report,selfcheck}`.
+"""Command line: `python -m bench {run,compare,demo,report,peaks,selfcheck,...}`.
 
 Only the standard library and bench's light modules are imported here, so `--help`, `report` and
 `selfcheck` work without any framework installed.
@@ -10,11 +10,11 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from bench import __version__
 from bench.compare import plan as compare_plan
-from bench.config import RunConfig, Timing
+from bench.config import DEMO_MAX_TIME_S, DEMO_STABLE_PCT, RunConfig, Timing
 from bench.convert import options as convert_options
 from bench.errors import BenchError
 from bench.records import DEFAULT_RESULTS
@@ -52,6 +52,7 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--min-runs", type=int, default=d.min_runs)
     t.add_argument("--min-time-s", type=float, default=d.min_time_s)
     t.add_argument("--max-time-s", type=float, default=d.max_time_s)
+    add_stopping_arguments(t)
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON Lines file the record is appended to")
     p.add_argument("--label", help="free text stored with the record")
     p.add_argument("--no-raw", action="store_true", help="do not keep raw latencies in the record")
@@ -63,6 +64,34 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_random_weights_argument(p)
     add_power_arguments(p)
     convert_options.add_arguments(p)
+
+
+def add_stopping_arguments(g: Any) -> None:
+    """--until-stable and --mlperf-singlestream (bench.harness.until_stable, bench.config.Timing)."""
+    g.add_argument(
+        "--until-stable",
+        type=float,
+        default=None,
+        metavar="PCT",
+        help="after the minimums, run until the median's 95%% interval is within +-PCT%% of it (capped by --max-time-s)",
+    )
+    g.add_argument(
+        "--mlperf-singlestream",
+        action="store_true",
+        help="MLPerf LoadGen's SingleStream minimums: 600 s and at least 64 queries (for its early-stopping p90)",
+    )
+
+
+def _timing_from_args(args: argparse.Namespace) -> Timing:
+    timing = Timing(
+        warmup_runs=args.warmup_runs,
+        warmup_min_s=args.warmup_min_s,
+        min_runs=args.min_runs,
+        min_time_s=args.min_time_s,
+        max_time_s=args.max_time_s,
+        until_stable_pct=args.until_stable,
+    )
+    return (timing.mlperf_singlestream() if args.mlperf_singlestream else timing).validate()
 
 
 def add_power_arguments(p: argparse.ArgumentParser) -> None:
@@ -132,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--threads", type=int, default=None)
     demo.add_argument("--rounds", type=int, default=compare_plan.DEFAULT_ROUNDS)
     demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    demo.add_argument(
+        "--until-stable",
+        type=float,
+        default=DEMO_STABLE_PCT,
+        metavar="PCT",
+        help="each run goes on until the median's 95%% interval is within +-PCT%% of it (default %(default)s)",
+    )
+    demo.add_argument("--max-time-s", type=float, default=DEMO_MAX_TIME_S, help="cap of one run's measurement, s")
 
     rep = sub.add_parser("report", help="render result files (several boards merge): table, markdown, csv, json")
     rep.add_argument("files", type=Path, nargs="+")
@@ -140,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--wide", action="store_true", help="every column (versions, e2e, p90/p99, mean±std, ...)")
     rep.add_argument("--baseline", default=None, help="config label speedups are measured against")
     rep.add_argument("--last", type=int, default=None, help="only the last N records")
+
+    ck = sub.add_parser("check", help="gate: is NEW slower or worse than REFERENCE beyond noise? (exit 1 if so)")
+    from bench import check_report
+
+    check_report.add_arguments(ck)
 
     ev = sub.add_parser(
         "evaluate",
@@ -163,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify_mod.add_arguments(vf)
 
+    pk = sub.add_parser("peaks", help="the peaks GOP/s shares are taken of here, with kind, formula and source")
+    from bench import peaktable
+
+    peaktable.add_arguments(pk)
+
     sc = sub.add_parser("selfcheck", help="print runtime versions and delegates; fail if a required one is missing")
     sc.add_argument("--require", default="", help="comma-separated runtimes/delegates that must work")
     sc.add_argument("--model", type=Path, default=None, help="also run this model once per required runtime")
@@ -170,13 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
-    timing = Timing(
-        warmup_runs=args.warmup_runs,
-        warmup_min_s=args.warmup_min_s,
-        min_runs=args.min_runs,
-        min_time_s=args.min_time_s,
-        max_time_s=args.max_time_s,
-    ).validate()
+    timing = _timing_from_args(args)
     return RunConfig(
         model=args.model,
         data=args.data,
@@ -221,11 +262,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from bench import runner
 
+    _ensure_cpu_peak()
     records = runner.demo(
         frameworks=[f for f in args.frameworks.split(",") if f],
         threads=args.threads,
         output=args.output,
         rounds=args.rounds,
+        timing=Timing(until_stable_pct=args.until_stable, max_time_s=args.max_time_s).validate(),
     )
     return _show_compare([r.to_dict() for r in records])
 
@@ -247,6 +290,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
         print(artifacts.summary(artifacts.convert_presets(plan, args.convert_output), args.convert_output))
         return 0
+    _ensure_cpu_peak()
     compare_run.execute(plan)
     records = [r for r in read_records(plan.output) if (r.get("compare") or {}).get("id") == plan.id]
     for name, reason in plan.skipped:
@@ -320,6 +364,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return main(legacy.translate(args.legacy_args))
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from bench import check_report
+
+    return check_report.main(args)
+
+
+def _cmd_peaks(args: argparse.Namespace) -> int:
+    from bench import peaktable
+
+    return peaktable.main(args)
+
+
+def _ensure_cpu_peak() -> None:
+    """Before a compare or demo on a CPU the peaks table does not know: its measured peak, once per machine."""
+    from bench import cpupeak, machine
+
+    try:
+        cpupeak.ensure(machine.facts())
+    except Exception as exc:  # the comparison stands without a share of peak
+        log.warning("CPU peak not measured: %s: %s", type(exc).__name__, exc)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from bench import verify
 
@@ -335,6 +401,8 @@ COMMANDS = {
     "zoo": _cmd_zoo,
     "evaluate": _cmd_evaluate,
     "verify": _cmd_verify,
+    "check": _cmd_check,
+    "peaks": _cmd_peaks,
 }
 
 

@@ -97,8 +97,12 @@ class ConfigSummary:
     gops_per_s: Optional[float] = None  # operations per inference (record.compute.ops) / p50_ms
     pct_of_peak: Optional[float] = None  # of the record's peak for its device and precision (bench.peaks)
     compute_note: str = ""  # why there is no share of peak (no int8 peak for this CPU, no graph to count, ...)
+    peak_error: str = ""  # a share above 100 %: the error it is and its cause (bench.compute.over_peak_error)
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    #: MLPerf early-stopping p90 (bench.early_stopping), median over the ok runs, and the fewest queries of a run
+    early_stopping_p90_ms: Optional[float] = None
+    early_stopping_queries: Optional[int] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -295,6 +299,7 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     plain = key[3][: -len(PROFILED_SUFFIX)] if s.profiled else key[3]
     s.order = labels.index(plain) if plain in labels else None
     _latency(s, ok)
+    _early_stopping(s, ok)
     s.quality_metric, s.quality, s.quality_note = _quality(ok)
     _compute(s, ok)
     s.size_mb = _median_of(value_at(r, "model", "size_mb") for r in ok)
@@ -313,6 +318,15 @@ def summarize_group(key: Tuple[str, str, str, str], records: Sequence[Dict[str, 
     return s
 
 
+def _early_stopping(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
+    from bench.early_stopping import median_estimate_ms
+
+    sections = [value_at(r, "latency", "early_stopping") or {} for r in ok]
+    s.early_stopping_p90_ms = median_estimate_ms(sections)
+    queries = [sec["queries"] for sec in sections if sec.get("estimate_ms") is not None]
+    s.early_stopping_queries = min(queries) if queries else None
+
+
 def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
     """GOP/s from the operations per inference over the group's p50, and its share of the records' peak."""
     counted = [r["compute"] for r in ok if isinstance(r.get("compute"), dict) and r["compute"].get("ops")]
@@ -323,7 +337,13 @@ def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
     s.gops_per_s = counted[0]["ops"] / (s.p50_ms / 1e3) / 1e9
     peak = _median_of(c.get("peak_gops") for c in counted)
     if peak:
-        s.pct_of_peak = 100.0 * s.gops_per_s / peak
+        pct = 100.0 * s.gops_per_s / peak
+        if pct > 100.0:  # impossible: shown as the error it is, with its cause (bench.compute)
+            from bench.compute import over_peak_error
+
+            s.peak_error = over_peak_error(pct, str(counted[0].get("peak_kind") or "unknown"))
+        else:
+            s.pct_of_peak = pct
     else:
         s.compute_note = str(counted[0].get("peak_unavailable") or "no peak")
 

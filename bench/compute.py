@@ -6,11 +6,14 @@ Where each number comes from:
   countable graph, the graph it was converted from (``conversion.source_model``), else the runtime's own counter
   (PyTorch: ``torch.utils.flop_counter.FlopCounterMode`` on one batch-1 forward pass). ``ops = 2 * macs``.
 * ``gops_per_s``: ``ops / invoke p50`` (the runtime call alone, the record's median).
-* ``peak_gops``: :mod:`bench.peaks` (published or derived, with its source); for a CPU the table does not know
-  (this x86 machine, an unknown board), a measured peak: :func:`measure_cpu_peak`, a dense float32 matrix product in
-  this image's numpy/BLAS, run BEFORE the measurement (:func:`before_measurement`), never during it, once per process.
+  An Edge TPU model is counted from the model it was compiled from (its own graph holds only the CPU remainder); a
+  graph with symbolic input dimensions is counted at the shape of the data it runs on, never at a guessed one.
+* ``peak_gops``: :mod:`bench.peaks` (published or derived, at the board's reported clock, with its source); for a CPU
+  the table does not know (this x86 machine, an unknown board), the measured peak :mod:`bench.cpupeak` cached once
+  per machine (never measured in the run's process), with the derived theoretical one beside it where known.
 * ``pct_of_peak``: ``100 * gops_per_s / peak_gops``, only when the peak is for the same device and precision; an int8
   model on a CPU without an int8 peak gets ``peak_unavailable`` ("no int8 peak for this CPU"), never a fp32 share.
+  A share above 100 % is impossible: it is recorded as ``peak_error`` naming its cause, never as a share.
 
 Everything here runs outside the timed window; a failure leaves ``{"unavailable": reason}``.
 """
@@ -18,20 +21,12 @@ Everything here runs outside the timed window; a failure leaves ``{"unavailable"
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bench import formats, peaks
 
 log = logging.getLogger(__name__)
-
-#: the measured CPU peak: square matrices of up to this size, repeated for TRIAL_S seconds, best of TRIALS
-PEAK_N = 1024
-PEAK_MIN_N = 256
-PEAK_TRIAL_S = 0.1
-PEAK_TRIALS = 5
-_MEASURED: Dict[str, Any] = {}  # per process: the first measurement is reused
 
 _COUNTABLE = (formats.ONNX, formats.TFLITE, formats.EDGETPU_TFLITE)
 
@@ -49,90 +44,38 @@ def _board(machine: Dict[str, Any]) -> Dict[str, Any]:
     return machine.get("board") or {}
 
 
-def needs_measured_peak(machine: Dict[str, Any], framework: str, delegate: Optional[str]) -> bool:
-    """True when the run is on a CPU the peaks table does not know (then the peak is measured before the run)."""
-    if device_of(framework, delegate, {}) != "cpu":
-        return False
-    board = _board(machine)
-    return not any(peaks.lookup(board.get("id", ""), board.get("model", ""), "cpu", p) for p in peaks.PRECISIONS)
-
-
-def measure_cpu_peak(n: int = PEAK_N, trial_s: float = PEAK_TRIAL_S, trials: int = PEAK_TRIALS) -> Dict[str, Any]:
-    """Best fp32 GOP/s of ``n x n`` matrix products in numpy's BLAS over ``trials`` windows of ``trial_s`` s each."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    size = min(n, PEAK_MIN_N) // 2
-    while True:  # the size grows until one product takes 50 ms (an emulated CPU stays small), at most ``n``
-        size *= 2
-        a = rng.standard_normal((size, size), dtype=np.float32)
-        b = rng.standard_normal((size, size), dtype=np.float32)
-        out = np.empty((size, size), dtype=np.float32)
-        np.matmul(a, b, out=out)  # first call: thread pool and page faults, not timed
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        if time.perf_counter() - start >= 0.05 or size * 2 > n:
-            break
-    n = size
-    best = 0.0
-    for _ in range(trials):
-        reps, start = 0, time.perf_counter()
-        while True:
-            np.matmul(a, b, out=out)
-            reps += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= trial_s:
-                break
-        best = max(best, 2.0 * n**3 * reps / elapsed / 1e9)
-    return {
-        "gops": best,
-        "method": f"numpy {np.__version__} float32 matmul {n}x{n}, best of {trials} x {trial_s:g} s",
-        "blas": _blas_name(np),
-    }
-
-
-def _blas_name(np: Any) -> str:
-    try:
-        cfg = np.show_config(mode="dicts")  # numpy >= 1.25
-        blas = cfg["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # older numpy prints instead of returning; the name is a nicety
-        return "unknown"
-
-
-def before_measurement(machine: Dict[str, Any], framework: str, delegate: Optional[str]) -> None:
-    """Measure the CPU peak now (before the timed run) when the table has none for this CPU; cached per process."""
-    if _MEASURED or not needs_measured_peak(machine, framework, delegate):
-        return
-    try:
-        _MEASURED.update(measure_cpu_peak())
-        log.info("CPU peak measured before the run: %.1f GOP/s fp32 (%s)", _MEASURED["gops"], _MEASURED["method"])
-    except Exception as exc:  # a peak is a nicety; the run goes on without one
-        _MEASURED["error"] = f"{type(exc).__name__}: {exc}"
-
-
-def measured_peak() -> Dict[str, Any]:
-    """The cached measured CPU peak (empty when none was measured in this process)."""
-    return dict(_MEASURED)
-
-
 # ---------------------------------------------------------------- counting and precision
 
 
-def count_ops(rt: Any, model_path: Path, fmt: str, conversion: Dict[str, Any]) -> Dict[str, Any]:
-    """MACs per inference (see the module docstring for the order of sources); {"unavailable": reason} if none."""
-    from bench import opcount
-
-    candidates = [(Path(model_path), fmt, "")]
+def _sources(model_path: Path, fmt: str, conversion: Dict[str, Any]) -> List[Tuple[Path, str, str]]:
+    """The graphs to count, in order: the measured model, then what it was converted from (the last conversion
+    step's input, then the source model). An Edge TPU model is skipped: the part the Edge TPU runs is compiled into
+    one custom operator, so its own graph holds only the CPU remainder, not the model's work."""
+    out = [] if fmt == formats.EDGETPU_TFLITE else [(Path(model_path), fmt, "")]
+    for step in reversed([s for s in conversion.get("chain") or [] if isinstance(s, dict)]):
+        artifact = step.get("artifact")  # each conversion step's output; the last one is the measured model
+        if artifact and Path(artifact) != Path(model_path):
+            out.append((Path(artifact), str(step.get("to") or ""), " (of the model it was converted from)"))
     src = conversion.get("source_model") or {}
     if src.get("path"):
-        candidates.append((Path(src["path"]), str(src.get("format") or ""), " (of the source model)"))
-    reasons = []
-    for path, f, suffix in candidates:
+        out.append((Path(src["path"]), str(src.get("format") or ""), " (of the source model)"))
+    return out
+
+
+def count_ops(
+    rt: Any, model_path: Path, fmt: str, conversion: Dict[str, Any], input_shape: Optional[List[int]] = None
+) -> Dict[str, Any]:
+    """MACs per inference (see the module docstring for the order of sources); {"unavailable": reason} if none.
+
+    ``input_shape``: the shape the model runs with (batch first), for graphs with symbolic input dimensions."""
+    from bench import opcount
+
+    reasons = ["the Edge TPU's share is compiled into edgetpu-custom-op"] if fmt == formats.EDGETPU_TFLITE else []
+    for path, f, suffix in _sources(model_path, fmt, conversion):
         if f not in _COUNTABLE or not path.exists():
             continue
         try:
-            res = opcount.count(path, f)
+            res = opcount.count(path, f, input_shape)
         except Exception as exc:  # UnsupportedModelError, a parser's error: try the next source
             reasons.append(f"{path.name}: {exc}")
             continue
@@ -150,12 +93,18 @@ def count_ops(rt: Any, model_path: Path, fmt: str, conversion: Dict[str, Any]) -
     return {"unavailable": "; ".join(reasons) or f"no ONNX or TFLite graph to count for a {fmt} model"}
 
 
-def precision_of(framework: str, device: str, runtime: Dict[str, Any], model_path: Path, fmt: str) -> Dict[str, str]:
-    """{"precision": fp32|fp16|int8, "note"?}: the arithmetic precision the device runs the model in."""
+def precision_of(
+    framework: str, device: str, runtime: Dict[str, Any], model_path: Path, fmt: str, counted_precision: str = ""
+) -> Dict[str, str]:
+    """{"precision": fp32|fp16|int8, "note"?}: the arithmetic precision the device runs the model in.
+
+    ``counted_precision``: the precision most of the counted MACs are in (bench.opcount's ``precision``)."""
     if device == "tpu":
         return {"precision": "int8"}
     if framework == "tensorrt":
         return {"precision": str(runtime.get("precision") or "fp32")}
+    if counted_precision == "int8":  # quantized ONNX operators (QLinearConv, MatMulInteger, ...)
+        return {"precision": "int8"}
     if fmt in (formats.TFLITE, formats.EDGETPU_TFLITE):
         weights = tflite_weight_dtype(model_path)
         if weights in ("int8", "uint8"):
@@ -184,29 +133,64 @@ def tflite_weight_dtype(path: Path) -> str:
 # ---------------------------------------------------------------- the record section
 
 
+OVER_PEAK = "above 100% of the peak"
+
+
+def over_peak_error(pct: float, kind: str) -> str:
+    """The error a share above 100 % is, with its cause: it is never a result."""
+    if kind == peaks.MEASURED:
+        cause = (
+            "the measured peak understates this CPU (measured while other programs used it, or with a BLAS slower "
+            "than this runtime's kernels), or the runtime does the counted MACs with fewer operations (Winograd "
+            "convolutions). Fix: `edgebench peaks --measure` on an idle machine"
+        )
+    else:
+        cause = (
+            "the count or the peak is wrong (a clock above the one the peak is taken at, or an operator counted "
+            "with more MACs than it does). Fix: check `edgebench peaks` and report it"
+        )
+    return f"{OVER_PEAK} ({pct:.0f}% of a {kind} peak) is impossible: {cause}"
+
+
+def _measured_cpu_peak(precision: str) -> Dict[str, Any]:
+    from bench import cpupeak
+
+    if precision != "fp32":
+        return {"peak_unavailable": f"no {precision} peak for this CPU (only a measured fp32 peak)"}
+    entry = cpupeak.cached()
+    if entry is None:
+        return {
+            "peak_unavailable": "no measured peak for this CPU: run `edgebench peaks --measure` once on an idle "
+            "machine (compare and demo do it when none is cached)"
+        }
+    out: Dict[str, Any] = {
+        "peak_gops": entry["gops"],
+        "peak_source": cpupeak.describe(entry),
+        "peak_kind": peaks.MEASURED,
+        "peak_measured_utc": entry.get("measured_utc"),
+    }
+    theory = cpupeak.derived_x86()
+    if theory:
+        out["peak_theoretical_gops"] = theory["gops"]
+        out["peak_theoretical_formula"] = theory["formula"]
+    return out
+
+
 def _peak_for(machine: Dict[str, Any], device: str, precision: str) -> Dict[str, Any]:
+    applied = peaks.for_machine(machine, device, precision)
+    if applied is not None:
+        out = {"peak_gops": applied.gops, "peak_source": applied.source, "peak_kind": applied.kind}
+        out.update({"peak_formula": applied.formula} if applied.formula else {})
+        out.update({"peak_note": applied.note} if applied.note else {})
+        if applied.clock_source:
+            out.update({"peak_clock_mhz": applied.clock_mhz, "peak_clock_source": applied.clock_source})
+        return out
+    if device == "cpu" and not peaks.board_knows_cpu(machine):
+        return _measured_cpu_peak(precision)
     board = _board(machine)
     bid, model = board.get("id", ""), board.get("model", "")
-    p = peaks.lookup(bid, model, device, precision)
-    if p is not None:
-        gops, formula = peaks.scaled_to_clock(p, (machine.get("cpu") or {}).get("max_freq_mhz"))
-        out = {"peak_gops": gops, "peak_source": p.source, "peak_kind": p.kind}
-        if formula:
-            out["peak_formula"] = formula
-        if p.note:
-            out["peak_note"] = p.note
-        return out
-    if device == "cpu" and not any(peaks.lookup(bid, model, "cpu", q) for q in peaks.PRECISIONS):
-        m = measured_peak()
-        if precision == "fp32" and m.get("gops"):
-            return {
-                "peak_gops": m["gops"],
-                "peak_source": f"{m['method']}, BLAS {m['blas']}, before the run",
-                "peak_kind": peaks.MEASURED,
-            }
-        if precision != "fp32":
-            return {"peak_unavailable": f"no {precision} peak for this CPU (only a measured fp32 peak)"}
-        return {"peak_unavailable": "the CPU peak was not measured: " + m.get("error", "no measurement in this run")}
+    if bid == "jetson-orin" and not peaks.orin_memory(machine):
+        return {"peak_unavailable": "which Orin Nano module (4 GB or 8 GB) is unknown: the memory size was not read"}
     what = "CPU" if device == "cpu" else device.upper()
     return {"peak_unavailable": f"no {precision} peak for this {what} ({bid} {model}) in bench/peaks.py"}
 
@@ -214,7 +198,9 @@ def _peak_for(machine: Dict[str, Any], device: str, precision: str) -> Dict[str,
 def section(
     counts: Dict[str, Any], invoke_p50_ms: float, machine: Dict[str, Any], device: str, precision: Dict[str, str]
 ) -> Dict[str, Any]:
-    """``record["compute"]`` from the counts, the invoke median and the peak lookup."""
+    """``record["compute"]`` from the counts, the invoke median and the peak lookup.
+
+    A share above 100 % is not recorded as a share: ``pct_of_peak`` stays None and ``peak_error`` names the cause."""
     if "unavailable" in counts:
         return {"unavailable": counts["unavailable"], "device": device, **precision}
     ops = int(counts["ops"])
@@ -233,12 +219,13 @@ def section(
         "peak_kind": None,
         "pct_of_peak": None,
     }
+    if counts.get("input_shape"):
+        out["input_shape"] = counts["input_shape"]
     out.update(_peak_for(machine, device, precision["precision"]))
     if out["peak_gops"] and gops is not None:
-        out["pct_of_peak"] = 100.0 * gops / out["peak_gops"]
-        if out["pct_of_peak"] > 100.0 and out["peak_kind"] == peaks.MEASURED:
-            out["peak_note"] = (
-                "above 100%: numpy's matrix product is slower than this runtime's kernels, or the "
-                "peak was measured while other programs loaded the CPU"
-            )
+        pct = 100.0 * gops / out["peak_gops"]
+        if pct > 100.0:
+            out["peak_error"] = over_peak_error(pct, out["peak_kind"])
+        else:
+            out["pct_of_peak"] = pct
     return out

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 from bench.errors import InputError
+
+#: LoadGen's SingleStream minimum duration (mlcommons/inference loadgen/mlperf.conf: *.SingleStream.min_duration =
+#: 600000 ms) and the queries its early-stopping p90 needs (bench.early_stopping.min_queries())
+MLPERF_MIN_TIME_S = 600.0
+MLPERF_MIN_QUERIES = 64
+#: the demo's stopping rule (`make bench`): after the minimums, on until the median is known within +-2 % (its 95 %
+#: interval then spans at most 4 %, under the noise warning's 5 %), at most 15 s a run
+DEMO_STABLE_PCT = 2.0
+DEMO_MAX_TIME_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -18,8 +27,16 @@ class Timing:
     min_runs: int = 50
     min_time_s: float = 1.0
     max_time_s: float = 150.0
+    #: --until-stable PCT: after the count and time minimums, run on until the median's 95 % interval (the record's
+    #: bootstrap one, bench.stats.median_interval) lies within +-PCT % of the median, or --max-time-s is reached
+    until_stable_pct: Optional[float] = None
 
     def validate(self) -> Timing:
+        if self.until_stable_pct is not None and not 0 < self.until_stable_pct < 100:
+            raise InputError(
+                f"--until-stable {self.until_stable_pct} is not a percentage between 0 and 100",
+                "pass e.g. --until-stable 1 (the median known within +-1 %)",
+            )
         if self.warmup_runs < 0 or self.min_runs < 1:
             raise InputError("--warmup-runs must be >= 0 and --min-runs >= 1", "pass sensible counts")
         if min(self.warmup_min_s, self.min_time_s) < 0 or self.max_time_s <= 0:
@@ -29,6 +46,15 @@ class Timing:
                 f"--max-time-s {self.max_time_s} is below --min-time-s {self.min_time_s}", "raise --max-time-s"
             )
         return self
+
+    def mlperf_singlestream(self) -> Timing:
+        """--mlperf-singlestream: LoadGen's minimums, 600 s and at least 64 queries; the cap raised to match."""
+        return replace(
+            self,
+            min_time_s=max(self.min_time_s, MLPERF_MIN_TIME_S),
+            min_runs=max(self.min_runs, MLPERF_MIN_QUERIES),
+            max_time_s=max(self.max_time_s, MLPERF_MIN_TIME_S),
+        )
 
 
 @dataclass(frozen=True)

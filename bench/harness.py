@@ -4,6 +4,9 @@ Per inference, four ``perf_counter_ns`` reads bound one region:
 ``t0 | sample + quantize + prepare | t1 | invoke | t2 | fetch + dequantize | t3``
 ``invoke = t2 - t1`` is the runtime call alone, ``e2e = t3 - t0`` the whole inference.
 Load and the first inference are timed separately and never enter steady-state statistics.
+With ``--until-stable PCT`` the run goes on in batches after its minimums; the stability check (a sort and the
+median's bootstrap interval) runs between batches, outside every timed region, and the batch loop is the same
+``step`` as above.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 
@@ -20,6 +23,7 @@ from bench.config import Timing
 from bench.data import Adapted, dequantize
 from bench.infer import unbatch as _unbatch
 from bench.runtimes.base import Runtime, RuntimeOptions
+from bench.stats import median_interval, percentile
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,9 @@ class Measurement:
     warmup_runs: int = 0
     warmup_ns: int = 0
     measured_ns: int = 0
+    #: how the measurement stopped: rule ("count and time" or "until stable"), and for the latter the bound, whether
+    #: it was reached, the checks made and the interval at the last one
+    stopping: Dict[str, Any] = field(default_factory=dict)
 
 
 def timed_setup(runtime: Runtime) -> int:
@@ -127,6 +134,63 @@ def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
         invoke_ns.append(inv)
         e2e_ns.append(e2e)
         i += 1
+    m.stopping = {"rule": "count and time"}
+    if timing.until_stable_pct is not None:
+        m.stopping = until_stable(step, n, m, start, max_ns, timing.until_stable_pct)
     m.measured_ns = pc() - start
     m.outputs = np.stack([np.asarray(o) for o in outputs])
     return m
+
+
+#: --until-stable: the next check comes after this share more samples (the interval narrows as 1/sqrt(n)) ...
+STABLE_GROWTH = 0.2
+#: ... and at least this many
+STABLE_MIN_BATCH = 20
+
+
+def stable_within(invoke_ns: List[int], pct: float) -> Dict[str, Any]:
+    """Whether the median's 95 % bootstrap interval (bench.stats.median_interval, as the record reports it) lies
+    within +-``pct`` % of the median of ``invoke_ns``."""
+    ms = sorted(v / 1e6 for v in invoke_ns)
+    median = percentile(ms, 50)
+    low, high = median_interval(ms)
+    half = 100.0 * max(median - low, high - median) / median if median > 0 else 0.0
+    return {"stable": half <= pct, "median_ms": median, "ci_low_ms": low, "ci_high_ms": high, "half_width_pct": half}
+
+
+def until_stable(step: Callable[[int], tuple], n: int, m: Measurement, start: int, max_ns: int, pct: float) -> Dict:
+    """Run batches of ``step`` until the median is known within +-``pct`` % or ``max_ns`` after ``start``; the check
+    runs between batches, never inside a timed step."""
+    pc = time.perf_counter_ns
+    invoke_ns, e2e_ns = m.invoke_ns, m.e2e_ns
+    checks, i, check_ns = 0, len(invoke_ns), 0
+    while True:
+        checks += 1
+        t0 = pc()
+        state = stable_within(invoke_ns, pct)
+        check_ns += pc() - t0
+        if state["stable"]:
+            break
+        if pc() - start >= max_ns:
+            log.warning(
+                "--until-stable %g: the median's interval is still +-%.2f%% after %d runs; stopped by --max-time-s",
+                pct,
+                state["half_width_pct"],
+                len(invoke_ns),
+            )
+            break
+        for _ in range(max(STABLE_MIN_BATCH, int(len(invoke_ns) * STABLE_GROWTH))):
+            inv, e2e, _ = step(i % n)
+            invoke_ns.append(inv)
+            e2e_ns.append(e2e)
+            i += 1
+            if pc() - start >= max_ns:
+                break
+    return {
+        "rule": "until stable",
+        "bound_pct": pct,
+        "reached": state["stable"],
+        "checks": checks,
+        "check_s": check_ns / 1e9,  # between batches, inside measured_s but outside every timed step
+        **state,
+    }

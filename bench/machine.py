@@ -220,7 +220,14 @@ def facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
         # set by the launcher for foreign-architecture runs under qemu: such timings say nothing about a board
         "emulated": bool(os.environ.get("EDGEBENCH_EMULATED")),
         "accelerator": accelerator(root),
+        "memory_mb": memory_mb(root),  # tells the 4 GB Orin Nano from the 8 GB one (bench.peaks)
     }
+
+
+def memory_mb(root: Path = DEFAULT_ROOT) -> Optional[float]:
+    """MemTotal of /proc/meminfo in MB (the board's memory: a container sees the host's), None if unreadable."""
+    m = re.search(r"^MemTotal:\s+(\d+) kB", _read(root / "proc/meminfo") or "", re.M)
+    return int(m.group(1)) / 1024.0 if m else None
 
 
 def _os_release(root: Path) -> Optional[str]:

@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 
 #: 2 added the sections ``compare``, ``fleet``, ``energy``, ``compute``, ``sustained`` and ``profile``
 #: (empty when unused); version-1 lines are upgraded on read by :func:`upgrade`.
-SCHEMA_VERSION = 2
+#: 3 changed the meaning of ``compute``: ``pct_of_peak`` is never above 100 (such a share is ``peak_error``, naming
+#: its cause), the Cortex-A57/A72 CPU peaks are 8 fp32 operations per cycle and core (not 16), and a measured CPU peak
+#: is the one cached once per machine (not measured in the run's process); added ``peak_clock_mhz``,
+#: ``peak_clock_source``, ``peak_theoretical_gops``, ``input_shape``, ``by_precision`` and ``machine.memory_mb``.
+#: Version-2 compute sections are upgraded on read by :func:`_compute_v3`.
+SCHEMA_VERSION = 3
 #: the results file every command appends to unless told otherwise (bench and the launcher alike)
 DEFAULT_RESULTS = Path("results/results.jsonl")
 
@@ -62,6 +67,11 @@ class Latency:
     raw_invoke_ns: List[int] = field(default_factory=list)
     raw_e2e_ns: List[int] = field(default_factory=list)
     import_ms: float = 0.0  # importing the framework, before load; not part of load_ms
+    #: MLPerf LoadGen's SingleStream early-stopping p90 of the invoke samples (bench.early_stopping.estimate): the
+    #: estimate in ms and the number of queries; empty in records written before it existed
+    early_stopping: Dict[str, Any] = field(default_factory=dict)
+    #: how the measurement stopped (bench.harness: "count and time", or "until stable" with its bound and outcome)
+    stopping: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +131,38 @@ def _known(cls: Any, d: Dict[str, Any]) -> Dict[str, Any]:
 _ADDED = {2: {"compare": {}, "fleet": {}, "energy": {}, "compute": {}, "sustained": {}, "profile": {}}}
 
 
+def _compute_v3(record: Dict[str, Any]) -> None:
+    """A version-2 ``compute`` section in version 3's meaning (see SCHEMA_VERSION); works on ``record``'s copy."""
+    c = record.get("compute")
+    if not isinstance(c, dict) or not c.get("peak_gops"):
+        return
+    c = record["compute"] = dict(c)
+    board = ((record.get("machine") or {}).get("board") or {}).get("id")
+    formula = str(c.get("peak_formula") or "")
+    if c.get("device") == "cpu" and board in ("rpi4", "jetson-nano") and "x 16 fp32 ops/cycle" in formula:
+        c["peak_gops"] = c["peak_gops"] / 2.0
+        c["peak_formula"] = formula.replace("x 16 fp32 ops/cycle (2 FMLA.4S)", "x 8 fp32 ops/cycle").replace(
+            "x 16 fp32 ops/cycle", "x 8 fp32 ops/cycle"
+        )
+        c["peak_note"] = "corrected on read: Cortex-A57/A72 issue one FMLA.4S per cycle (8 fp32 ops), not 16"
+        if c.get("pct_of_peak") is not None:
+            c["pct_of_peak"] = c["pct_of_peak"] * 2.0
+    if c.get("peak_kind") == "measured":
+        c["peak_source"] = f"{c.get('peak_source')} (measured in the run's own process: not comparable between runs)"
+    pct = c.get("pct_of_peak")
+    if pct is not None and pct > 100.0:
+        c["pct_of_peak"] = None
+        c["peak_error"] = (
+            f"above 100% of the peak ({pct:.0f}% of a {c.get('peak_kind')} peak) is impossible: recorded by an "
+            "older edgebench whose peak was wrong (a measured peak from half a second in the run's own process, or "
+            "Cortex-A57/A72 peaks twice too high)"
+        )
+
+
+#: changes of meaning by schema version, applied on read to records older than it
+_CHANGED = {3: _compute_v3}
+
+
 def upgrade(record: Dict[str, Any]) -> Dict[str, Any]:
     """A copy of ``record`` moved to SCHEMA_VERSION (pytest-benchmark style: old files are upgraded on read).
 
@@ -132,6 +174,9 @@ def upgrade(record: Dict[str, Any]) -> Dict[str, Any]:
         if version < v:
             for key, default in _ADDED[v].items():
                 d.setdefault(key, json.loads(json.dumps(default)))
+    for v in sorted(_CHANGED):
+        if version < v:
+            _CHANGED[v](d)
     if version < SCHEMA_VERSION:
         d["schema_version"] = SCHEMA_VERSION
     return d

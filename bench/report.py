@@ -199,16 +199,20 @@ def footnotes(section: Sequence[ConfigSummary]) -> List[str]:
     for s in section:
         lines += [f"{s.board} {s.label}: error: {e}" for e in s.errors]
         lines += [f"{s.board} {s.label}: {n}" for n in s.notes]
+        lines += [f"{s.board} {s.label}: GOP/s {s.peak_error}"] if s.peak_error else []
     return lines
 
 
 COMPUTE_HEADER = "GOP/s (% peak)"
 
 
-def gops_text(gops: Optional[float], pct: Optional[float]) -> str:
-    """``8.52 (2.3%)``: achieved GOP/s and its share of the device's peak; ``(no peak)`` when none applies."""
+def gops_text(gops: Optional[float], pct: Optional[float], peak_error: str = "") -> str:
+    """``8.52 (2.3%)``: achieved GOP/s and its share of the device's peak; ``(no peak)`` when none applies;
+    ``(peak error)`` for a share above 100 %, which is never printed as a share (the cause is printed below)."""
     if gops is None:
         return "-"
+    if peak_error:
+        return f"{_sig(gops)} (peak error)"
     return _sig(gops) + (f" ({pct:.1f}%)" if pct is not None else " (no peak)")
 
 
@@ -223,7 +227,14 @@ def with_compute(headers: Sequence[str], body: List[List[str]], texts: Sequence[
 
 
 def record_gops_texts(records: Sequence[Dict[str, Any]]) -> List[str]:
-    return [gops_text(value_at(r, "compute", "gops_per_s"), value_at(r, "compute", "pct_of_peak")) for r in records]
+    return [
+        gops_text(
+            value_at(r, "compute", "gops_per_s"),
+            value_at(r, "compute", "pct_of_peak"),
+            value_at(r, "compute", "peak_error") or "",
+        )
+        for r in records
+    ]
 
 
 def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
@@ -237,7 +248,7 @@ def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
             f"{c['pct_of_peak']:.1f}% of {_sig(c['peak_gops'], 4)} GOP/s ({c['precision']} {c['device']} peak, "
             f"{c['peak_kind']}: {c['peak_source']})"
             if c.get("pct_of_peak") is not None
-            else c.get("peak_unavailable", "no peak")
+            else c.get("peak_error") or c.get("peak_unavailable", "no peak")
         )
         note = f"; {c['peak_note']}" if c.get("peak_note") else ""
         gops = f"{_sig(c['gops_per_s'])} GOP/s" if c.get("gops_per_s") is not None else "GOP/s -"
@@ -249,6 +260,7 @@ def compute_lines(group: Sequence[Dict[str, Any]]) -> List[str]:
 def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     """Under a table: energy per inference and sustained slowdown per config (medians over its ok runs, when
     measured), then what differs in the environment of the records (bench.comparison.environment_differences)."""
+    from bench.early_stopping import group_text as early_stopping_text
     from bench.power.sampler import energy_text
     from bench.sustained import sustained_text
 
@@ -257,6 +269,8 @@ def explain_lines(records: Iterable[Dict[str, Any]]) -> List[str]:
     for key, group in comparison.group_records(ok).items():
         texts = (energy_text([r.get("energy") for r in group]), sustained_text([r.get("sustained") for r in group]))
         lines += [f"{key[1]} {key[3]}: {text}" for text in texts if text]
+        p90 = early_stopping_text([value_at(r, "latency", "early_stopping") or {} for r in group])
+        lines += [f"{key[1]} {key[3]}: {p90}"] if p90 else []
         lines += [f"{key[1]} {key[3]}: {text}" for text in compute_lines(group)]
     return lines + [f"ENVIRONMENT DIFFERS, {d}" for d in comparison.environment_differences(ok)]
 
@@ -300,7 +314,7 @@ def comparison_rows(summaries: Sequence[ConfigSummary], wide: bool = False) -> L
 def comparison_table(section: Sequence[ConfigSummary], wide: bool = False) -> tuple:
     """(headers, rows) of one compare section: :func:`comparison_rows` with the GOP/s column when it has figures."""
     headers = COMPARISON_HEADERS + (COMPARISON_WIDE_HEADERS if wide else [])
-    gops = [gops_text(s.gops_per_s, s.pct_of_peak) for s in section]
+    gops = [gops_text(s.gops_per_s, s.pct_of_peak, s.peak_error) for s in section]
     return with_compute(headers, comparison_rows(section, wide), gops)
 
 

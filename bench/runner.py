@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from bench import __version__, compute, formats, machine, sustained
+from bench import __version__, compute, early_stopping, formats, machine, sustained
 from bench import profile as profile_mod
-from bench.config import RunConfig, Timing
+from bench.config import DEMO_MAX_TIME_S, DEMO_STABLE_PCT, RunConfig, Timing
 from bench.errors import BenchError
 from bench.hashing import sha256_path
 from bench.power.run import PowerRun
@@ -167,7 +167,6 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
 
     rt = runtimes.create(config.framework)
     import_ns = harness.timed_setup(rt)
-    compute.before_measurement(record.machine, config.framework, config.delegate)  # a CPU peak, measured now
     _cool_down(config, record)
     with machine.Sampler() as sampler:
         try:
@@ -196,7 +195,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             if reference is not None:  # untimed, after the measurement
                 _check_deferred_fidelity(rt, reference, record)
             source = {"source_model": {"path": str(model_path), "format": fmt}} if run_path != model_path else {}
-            counts = compute.count_ops(rt, run_path, run_fmt, source)  # untimed, after the measurement
+            shape = [1, *adapted.x.shape[1:]]  # the shape it ran with: symbolic graph dims are never guessed
+            counts = compute.count_ops(rt, run_path, run_fmt, {**record.conversion, **source}, shape)  # untimed
         finally:
             rt.close()
     record.machine["state"] = sampler.summary()
@@ -233,6 +233,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
         raw_invoke_ns=list(m.invoke_ns) if config.keep_raw else [],
         raw_e2e_ns=list(m.e2e_ns) if config.keep_raw else [],
         import_ms=import_ns / 1e6,
+        early_stopping=early_stopping.estimate(m.invoke_ns),  # untimed, after the measurement
+        stopping=m.stopping,
     )
     record.energy = power.summary(len(m.invoke_ns), m.measured_ns / 1e9)
     record.quality = metrics.compute(config.model_type, dataset.y, m.outputs, config.use_softmax)
@@ -246,7 +248,8 @@ def _compute_section(
     """record["compute"]: GOP/s and the share of the device's peak (bench.compute); a failure is recorded, not raised."""
     try:
         device = compute.device_of(config.framework, config.delegate, record.runtime)
-        precision = compute.precision_of(config.framework, device, record.runtime, path, fmt)
+        counted = str(counts.get("precision") or "")
+        precision = compute.precision_of(config.framework, device, record.runtime, path, fmt, counted)
         return compute.section(counts, p50_ms, record.machine, device, precision)
     except Exception as exc:  # the measurement stands; only its interpretation is missing
         log.warning("GOP/s not computed: %s", exc)
@@ -349,7 +352,7 @@ def demo(
         model_class_path=models.DIGITS_CLASS_FILE,
         model_class_name=models.DIGITS_CLASS_NAME,
         output=output,
-        timing=timing or Timing(),
+        timing=timing or Timing(until_stable_pct=DEMO_STABLE_PCT, max_time_s=DEMO_MAX_TIME_S),
         label="demo",
     )
     protocol = compare_plan.Protocol(rounds=rounds)

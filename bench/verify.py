@@ -362,6 +362,14 @@ def add_arguments(p: Any) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--report-dir", type=Path, default=Path("results/verify"), help="a new JSON report per run")
     p.add_argument("--output", type=Path, default=DEFAULT_RESULTS, help="the runs' records are appended here")
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also hold each path's latency and quality to this results file, as `edgebench check` does",
+    )
+    p.add_argument("--tolerance", default="5%", help="with --reference: the change that fails (default 5%%)")
 
 
 def main(args: Any) -> int:
@@ -369,10 +377,24 @@ def main(args: Any) -> int:
     from bench.compare.plan import parse_configs
 
     presets = parse_configs(args.presets)
+    reference = getattr(args, "reference", None)
+    if reference is not None:  # an unusable reference stops here, before any run
+        from bench import check
+
+        tolerance = check.parse_pct(args.tolerance)
+        check.load(reference, "REFERENCE")
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     report, path = run(shipped_digits(args.edgetpu_model), presets, args.report_dir, args.output, args.threads)
     print_summary(report)
     print(f"report: {path}")
-    return 1 if report["summary"]["fail"] else 0
+    failed = bool(report["summary"]["fail"])
+    if reference is not None:
+        from bench import check_report
+
+        held = check.hold_verify(args.output, started, reference, tolerance)
+        print(check_report.render(held), end="")
+        failed = failed or bool(held.regressed)
+    return 1 if failed else 0
 
 
 def print_summary(report: Dict[str, Any]) -> None:

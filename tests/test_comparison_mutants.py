@@ -361,10 +361,14 @@ def test_quality_median_mse_and_not_meaningful() -> None:
 
 
 def test_compute_throughput_and_share_of_peak() -> None:
-    r = rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_gops": 50.0})
+    r = rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_gops": 5000.0})
     s = summarize([r])[0]
     assert s.gops_per_s == pytest.approx(2e9 / 0.004 / 1e9, rel=1e-12)  # 500 GOP/s
-    assert s.pct_of_peak == pytest.approx(100 * 500 / 50.0) and s.compute_note == ""
+    assert s.pct_of_peak == pytest.approx(100 * 500 / 5000.0) and s.compute_note == "" and s.peak_error == ""
+    s = summarize([rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_gops": 500.0, "peak_kind": "derived"})])[0]
+    assert s.pct_of_peak == pytest.approx(100.0) and s.peak_error == "", "exactly the peak is still a share"
+    s = summarize([rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_gops": 50.0, "peak_kind": "measured"})])[0]
+    assert s.pct_of_peak is None and s.peak_error.startswith("above 100% of the peak (1000% of a measured peak)")
     r = rec("onnx", p50=4.0, compute={"ops": 2e9, "peak_unavailable": "no int8 peak for this CPU"})
     s = summarize([r])[0]
     assert s.gops_per_s == pytest.approx(500.0) and s.pct_of_peak is None
@@ -376,9 +380,9 @@ def test_compute_throughput_and_share_of_peak() -> None:
     two = [rec("onnx", p50=4.0, compute={"unavailable": ""}), rec("onnx", p50=4.0, compute={"unavailable": "later"})]
     assert summarize(two)[0].compute_note == "later"
     assert summarize([rec("onnx", p50=4.0, compute="n/a")])[0].compute_note == ""
-    peaks = [rec("onnx", p50=4.0, compute={"ops": 4e9, "peak_gops": p}) for p in (10.0, 30.0)]
+    peaks = [rec("onnx", p50=4.0, compute={"ops": 4e9, "peak_gops": p}) for p in (1000.0, 3000.0)]
     s = summarize(peaks)[0]
-    assert s.gops_per_s == pytest.approx(1000.0) and s.pct_of_peak == pytest.approx(100 * 1000 / 20.0)
+    assert s.gops_per_s == pytest.approx(1000.0) and s.pct_of_peak == pytest.approx(100 * 1000 / 2000.0)
 
 
 # --- groups against each other ----------------------------------------------------------------------------------

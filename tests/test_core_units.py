@@ -343,7 +343,7 @@ def test_record_dataclass_round_trips_with_schema_version(tmp_path: Path) -> Non
     records.append_jsonl(out, rec)
     loaded = next(records.read_jsonl(out))
     assert set(loaded) == names, "to_dict must keep every field"
-    assert loaded["schema_version"] == records.SCHEMA_VERSION == 2
+    assert loaded["schema_version"] == records.SCHEMA_VERSION == 3
     assert records.RunRecord.from_dict(loaded) == rec, "typed read-back equals the record written"
     assert loaded["latency"]["raw_e2e_ns"] == [3, 4] and loaded["model"]["outputs"] == [{"name": "out"}]
     (line,) = out.read_text().splitlines()
@@ -354,15 +354,15 @@ def test_v1_records_are_upgraded_on_read_and_the_file_is_kept(tmp_path: Path) ->
     out = tmp_path / "r.jsonl"
     v1 = {"schema_version": 1, "framework": "onnx", "created_utc": "t", "tool": {}, "runtime": {}, "options": {}}
     v1.update(machine={}, compare={"kept": True})
-    newer = {"schema_version": 3, "framework": "x"}
+    newer = {"schema_version": 99, "framework": "x"}
     out.write_text(json.dumps(v1) + "\n" + json.dumps({"framework": "no version"}) + "\n" + json.dumps(newer) + "\n")
     before = out.read_bytes()
     up, unversioned, future = records.read_records(out)
     assert out.read_bytes() == before, "reading never rewrites the file"
-    assert up["schema_version"] == 2 and up["compare"] == {"kept": True}
+    assert up["schema_version"] == 3 and up["compare"] == {"kept": True}
     for key in ("fleet", "energy", "compute", "sustained", "profile"):
         assert up[key] == {} and unversioned[key] == {}, key
-    assert unversioned["schema_version"] == 2
+    assert unversioned["schema_version"] == 3
     assert future == newer, "a newer schema is returned as it is"
     up["fleet"]["x"] = 1
     assert records.upgrade(v1)["fleet"] == {}, "each upgraded record gets its own empty section"
@@ -374,7 +374,7 @@ def test_v1_records_are_upgraded_on_read_and_the_file_is_kept(tmp_path: Path) ->
             "not_a_field": 2,
         }
     )
-    assert typed.model == records.ModelInfo("m", "s", 1, "onnx") and typed.schema_version == 2
+    assert typed.model == records.ModelInfo("m", "s", 1, "onnx") and typed.schema_version == 3
 
 
 def test_read_jsonl_missing_file_and_blank_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -899,7 +899,8 @@ def test_append_exact_bytes_after_whole_and_one_byte_torn_lines(tmp_path: Path) 
     torn.write_bytes(b"{")  # a writer died after one byte
     records.append_jsonl(torn, {"n": 3})
     assert torn.read_bytes() == b'{\n{"n":3}\n'
-    assert records.upgrade({"schema_version": 2, "framework": "x"}) == {"schema_version": 2, "framework": "x"}
+    current = {"schema_version": records.SCHEMA_VERSION, "framework": "x"}
+    assert records.upgrade(current) == current, "a current record is returned as it is"
 
 
 def test_read_and_append_errors_are_exact(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -952,7 +953,7 @@ def test_harness_limits_in_seconds_are_exact_to_the_nanosecond(
 
 def test_schema_version_none_is_version_1_and_non_dict_lines_pass(tmp_path: Path) -> None:
     assert records.upgrade({"schema_version": None})["fleet"] == {}
-    assert records.upgrade({"schema_version": 0})["schema_version"] == 2
+    assert records.upgrade({"schema_version": 0})["schema_version"] == 3
     out = tmp_path / "r.jsonl"
     out.write_text("[1, 2]\n7\n")
     assert list(records.read_records(out)) == [[1, 2], 7]

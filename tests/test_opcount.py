@@ -103,3 +103,155 @@ def test_tflite_depthwise_mobilenetv2_from_keras(tmp_path: Path) -> None:
 def test_formats_without_a_graph_reader_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsupportedModelError, match="ONNX and TFLite"):
         opcount.count(tmp_path / "m.pth", fmt="torch-state-dict")
+
+
+def _symbolic_conv(path: Path) -> Path:
+    """x(N, 3, H, W) with symbolic N, H, W -> Conv 3->16 k3 p1: at 224x224 it does 16*224*224*27 MACs, not 432."""
+    onnx = require("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((16, 3, 3, 3), dtype=np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+        "symbolic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 16, "H", "W"])],
+        [w],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_symbolic_spatial_dims_take_the_datas_shape_or_are_unavailable(tmp_path: Path) -> None:
+    model = _symbolic_conv(tmp_path / "sym.onnx")
+    with pytest.raises(UnsupportedModelError, match=r"symbolic dimensions \['H', 'W'\].*would be a guess"):
+        opcount.count(model)
+    at_224 = 16 * 224 * 224 * (3 * 3 * 3)  # Cout*Hout*Wout * Cin*kH*kW, by hand
+    res = opcount.count(model, input_shape=[1, 3, 224, 224])
+    assert res["macs"] == at_224 and res["input_shape"] == [1, 3, 224, 224]
+    assert opcount.count(model, input_shape=[1, 224, 224, 3])["macs"] == at_224, "NHWC data fits transposed"
+    with pytest.raises(UnsupportedModelError, match="does not fit"):
+        opcount.count(model, input_shape=[1, 5, 7])
+
+
+def test_symbolic_batch_alone_counts_at_batch_one(tmp_path: Path) -> None:
+    onnx = require("onnx")
+    model = onnx.load(str(_onnx_model(tmp_path / "small.onnx")))
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.save(model, str(tmp_path / "batch.onnx"))
+    assert opcount.count(tmp_path / "batch.onnx")["macs"] == 4 * 8 * 8 * 27 + 4 * 8 * 8 * 9 + 256 * 10
+
+
+def _quantized_onnx(path: Path) -> Path:
+    """QLinearConv 3->4 k3 p1 on 8x8, ConvInteger 4->2 k1, then QLinearMatMul (1,128)x(128,10) and MatMulInteger."""
+    onnx = require("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    def t(name: str, a: np.ndarray) -> object:
+        return numpy_helper.from_array(a, name)
+
+    f32, u8, i8 = np.float32, np.uint8, np.int8
+    inits = [
+        t("s", np.array(0.1, f32)), t("zu", np.array(0, u8)), t("zi", np.array(0, i8)),
+        t("w1", np.ones((4, 3, 3, 3), i8)), t("w2", np.ones((2, 4, 1, 1), u8)),
+        t("shape", np.array([1, 128], np.int64)), t("w3", np.ones((128, 10), i8)), t("w4", np.ones((10, 6), u8)),
+    ]  # fmt: skip
+    nodes = [
+        helper.make_node("QLinearConv", ["x", "s", "zu", "w1", "s", "zi", "s", "zu"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("ConvInteger", ["c1", "w2"], ["c2"]),  # int32 out
+        helper.make_node("Cast", ["c2"], ["c2f"], to=TensorProto.FLOAT),
+        helper.make_node("QuantizeLinear", ["c2f", "s", "zu"], ["c2q"]),
+        helper.make_node("Reshape", ["c2q", "shape"], ["flat"]),
+        helper.make_node("QLinearMatMul", ["flat", "s", "zu", "w3", "s", "zi", "s", "zu"], ["m1"]),
+        helper.make_node("MatMulInteger", ["m1", "w4"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "quantized",
+        [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 6])],
+        inits,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_quantized_onnx_operators_are_counted_and_labelled_int8(tmp_path: Path) -> None:
+    res = opcount.count(_quantized_onnx(tmp_path / "q.onnx"))
+    by_hand = {
+        "QLinearConv": 4 * 8 * 8 * (3 * 3 * 3),
+        "ConvInteger": 2 * 8 * 8 * (4 * 1 * 1),
+        "QLinearMatMul": 10 * 128,
+        "MatMulInteger": 6 * 10,
+    }
+    assert res["by_type"] == by_hand and res["macs"] == sum(by_hand.values())
+    assert res["by_precision"] == {"int8": sum(by_hand.values())} and res["precision"] == "int8"
+    ort = require("onnxruntime")
+    sess = ort.InferenceSession(str(tmp_path / "q.onnx"), providers=["CPUExecutionProvider"])
+    (y,) = sess.run(None, {"x": np.ones((1, 3, 8, 8), np.uint8)})
+    assert y.shape == (1, 6), "the fixture is a model ONNX Runtime runs, shapes as counted"
+
+
+def test_tflite_batch_matmul_honours_adj_x(tmp_path: Path) -> None:
+    """A (1, K=6, M=4) with adj_x times B (1, 6, 5): out (1, 4, 5), K = 6: 4*5*6 = 120 MACs (A's last dim would give
+    4*5*4 = 80)."""
+    tf = require("tensorflow")
+    require("ai_edge_litert")
+    b = tf.constant(np.ones((1, 6, 5), np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 6, 4], tf.float32)])
+    def f(a: object) -> object:
+        return tf.linalg.matmul(a, b, adjoint_a=True)
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    path = tmp_path / "bmm.tflite"
+    path.write_bytes(conv.convert())
+    from bench.runtimes.tflite import interpreter_module
+
+    _, mod, _ = interpreter_module()
+    ops = [op["op_name"] for op in mod.Interpreter(model_path=str(path))._get_ops_details()]
+    assert ops == ["BATCH_MATMUL"], f"the fixture must keep adj_x in one BATCH_MATMUL, got {ops}"
+    assert opcount.count(path)["by_type"] == {"BATCH_MATMUL": 4 * 5 * 6}
+
+
+def test_edge_tpu_model_counts_the_model_it_was_compiled_from(tmp_path: Path) -> None:
+    """A partly compiled Edge TPU model's own graph is the custom op plus the CPU remainder: counted from the model it
+    was compiled from. Stand-in here: a TFLite holding only the digits model's last layer (the remainder)."""
+    tf = require("tensorflow")
+    require("ai_edge_litert")
+    require("onnx")
+    from bench import compute, formats, models
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 1024], tf.float32)])
+    def tail(x: object) -> object:
+        return tf.matmul(x, tf.ones((1024, 10)))
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([tail.get_concrete_function()], tail)
+    remainder = tmp_path / "digits_edgetpu.tflite"
+    remainder.write_bytes(conv.convert())
+    assert opcount.count(remainder)["macs"] == 1024 * 10, "the remainder alone"
+    chain = {"chain": [{"from": "onnx", "to": "tflite", "artifact": str(models.DIGITS_TFLITE_INT8)},
+                       {"from": "tflite", "to": "edgetpu-tflite", "artifact": str(remainder)}]}  # fmt: skip
+    res = compute.count_ops(None, remainder, formats.EDGETPU_TFLITE, chain)
+    digits = 8 * 32 * 32 * 9 + 16 * 16 * 16 * 72 + 16 * 8 * 8 * 10
+    assert res["macs"] == digits and res["source"] == "tflite graph (of the model it was converted from)"
+    alone = compute.count_ops(None, remainder, formats.EDGETPU_TFLITE, {})
+    assert "edgetpu-custom-op" in alone["unavailable"], "no source at hand: unavailable, never the remainder"
+
+
+def test_tflite_unknown_spatial_dims_take_the_datas_shape_or_are_unavailable(tmp_path: Path) -> None:
+    """A conv with input (1, None, None, 3): the interpreter shows 1x1 until resized; 8 filters 3x3 at 32x32, 'SAME'."""
+    tf = require("tensorflow")
+    require("ai_edge_litert")
+    w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+    def f(x: object) -> object:
+        return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+
+    path = tmp_path / "dyn.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert())
+    with pytest.raises(UnsupportedModelError, match="unknown dimensions"):
+        opcount.count(path)
+    res = opcount.count(path, input_shape=[1, 32, 32, 3])
+    assert res["macs"] == 8 * 32 * 32 * (3 * 3 * 3) and res["input_shape"] == [1, 32, 32, 3]

@@ -39,8 +39,10 @@ def make_record(
     model_sha: str = "conv",
     status: str = "ok",
     error: Optional[str] = None,
+    cpu: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
-    """One record as `bench compare` writes it (schema 2), latency computed from ``raw_ms``."""
+    """One record as `bench compare` writes it (schema 2), latency computed from ``raw_ms``; ``cpu`` is the
+    machine.cpu facts (a generic board is named by its CPU, so a reference made here needs this machine's)."""
     ns = [round(v * 1e6) for v in raw_ms]
     latency = None
     if status == "ok":
@@ -57,7 +59,13 @@ def make_record(
         framework=label.split("-")[0],
         runtime={"name": label.split("-")[0], "versions": {}},
         options={"threads": None},
-        machine={"board": {"id": board}, "emulated": False, "peak_rss_mb": 100.0, "state": {"throttled": False}},
+        machine={
+            "board": {"id": board},
+            **({"cpu": cpu} if cpu else {}),
+            "emulated": False,
+            "peak_rss_mb": 100.0,
+            "state": {"throttled": False},
+        },
         latency=latency,
         quality=quality,
         status=status,

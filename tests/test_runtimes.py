@@ -58,7 +58,7 @@ def test_three_runtimes_agree_on_digits_accuracy(digits_records: dict, digits_tr
 
 def test_record_is_complete(digits_records: dict, digits_npz: Path) -> None:
     r = digits_records["onnx"]
-    assert r["schema_version"] == 2 and r["status"] == "ok"
+    assert r["schema_version"] == 3 and r["status"] == "ok"
     assert r["model"]["format"] == "onnx" and len(r["model"]["sha256"]) == 64 and r["model"]["size_mb"] > 0
     assert r["model"]["inputs"][0]["shape"] == [1, 1, 32, 32] and r["model"]["outputs"][0]["shape"] == [1, 10]
     assert r["data"]["samples"] == 360 and r["data"]["path"] == str(digits_npz)
