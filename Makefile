@@ -38,7 +38,7 @@ BENCH_DEPS := $(STAMP)
 BENCH_PY := $(PY)
 endif
 
-.PHONY: venv bench compare experiments verify-device fleet-demo test mutation lint images base-images clean-venv
+.PHONY: venv bench compare experiments verify-device fleet-demo test mutation lint docs images base-images clean-venv
 
 $(STAMP): pyproject.toml requirements/core.txt requirements/host.txt requirements/dev.txt requirements/nodeps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ lint: $(STAMP)
 	$(PY) -m ruff check bench launcher tests benchmarks images
 	$(PY) -m ruff format --check bench launcher tests benchmarks images
 	$(VENV)/bin/hadolint images/*/Dockerfile
+
+## docs: the documentation site in site/ (MkDocs, --strict). Writes the generated pages from the code's declarations
+## first (docs/gen_pages.py: matrix, presets, peaks, profiles, CLI) and the matrix block of README.md.
+docs: $(STAMP)
+	$(PY) docs/gen_pages.py --readme
+	$(PY) -m mkdocs build --strict
 
 ## images: docker-bake.hcl targets (TARGET=rpi,host; default: the default group); buildx bake if present, else
 ## one classic `docker build --platform` per target/platform. Reads TARGET and WHEELHOUSE from the environment.
