@@ -97,10 +97,12 @@ def validate(config: RunConfig) -> None:
     runtimes.runtime_class(config.framework).validate(RuntimeOptions(threads=config.threads, delegate=config.delegate))
 
 
-def run(config: RunConfig) -> RunRecord:
+def run(config: RunConfig, counts: Optional[Dict[str, Any]] = None) -> RunRecord:
     """Run one benchmark and return its record (status ok); raise BenchError after recording an error.
 
-    Invalid settings (see :func:`validate`) raise before a record exists."""
+    Invalid settings (see :func:`validate`) raise before a record exists. ``counts``: operation counts already made
+    in this compare, by :func:`counts_key`; a model counted before is not counted again (the count depends on the
+    model file, the framework and the input shape only), and a new count is added to it."""
     validate(config)
     record = RunRecord(
         created_utc=_now(),
@@ -111,7 +113,7 @@ def run(config: RunConfig) -> RunRecord:
         machine=machine.facts(),
     )
     try:
-        _run_into(config, record)
+        _run_into(config, record, {} if counts is None else counts)
     except BenchError as exc:
         record.status, record.error = "error", str(exc)
         record.machine["peak_rss_mb"] = machine.peak_rss_mb()
@@ -120,7 +122,12 @@ def run(config: RunConfig) -> RunRecord:
     return record
 
 
-def _run_into(config: RunConfig, record: RunRecord) -> None:
+def counts_key(sha256: Optional[str], framework: str, input_shape: Any) -> Optional[str]:
+    """What an operation count depends on: the measured model's bytes, the runtime, the input shape."""
+    return f"{sha256}:{framework}:{list(input_shape)}" if sha256 else None
+
+
+def _run_into(config: RunConfig, record: RunRecord, counts: Dict[str, Any]) -> None:
     import numpy as np
 
     from bench import data as data_mod
@@ -196,7 +203,12 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
                 _check_deferred_fidelity(rt, reference, record)
             source = {"source_model": {"path": str(model_path), "format": fmt}} if run_path != model_path else {}
             shape = [1, *adapted.x.shape[1:]]  # the shape it ran with: symbolic graph dims are never guessed
-            counts = compute.count_ops(rt, run_path, run_fmt, {**record.conversion, **source}, shape)  # untimed
+            key = counts_key(run_sha, config.framework, shape)
+            counted = counts.get(key) if key else None
+            if counted is None:  # untimed, after the measurement; once per model in a compare
+                counted = compute.count_ops(rt, run_path, run_fmt, {**record.conversion, **source}, shape)
+                if key:
+                    counts[key] = counted
         finally:
             rt.close()
     record.machine["state"] = sampler.summary()
@@ -208,7 +220,7 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
     _add_tensors(record.model, rt, list(m.outputs.shape[1:]))
 
     invoke, e2e = summarize_ns(m.invoke_ns), summarize_ns(m.e2e_ns)
-    record.compute = _compute_section(config, record, counts, invoke["p50_ms"], run_path, run_fmt)
+    record.compute = _compute_section(config, record, counted, invoke["p50_ms"], run_path, run_fmt)
     if record.profile.get("profiled"):
         log.warning(profile_mod.WARNING)
         record.warnings.append(profile_mod.WARNING)

@@ -291,3 +291,83 @@ def test_isolated_run_reports_phases_and_its_own_record() -> None:
     missing = RunConfig(model=ONNX, data=DATA, framework="tensorrt", timing=Timing(1, 0, 5, 0))
     record, error = isolate.run(missing, phases.append)
     assert record is not None and record["status"] == "error" and "tensorrt" in record["error"].lower()
+
+
+def _modules_in_a_run_process() -> List[str]:
+    """What a fresh run process has imported before it runs anything (the fork server's preload)."""
+    return sorted(sys.modules)
+
+
+def test_run_processes_have_edgebench_preloaded_and_no_framework() -> None:
+    """A run's process comes from the fork server: edgebench's own modules are imported once (not per run), but
+    every framework is still the run's own import (timed as import_ms), so no framework may be preloaded."""
+    from bench.compare import isolate
+
+    ctx = isolate.context()
+    assert ctx.get_start_method() == "forkserver"
+    with ctx.Pool(1) as pool:
+        loaded = set(pool.apply(_modules_in_a_run_process))
+    assert {"bench.runner", "bench.harness", "numpy"} <= loaded
+    frameworks = {"torch", "onnxruntime", "onnx", "tensorflow", "ai_edge_litert", "tflite_runtime", "openvino"}
+    assert not frameworks & {m.split(".")[0] for m in loaded}
+
+
+def test_isolated_runs_count_a_model_once_and_hand_the_count_on() -> None:
+    """The op count (untimed, after the measurement) is made by a model's first run; the next run of the same model
+    gets it from the compare instead of counting again (the marker below proves the count was handed on)."""
+    require("onnxruntime")
+    from bench.compare import isolate
+    from bench.config import Timing
+
+    config = RunConfig(model=ONNX, data=DATA, framework="onnx", timing=Timing(1, 0, 5, 0))
+    counts: Dict[str, dict] = {}
+    record, error = isolate.run(config, lambda _: None, counts)
+    assert error is None and record is not None and record["compute"]["macs"] > 0
+    assert len(counts) == 1
+    key = next(iter(counts))
+    assert key.startswith(record["model"]["sha256"])
+    counts[key] = {**counts[key], "macs": 7, "ops": 14, "source": "handed on"}
+    record, error = isolate.run(config, lambda _: None, counts)
+    assert error is None and record["compute"]["macs"] == 7 and record["compute"]["source"] == "handed on"
+
+
+def test_compare_counts_each_model_once_over_its_rounds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    require("onnxruntime")
+    from bench import compute
+
+    calls: List[str] = []
+    real = compute.count_ops
+
+    def counting(rt, path, fmt, conversion):  # type: ignore[no-untyped-def]
+        calls.append(str(path))
+        return real(rt, path, fmt, conversion)
+
+    monkeypatch.setattr(compute, "count_ops", counting)
+    from bench.config import Timing
+
+    template = RunConfig(model=ONNX, data=DATA, framework="", output=tmp_path / "r.jsonl", timing=Timing(1, 0, 5, 0))
+    plan = compare_plan.make_plan(template, ["onnx"], [None], compare_plan.Protocol(rounds=3))
+    records = compare_run.execute(plan, live=False, sleep=lambda _: None, isolated=False)
+    assert [r.status for r in records] == ["ok"] * 3
+    assert len(calls) == 1 and len({r.compute["macs"] for r in records}) == 1
+
+
+def test_isolated_run_that_crashes_is_reported_and_the_next_one_runs(tmp_path: Path) -> None:
+    """Crash isolation kept: a run whose process dies by a signal (here the model class file kills it while the
+    PyTorch runtime imports it) is an error naming the signal, and the next run in the same compare works."""
+    require("torch")
+    require("onnxruntime")
+    from bench.compare import isolate
+    from bench.config import Timing
+
+    crash = tmp_path / "crash.py"
+    crash.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    timing = Timing(1, 0, 5, 0)
+    config = RunConfig(
+        model=models.DIGITS_STATE_DICT, data=DATA, framework="pytorch", model_class_path=crash,
+        model_class_name="Net", timing=timing,
+    )  # fmt: skip
+    record, error = isolate.run(config, lambda _: None)
+    assert record is None and error is not None and "killed by SIGSEGV" in error
+    record, error = isolate.run(RunConfig(model=ONNX, data=DATA, framework="onnx", timing=timing), lambda _: None)
+    assert error is None and record is not None and record["status"] == "ok"

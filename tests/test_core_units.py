@@ -283,6 +283,25 @@ def test_unknown_corrupt_and_missing_models(tmp_path: Path) -> None:
 # ---------- records ----------
 
 
+def test_record_to_dict_is_dataclasses_asdict() -> None:
+    """The fast copy of a record equals the standard library's ``asdict`` (the reference), nested sections,
+    raw latencies, tuples and lists of dicts included, and shares no list with the record."""
+    import dataclasses
+
+    rec = records.RunRecord(
+        created_utc="2026-01-01T00:00:00Z", tool={"name": "edgebench"}, framework="onnx", runtime={"v": (1, 2)},
+        options={"tags": ["a", {"b": [1, 2.5, None]}]}, machine={"cpu": {"cores": 2}},
+        model=records.ModelInfo(path="m.onnx", sha256="x", size_mb=1.0, format="onnx"),
+        latency=records.Latency(invoke={"p50_ms": 1.0}, e2e={}, load_ms=1.0, first_inference_ms=1.0, warmup_runs=1,
+                                warmup_s=0.5, measured_s=1.0, high_variance=False, raw_invoke_ns=list(range(5000)),
+                                raw_e2e_ns=[1, 2]),
+    )  # fmt: skip
+    plain = rec.to_dict()
+    assert plain == dataclasses.asdict(rec)
+    assert plain["latency"]["raw_invoke_ns"] is not rec.latency.raw_invoke_ns
+    assert plain["options"]["tags"][1] is not rec.options["tags"][1]
+
+
 def test_append_never_rewrites_and_recovers_from_a_torn_line(tmp_path: Path) -> None:
     out = tmp_path / "r.jsonl"
     records.append_jsonl(out, {"n": 1})

@@ -107,6 +107,102 @@ def test_rapl_unreadable_counter_is_unavailable_with_the_reason(tmp_path: Path, 
         rapl.probe(root)
 
 
+CONTAINER_RAPL = "run/edgebench/powercap/intel-rapl"  # where the launcher's host profile mounts the powercap tree
+
+
+def _bump(zone: Path, joules: float) -> None:
+    (zone / "energy_uj").write_text(str(int((zone / "energy_uj").read_text()) + round(joules * 1e6)))
+
+
+def test_rapl_in_a_container_with_psys_counts_the_package_once(tmp_path: Path) -> None:
+    """Fixture test: a laptop's powercap tree as the host container sees it (package-0, its core and uncore
+    sub-zones, psys, and the MMIO copy of package-0). In 0.5 s the package used 3 J, the platform 5 J (package
+    included): 6 W, not 16 W (package + psys) or 22 W (package + psys + the MMIO copy)."""
+    root = tmp_path / "c"
+    shutil.copytree(FIXTURES / "rapl-container", root)
+    now = [10.0]
+    source = rapl.probe(root, clock=lambda: now[0])
+    zones = root / CONTAINER_RAPL
+    _bump(zones / "intel-rapl:0", 3.0)
+    _bump(zones / "intel-rapl:1", 5.0)
+    _bump(root / "run/edgebench/powercap/intel-rapl-mmio/intel-rapl-mmio:0", 3.0)
+    _bump(zones / "intel-rapl:0/intel-rapl:0:0", 2.0)
+    now[0] = 10.5
+    assert source.read_w() == pytest.approx(6.0)
+    assert "package-0" in source.scope and "psys not added" in source.scope and source.label == ESTIMATE
+
+
+def test_rapl_with_psys_only_reads_it_alone_as_the_platform(tmp_path: Path) -> None:
+    root = tmp_path / "c"
+    shutil.copytree(FIXTURES / "rapl-container", root)
+    shutil.rmtree(root / CONTAINER_RAPL / "intel-rapl:0")
+    now = [10.0]
+    source = rapl.probe(root, clock=lambda: now[0])
+    _bump(root / CONTAINER_RAPL / "intel-rapl:1", 5.0)
+    now[0] = 10.5
+    assert source.read_w() == pytest.approx(10.0) and "psys: platform energy" in source.scope
+    (root / CONTAINER_RAPL / "intel-rapl:1/name").write_text("dram\n")
+    with pytest.raises(Unavailable, match="no package-. or psys RAPL zone .zones: dram"):
+        rapl.probe(root)
+
+
+class _Trace:
+    """A synthetic machine: piecewise-constant watts from the given start times; the RAPL counter in the fixture
+    tree holds its integral (uJ) at the fake clock's time."""
+
+    def __init__(self, zone: Path, steps: list) -> None:
+        self.zone, self.steps, self.t = zone, steps, 0.0
+        self.start_uj = int((zone / "energy_uj").read_text())
+
+    def joules(self, t: float) -> float:
+        total = 0.0
+        for (t0, w), (t1, _) in zip(self.steps, self.steps[1:] + [(float("inf"), 0.0)]):
+            total += w * max(0.0, min(t, t1) - t0)
+        return total
+
+    def advance(self, t: float) -> None:
+        self.t = t
+        (self.zone / "energy_uj").write_text(str(self.start_uj + round(self.joules(t) * 1e6)))
+
+
+def test_counter_source_energy_is_the_measured_window_not_one_read_late(tmp_path: Path) -> None:
+    """Synthetic trace, expected values by hand: idle 4 W until 1.05 s, warm-up 12 W until 1.55 s, measure 8 W until
+    2.55 s, then 4 W; the sampler reads every 0.1 s and the phases change between reads. The measure phase's mean
+    is 8 W; a reading tagged with the phase at the read would give (10 + 9 x 8) / 10 = 8.2 W (+2.5 %): the read
+    at 1.6 s covers 1.5-1.6 s, half warm-up. 100 inferences in the 1.0 s measured: 8 W x 1 s / 100 = 80 mJ each,
+    (8 - 4) W x 1 s / 100 = 40 mJ above idle."""
+    root = tmp_path / "c"
+    shutil.copytree(FIXTURES / "rapl-container", root)
+    trace = _Trace(root / CONTAINER_RAPL / "intel-rapl:0", [(0.0, 4.0), (1.05, 12.0), (1.55, 8.0), (2.55, 4.0)])
+    source = rapl.probe(root, clock=lambda: trace.t)  # primed at t = 0
+    sampler = PowerSampler(source, hz=10, clock=lambda: trace.t)  # driven by hand: no thread
+    changes = {1.05: "warm-up", 1.55: "measure", 2.55: "done"}
+    events = sorted([(round(0.1 * k, 2), None) for k in range(1, 31)] + list(changes.items()))
+    for t, phase in events:
+        trace.advance(t)
+        sampler.phase(phase) if phase else sampler._read()
+    e = summarize(sampler, inferences=100, measured_s=1.0, idle_s=1.0)
+    assert e["idle_w"] == pytest.approx(4.0, rel=1e-9) and e["mean_w"] == pytest.approx(8.0, rel=1e-9)
+    assert e["energy_mj_per_inference"] == pytest.approx(80.0, rel=1e-9)
+    assert e["above_idle_mj_per_inference"] == pytest.approx(40.0, rel=1e-9)
+
+
+def test_above_idle_energy_of_a_constant_meter_is_exactly_zero() -> None:
+    """A meter that prints 3.3 W throughout: one idle reading, three measured (fmean([3.3] * 3) is not 3.3)."""
+    from bench.power.sampler import energy_text
+
+    source = _Scripted()
+    source.watts = 3.3
+    sampler = PowerSampler(source, hz=10)
+    sampler._read()
+    sampler.phase("measure")
+    for _ in range(3):
+        sampler._read()
+    e = summarize(sampler, inferences=10, measured_s=0.3, idle_s=0.1)
+    assert e["above_idle_mj_per_inference"] == 0.0 and e["mean_w"] == 3.3
+    assert "(0 above idle)" in energy_text([e])
+
+
 def test_jtop_service_is_the_source_contract_with_a_fake_module(tmp_path: Path, monkeypatch) -> None:
     """Contract test: the calls jetson-stats 4.x offers (jtop(interval=), start, ok, power, close), faked."""
     (tmp_path / "run").mkdir()
@@ -116,9 +212,11 @@ def test_jtop_service_is_the_source_contract_with_a_fake_module(tmp_path: Path, 
         def __init__(self, interval: float) -> None:
             calls.append(("init", interval))
             self.power = {"rail": {}, "tot": {"power": 7250, "name": "VDD_IN"}}
+            self.interval_user = interval
 
         def start(self) -> None:
             calls.append(("start",))
+            self.interval = 1.0  # jtop/jtop.py: the service's interval, set by the client that started it
 
         def ok(self) -> bool:
             return True
@@ -133,6 +231,9 @@ def test_jtop_service_is_the_source_contract_with_a_fake_module(tmp_path: Path, 
     source, _ = power.open_source(PowerOptions(), tmp_path)  # auto: jtop first
     assert source is not None and source.name == "jtop" and source.label == MEASURED
     assert source.read_w() == pytest.approx(7.25)
+    described = source.describe()  # the interval in force is the service's, not the one asked for
+    assert described["update_interval_s"] == 1.0 and described["requested_interval_s"] == 0.1
+    assert "updated every 1 s (the service's interval; asked 0.1 s)" in source.scope
     source.close()
     assert calls == [("init", 0.1), ("start",), ("close",)]
 

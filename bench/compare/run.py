@@ -8,7 +8,8 @@
    ``--cooldown-to-c``, a capped wait until the hottest thermal zone (bench.machine.thermal) is below the limit.
 3. Each run is ``bench.runner.run`` in a fresh process (bench.compare.isolate); its record gets ``compare`` (see
    INTERFACES.md) and is appended at once (bench.records.append_jsonl), so a killed compare keeps every finished
-   run. A failed or crashed run is recorded with its error and the others go on.
+   run. A failed or crashed run is recorded with its error and the others go on. A model's operation count (untimed,
+   after the measurement) is made by its first run and handed to the later ones.
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ def _error_record(config: RunConfig, error: str) -> RunRecord:
     )
 
 
-def _attempt(config: RunConfig) -> RunRecord:
+def _attempt(config: RunConfig, counts: Optional[Dict[str, Any]] = None) -> RunRecord:
     """runner.run, with any failure turned into an error record (KeyboardInterrupt still stops the compare)."""
     try:
-        return runner.run(config)
+        return runner.run(config, counts)
     except BenchError as exc:
         rec = getattr(exc, "record", None)
         return rec if rec is not None else _error_record(config, str(exc))
@@ -109,13 +110,14 @@ def cool_down(plan: Plan, sleep: Callable[[float], None] = time.sleep, read: Cal
         sustained.wait_until_cool(p.cooldown_to_c, p.cooldown_max_s, sleep, read)
 
 
-def _measure(job: Job, progress: Progress, isolated: bool) -> RunRecord:
-    """One run: in a fresh process (bench.compare.isolate) unless ``isolated`` is False."""
+def _measure(job: Job, progress: Progress, isolated: bool, counts: Dict[str, Any]) -> RunRecord:
+    """One run: in a fresh process (bench.compare.isolate) unless ``isolated`` is False. ``counts``: the operation
+    counts of this compare so far (each model is counted once, by its first run)."""
     if not isolated:
-        return _attempt(job.run)
+        return _attempt(job.run, counts)
     from bench.compare import isolate
 
-    record, error = isolate.run(job.run, progress.set_phase)
+    record, error = isolate.run(job.run, progress.set_phase, counts)
     return RunRecord.from_dict(record) if record is not None else _error_record(job.run, error or "no record")
 
 
@@ -135,6 +137,7 @@ def execute(
         log.info("compare %s: nothing left to run", plan.id)
         return []
     written: List[RunRecord] = []
+    counts: Dict[str, Any] = {}
     with Progress(len(pending), plan.protocol.rounds, live=live) as progress:
         labels = sorted({job.label for _, _, job in pending})
         conversions = convert_all(plan, labels, progress)
@@ -144,7 +147,7 @@ def execute(
                 cool_down(plan, sleep)
             progress.starting(n, job.label, round_index)
             conversion_s, failed = conversions[job.label]
-            rec = _copy(failed) if failed is not None else _measure(job, progress, isolated)
+            rec = _copy(failed) if failed is not None else _measure(job, progress, isolated, counts)
             rec.compare = _compare_fields(plan, job, round_index, position, conversion_s)
             if job.artifact is not None and job.artifact.origin:  # converted elsewhere: say so in the record
                 rec.conversion = artifacts.conversion_section(job.artifact, rec.conversion or {})

@@ -1,7 +1,8 @@
 """The power-source interface, its options, and finding the source a machine has.
 
-A source reads one number per call: the watts it sees now (``read_w``). Sources backed by an energy counter (RAPL)
-return the mean power since their previous read. Every source reads plain files or runs a command, under a ``root``
+A source reads one number per call: the watts it sees now (``read_w``). Sources backed by an energy counter (RAPL,
+``counter = True``) return the mean power since their previous read, and ``read_span`` gives the joules and seconds
+of that interval, so a window's energy is exact when the counter is read at the window's edges. Every source reads plain files or runs a command, under a ``root``
 prefix (default ``/``) so tests feed it fixture trees. ``label`` says what the number is: ``measured`` (the board's
 or module's input) or ``estimate`` (a sum of rails that is not the whole board, or a CPU package counter that is not
 the wall). Nothing here reads anything at import time.
@@ -40,9 +41,15 @@ class PowerSource:
     name = "base"
     label = ESTIMATE
     scope = ""
+    #: an energy counter: each reading covers the interval since the previous one (see read_span)
+    counter = False
 
     def read_w(self) -> Optional[float]:
         """Watts now (or since the previous read, for energy counters); None when this read gave no value."""
+        raise NotImplementedError
+
+    def read_span(self) -> Optional[Tuple[float, float]]:
+        """Counters only: (joules, seconds) since the previous read, or None when this read gave no value."""
         raise NotImplementedError
 
     def close(self) -> None:

@@ -8,6 +8,13 @@ that receives the service's stats every ``interval`` seconds. ``jtop().power`` (
 rails. When the socket is there and the package imports, jtop is the source (it is what the user's ``jtop``
 shows); the socket is given to the container read-only by the launcher's Jetson profiles.
 
+The interval asked for is not necessarily the one in force: the service runs at the interval of the client that
+started it, and another running jtop keeps its own (``jtop.__init__``: "if there is another jtop running this speed
+will be not used"). After ``start()``, ``jtop.interval`` is the service's interval (``self._server_interval =
+init['interval']``) and ``interval_user`` the one asked for (rbonghi/jetson_stats ``jtop/jtop.py``, tags 4.2.0 and
+7.2.0; the service sends ``'interval': self.interval.value`` in ``jtop/service.py``). The record keeps the real one
+(``update_interval_s``): a reading is up to that old.
+
 This module is tested at the contract level only (a fake ``jtop`` module; no Jetson here).
 """
 
@@ -28,14 +35,29 @@ class Jtop(PowerSource):
 
     def __init__(self, client: Any, interval_s: float) -> None:
         self.client = client
+        self.requested_interval_s = interval_s
+        served = getattr(client, "interval", None)  # the service's interval, read after start()
+        self.update_interval_s: Optional[float] = float(served) if isinstance(served, (int, float)) else None
+        every = (
+            f"updated every {self.update_interval_s:g} s (the service's interval; asked {interval_s:g} s)"
+            if self.update_interval_s is not None
+            else f"the service's interval unknown (asked {interval_s:g} s)"
+        )
         tot = (client.power or {}).get("tot", {})
         total = tot.get("name")
         self.label = MEASURED if total in TOTAL_RAILS else ESTIMATE
         self.scope = (
-            f"jtop service, {total} rail: the module's input, updated every {interval_s:g} s"
+            f"jtop service, {total} rail: the module's input, {every}"
             if total in TOTAL_RAILS
-            else f"jtop service, sum of rails (not the whole board), updated every {interval_s:g} s"
+            else f"jtop service, sum of rails (not the whole board), {every}"
         )
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "update_interval_s": self.update_interval_s,
+            "requested_interval_s": self.requested_interval_s,
+        }
 
     def read_w(self) -> Optional[float]:
         if not self.client.ok():
