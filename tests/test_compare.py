@@ -338,9 +338,9 @@ def test_compare_counts_each_model_once_over_its_rounds(monkeypatch: pytest.Monk
     calls: List[str] = []
     real = compute.count_ops
 
-    def counting(rt, path, fmt, conversion):  # type: ignore[no-untyped-def]
+    def counting(rt, path, fmt, conversion, shape):  # type: ignore[no-untyped-def]
         calls.append(str(path))
-        return real(rt, path, fmt, conversion)
+        return real(rt, path, fmt, conversion, shape)
 
     monkeypatch.setattr(compute, "count_ops", counting)
     from bench.config import Timing
