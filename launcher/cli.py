@@ -48,6 +48,15 @@ def _device(name: str) -> profiles.Profile:
     return profiles.get(detect.auto() if name == "auto" else name)
 
 
+def _target_env(args: argparse.Namespace) -> Dict[str, str]:
+    """For a conversion in the host image on behalf of a device: which device the files are for (the ONNX opset a
+    TensorRT 8.2 Nano reads is chosen by it, bench/convert/onnx_export.py), not by what the host has installed."""
+    from bench.convert.onnx_export import TARGET_DEVICE_ENV
+
+    device = getattr(args, "device", None)
+    return {TARGET_DEVICE_ENV: _device(device).name} if device and args.command != "convert" else {}
+
+
 def bench_argv(
     model: Optional[Path], data: Optional[Path], framework: Optional[str], extra: Sequence[str]
 ) -> Tuple[List[str], List[Path], Optional[Path]]:
@@ -231,7 +240,15 @@ def _convert_in_host(args: argparse.Namespace, extra: Sequence[str]) -> Tuple[Ou
     argv += ["--cache-dir", CONVERTED_IN_CONTAINER]
     results = Path(args.results)
     seen = _record_count(results)
-    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, args.out),))
+    job = _job(
+        args,
+        profiles.get("host"),
+        argv,
+        inputs,
+        results=results,
+        collect=((CONVERTED_IN_CONTAINER, args.out),),
+        extra_env=_target_env(args),
+    )
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None})
     outcome = run(job)
@@ -341,14 +358,23 @@ def _convert_compare_in_host(
 
     from bench.compare.artifacts import MANIFEST
 
-    folder = Path(args.converted or COMPARE_CONVERTED / f"compare-{conversion_key(cargv, inputs)}")
+    target = _target_env(args)
+    folder = Path(args.converted or COMPARE_CONVERTED / f"compare-{conversion_key([*cargv, *target.values()], inputs)}")
     if (folder / MANIFEST).is_file():
         log.info("reusing the host conversions in %s", folder)
         return folder, 0
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=str(folder.parent)))
     argv = [*cargv, "--convert-only", "--convert-output", CONVERTED_IN_CONTAINER]
-    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, staging),))
+    job = _job(
+        args,
+        profiles.get("host"),
+        argv,
+        inputs,
+        results=results,
+        collect=((CONVERTED_IN_CONTAINER, staging),),
+        extra_env=target,
+    )
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None, "accelerator": False})
     client = local_engine()
