@@ -192,3 +192,10 @@ def test_the_delegates_folder_goes_to_the_loader(layout: str, tmp_path: Path) ->
     assert (release / "libarmnnDelegate.so").exists()
     dockerfile = (REPO / "images/rpi-armnn/Dockerfile").read_text()
     assert "LD_LIBRARY_PATH" not in dockerfile, "a fixed LD_LIBRARY_PATH misses a delegate found elsewhere"
+
+
+@pytest.mark.parametrize("target", ["jetson-nano", "jetson-orin"])
+def test_the_jetson_images_carry_jtops_client(target: str) -> None:
+    """bench/power/jtop.py reads power from the board's jtop service only where jetson-stats is importable."""
+    lines = (REPO / "images" / target / "requirements.txt").read_text().splitlines()
+    assert "jetson-stats==4.3.2" in lines

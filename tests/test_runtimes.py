@@ -258,3 +258,21 @@ def test_shipped_default_model_agrees_on_three_runtimes() -> None:
     assert [r.status for r in records] == ["ok", "ok", "ok"], [r.error for r in records]
     accs = [r.quality["accuracy"] for r in records]
     assert accs[0] == accs[1] == accs[2] and accs[0] > 0.95
+
+
+def test_loading_pyarmnn_keeps_the_callers_logging_disable_level() -> None:
+    """armnn.py silences pyarmnn's import warnings, then restores the caller's level (not NOTSET)."""
+    import logging
+
+    from bench.errors import FrameworkUnavailable
+    from bench.runtimes import armnn
+
+    logging.disable(logging.INFO)
+    try:
+        try:
+            armnn._pyarmnn()
+        except FrameworkUnavailable:
+            pass  # not installed here: the level must be restored all the same
+        assert logging.root.manager.disable == logging.INFO
+    finally:
+        logging.disable(logging.NOTSET)

@@ -637,3 +637,39 @@ def test_tensorrt_int8_is_skipped_with_the_reason_everywhere(monkeypatch: pytest
     assert plan.why_not("tensorrt-fp16", "onnx", True) is None or "int8" not in plan.why_not(
         "tensorrt-fp16", "onnx", True
     )
+
+
+def test_the_edge_tpu_device_is_an_option_that_reaches_pycoral(
+    coral_env: CoralLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--edgetpu-device usb:1` goes to load_edgetpu_delegate({"device": ...}), as pycoral's make_interpreter(device=)
+    does (google-coral/pycoral v2.0.0 pycoral/utils/edgetpu.py); a value it does not document is refused."""
+    from bench import cli, runner
+    from bench.runtimes.coral import CoralRuntime
+
+    args = cli.build_parser().parse_args(
+        [
+            "run",
+            str(ONNX_MODEL),
+            str(ONNX_MODEL.parent / "digits_test.npz"),
+            "--framework",
+            "coral",
+            "--edgetpu-device",
+            "usb:1",
+        ]
+    )
+    config = cli._config_from_args(args)
+    assert config.edgetpu_device == "usb:1"
+    seen: List[Any] = []
+
+    def load(self: Any, path: Path, options: RuntimeOptions) -> None:
+        seen.append(options.extra.get("edgetpu_device"))
+        raise RuntimeError("stop after load")
+
+    monkeypatch.setattr(CoralRuntime, "load", load)
+    monkeypatch.setattr(runner, "_needs_conversion", lambda *a: False)
+    with pytest.raises(RuntimeError, match="stop after load"):
+        runner.run(config)
+    assert seen == ["usb:1"]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "m", "d", "--framework", "coral", "--edgetpu-device", "usb1"])
