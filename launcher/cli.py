@@ -122,6 +122,15 @@ def compare_argv(
     return ["compare", str(model), str(data), *extra], inputs, results
 
 
+#: `verify` options naming local files or folders, copied into the container like MODEL and DATA
+VERIFY_PATH_OPTIONS = ("--edgetpu-model", "--timing-models", "--edgetpu-timing-model")
+
+
+def verify_inputs(extra: Sequence[str]) -> List[Path]:
+    """The local files and folders `verify` options name (the figures' own models, the Coral's compiled models)."""
+    return [Path(extra[i + 1]) for i, arg in enumerate(extra[:-1]) if arg in VERIFY_PATH_OPTIONS]
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", default=None, help="image to use instead of the profile's")
     p.add_argument("--emulate", action="store_true", help="run a foreign-architecture image under qemu (explicit)")
@@ -479,7 +488,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return compare_on_device(args, extra)
         if args.command == "verify":
             vargv = ["verify", "--report-dir", VERIFY_IN_CONTAINER, *extra]
-            job = _job(args, _device(args.device), vargv, [], results=args.results)
+            job = _job(args, _device(args.device), vargv, verify_inputs(extra), results=args.results)
             job = dataclasses.replace(job, collect=((VERIFY_IN_CONTAINER, args.report_dir),))
             return _run_or_print(args, job)
         if args.command in ("convert", "chain"):
