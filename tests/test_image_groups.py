@@ -53,3 +53,25 @@ def test_id_g_as_the_image_user_has_the_profiles_groups(target: str, platform: s
         assert needed == ["plugdev"] and "46" in ids  # libedgetpu's udev rule: GROUP="plugdev", Debian's gid 46
     # what the launcher's group_add gives (a device node's group on the host): present too
     assert "4242" in _run(tag, "id", "-G", group_add=("4242",)).split()
+
+
+def test_an_emulated_pi5_knows_its_board_from_the_launcher(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make bench DEVICE=rpi5 EMULATE=1` with a Pi 5 host root (tests/fixtures/sysfs/rpi5/idle): inside the container
+    /proc/device-tree is not the Pi's, the record says Raspberry Pi 5 all the same, where that came from, and the peak
+    the board key finds in bench/peaks.py."""
+    from bench import peaks
+    from tests.docker_helpers import REPO, make_bench, read_jsonl
+
+    ensure_image("rpi", "linux/arm64")
+    host_root = REPO / "tests/fixtures/sysfs/rpi5/idle"
+    monkeypatch.setenv("EDGEBENCH_HOST_ROOT", str(host_root))
+    results = tmp_path / "results.jsonl"
+    quick = "--warmup-runs 1 --warmup-min-s 0 --min-runs 5 --min-time-s 0 --max-time-s 30"
+    proc = make_bench(DEVICE="rpi5", EMULATE="1", ARGS=f"{quick} --output {results}")
+    assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
+    (rec,) = read_jsonl(results)
+    board = rec["machine"]["board"]
+    assert board["id"] == "rpi5" and board["model"] == "Raspberry Pi 5 Model B Rev 1.0", board
+    assert board["source"] == f"launcher (EDGEBENCH_HOST_FACTS: host {host_root})" and board["soc"] == "brcm,bcm2712"
+    table = peaks.lookup("rpi5", board["model"], "cpu", "fp32")
+    assert table is not None and rec["compute"]["peak_source"] == table.source, rec["compute"]
