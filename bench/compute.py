@@ -215,8 +215,9 @@ def section(
     counts: Dict[str, Any], invoke_p50_ms: float, machine: Dict[str, Any], device: str, precision: Dict[str, str]
 ) -> Dict[str, Any]:
     """``record["compute"]`` from the counts, the invoke median and the peak lookup."""
-    if "unavailable" in counts:
-        return {"unavailable": counts["unavailable"], "device": device, **precision}
+    if "unavailable" in counts:  # no GOP/s, but what the board is held against is still said
+        peak = _peak_for(machine, device, precision["precision"])
+        return {"unavailable": counts["unavailable"], "device": device, **precision, **peak}
     ops = int(counts["ops"])
     gops = ops / (invoke_p50_ms / 1e3) / 1e9 if invoke_p50_ms > 0 else None
     out: Dict[str, Any] = {

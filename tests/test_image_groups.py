@@ -67,11 +67,22 @@ def test_an_emulated_pi5_knows_its_board_from_the_launcher(tmp_path, monkeypatch
     monkeypatch.setenv("EDGEBENCH_HOST_ROOT", str(host_root))
     results = tmp_path / "results.jsonl"
     quick = "--warmup-runs 1 --warmup-min-s 0 --min-runs 5 --min-time-s 0 --max-time-s 30"
-    proc = make_bench(DEVICE="rpi5", EMULATE="1", ARGS=f"{quick} --output {results}")
+    from bench import models
+
+    proc = make_bench(
+        DEVICE="rpi5",
+        EMULATE="1",
+        MODEL=str(models.DIGITS_ONNX),
+        DATA=str(models.DIGITS_TEST_DATA),
+        FRAMEWORK="onnx",
+        ARGS=f"{quick} --threads 2 --output {results}",
+    )
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     (rec,) = read_jsonl(results)
     board = rec["machine"]["board"]
     assert board["id"] == "rpi5" and board["model"] == "Raspberry Pi 5 Model B Rev 1.0", board
     assert board["source"] == f"launcher (EDGEBENCH_HOST_FACTS: host {host_root})" and board["soc"] == "brcm,bcm2712"
     table = peaks.lookup("rpi5", board["model"], "cpu", "fp32")
-    assert table is not None and rec["compute"]["peak_source"] == table.source, rec["compute"]
+    compute = rec["compute"]
+    assert table is not None and compute["peak_source"] == table.source and compute["peak_gops"] > 0, compute
+    print("board:", board, "compute:", {k: v for k, v in compute.items() if k != "by_type"})
