@@ -372,7 +372,9 @@ def main(args: Any) -> int:
     from bench.compare.plan import parse_configs
 
     presets = parse_configs(args.presets)
-    timing = TimingModels(args.timing_models, args.edgetpu_timing_model)
+    from bench.verify_timing import default_edgetpu_model
+
+    timing = TimingModels(args.timing_models, args.edgetpu_timing_model or default_edgetpu_model())
     report, path = run(shipped_digits(args.edgetpu_model), presets, args.report_dir, args.output, args.threads, timing)
     print_summary(report)
     print(f"report: {path}")

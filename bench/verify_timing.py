@@ -92,12 +92,40 @@ def check_timing(board: str, preset: str, model: str, p50_ms: float, emulated: b
     return {"ok": True, "note": f"no published figure for {board}, {preset} and {model}"}
 
 
+#: set by the rpi-coral image (vendor step on): Coral's Edge TPU-compiled MobileNet v2 from google-coral/test_data
+EDGETPU_TIMING_MODEL_ENV = "EDGEBENCH_EDGETPU_TIMING_MODEL"
+
+
+def default_edgetpu_model() -> Optional[Path]:
+    """The image's compiled MobileNet v2 (``$EDGEBENCH_EDGETPU_TIMING_MODEL``) when the file is there."""
+    import os
+
+    text = os.environ.get(EDGETPU_TIMING_MODEL_ENV)
+    return Path(text) if text and Path(text).is_file() else None
+
+
+def _random_images() -> Path:
+    """NHWC uint8 random images at 224x224 for a timing run without a zoo folder (latency does not depend on them)."""
+    import tempfile
+
+    import numpy as np
+
+    path = Path(tempfile.mkdtemp(prefix="edgebench-timing-")) / "images.npz"
+    rng = np.random.default_rng(0)
+    np.savez(path, x_data=rng.integers(0, 256, (8, 224, 224, 3), dtype=np.uint8), y_data=np.zeros(8, np.int64))
+    return path
+
+
 def timing_set(figure: Published, zoo_dir: Optional[Path], edgetpu: Optional[Path]) -> Optional[Any]:
     """The figure's own model as a model set (the zoo's ONNX and data; the Coral's compiled model), or None."""
-    if zoo_dir is None:
-        return None
     from bench.models import zoo
     from bench.verify import ModelSet
+
+    if zoo_dir is None:
+        if edgetpu is None or figure.preset != "coral":
+            return None
+        data = _random_images()
+        return ModelSet(figure.model, data, {"edgetpu": edgetpu}, random_weights=True)
 
     entry = (zoo.read_manifest(zoo_dir)["models"].get(figure.model) or {}).get("pytorch")
     if not entry:

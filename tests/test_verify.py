@@ -169,3 +169,22 @@ def test_the_launcher_copies_the_timing_models_into_the_container(tmp_path: Path
     assert inputs == [zoo_dir]
     argv, mapping = plan_inputs(Job(profiles.PROFILES["rpi-coral"], ("verify", *extra), tuple(inputs)))
     assert argv[-1] == str(mapping[zoo_dir]) and argv[-1].startswith("/in/")
+
+
+def test_the_coral_is_timed_on_the_images_compiled_mobilenet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rpi-coral image (vendor step on) fetches google-coral/test_data's mobilenet_v2_1.0_224_quant_edgetpu.tflite
+    and names it in EDGEBENCH_EDGETPU_TIMING_MODEL; verify then times the coral path on it, with 224x224 uint8 images."""
+    from bench import verify_timing
+
+    compiled = tmp_path / "mobilenet_v2_1.0_224_quant_edgetpu.tflite"
+    monkeypatch.setenv(verify_timing.EDGETPU_TIMING_MODEL_ENV, str(compiled))
+    assert verify_timing.default_edgetpu_model() is None  # not fetched (WITH_EDGETPU=0): nothing to time
+    compiled.write_bytes(b"TFL3" * 4)
+    assert verify_timing.default_edgetpu_model() == compiled
+    figure = verify_timing.figure_for("rpi5", "coral")
+    timed = verify_timing.timing_set(figure, None, compiled)
+    assert timed.files == {"edgetpu": compiled} and timed.name == "mobilenetv2"
+    x = np.load(timed.data)["x_data"]
+    assert x.shape == (8, 224, 224, 3) and x.dtype == np.uint8
+    dockerfile = (REPO / "images/rpi-coral/Dockerfile").read_text()
+    assert "google-coral/test_data/${CORAL_TEST_DATA_COMMIT}/${CORAL_TIMING_MODEL}" in dockerfile
