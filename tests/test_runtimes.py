@@ -85,7 +85,7 @@ def test_record_is_complete(digits_records: dict, digits_npz: Path) -> None:
     # the machine: this one has no device tree, so the board is "generic" and its model the CPU architecture
     machine_facts = r["machine"]
     if not Path("/proc/device-tree/model").exists():
-        assert machine_facts["board"] == {"id": "generic", "model": platform.machine()}
+        assert machine_facts["board"] == {"id": "generic", "model": platform.machine(), "source": "none"}
     assert machine_facts["cpu"]["cores"] == os.cpu_count() and machine_facts["peak_rss_mb"] > 0
     state = machine_facts["state"]
     assert state["throttled"] is bool(state["throttle_reasons"])
