@@ -25,6 +25,17 @@ log = logging.getLogger(__name__)
 DEFAULT_OUTPUT = DEFAULT_RESULTS  # defined once, in bench.records
 
 
+def edgetpu_device(text: str) -> str:
+    """An Edge TPU device as pycoral's make_interpreter(device=) documents it (google-coral/pycoral v2.0.0
+    pycoral/utils/edgetpu.py): ":N", "usb", "usb:N", "pci" or "pci:N"."""
+    import argparse
+    import re
+
+    if not re.fullmatch(r":\d+|(usb|pci)(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an Edge TPU device: use usb, usb:N, pci, pci:N or :N")
+    return text
+
+
 def _add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-type", choices=("classification", "regression"), default="classification")
     p.add_argument(
@@ -44,6 +55,13 @@ def _add_run_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="library of the --delegate (e.g. libarmnnDelegate.so; default: the one the image installs)",
+    )
+    p.add_argument(
+        "--edgetpu-device",
+        type=edgetpu_device,
+        default=None,
+        help="which Edge TPU (coral): usb, usb:N, pci, pci:N or :N, as pycoral's make_interpreter(device=) "
+        "takes it (default: the first found)",
     )
     t = p.add_argument_group("run length (count and minimum time, with a cap)")
     d = Timing()
@@ -229,6 +247,7 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         threads=args.threads,
         delegate=args.delegate,
         delegate_path=args.delegate_path,
+        edgetpu_device=args.edgetpu_device,
         timing=timing,
         output=args.output,
         label=args.label,

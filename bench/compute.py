@@ -201,8 +201,9 @@ def section(
     """``record["compute"]`` from the counts, the invoke median and the peak lookup.
 
     A share above 100 % is not recorded as a share: ``pct_of_peak`` stays None and ``peak_error`` names the cause."""
-    if "unavailable" in counts:
-        return {"unavailable": counts["unavailable"], "device": device, **precision}
+    if "unavailable" in counts:  # no GOP/s, but what the board is held against is still said
+        peak = _peak_for(machine, device, precision["precision"])
+        return {"unavailable": counts["unavailable"], "device": device, **precision, **peak}
     ops = int(counts["ops"])
     gops = ops / (invoke_p50_ms / 1e3) / 1e9 if invoke_p50_ms > 0 else None
     out: Dict[str, Any] = {

@@ -72,6 +72,8 @@ class RunConfig:
     delegate: Optional[str] = None
     #: library file of the delegate (the original tool's --armnn-path); None: the runtime's default
     delegate_path: Optional[Path] = None
+    #: which Edge TPU the coral runtime opens ("usb", "usb:1", "pci:0", ":0"); None: the first found
+    edgetpu_device: Optional[str] = None
     timing: Timing = field(default_factory=Timing)
     output: Optional[Path] = None
     label: Optional[str] = None

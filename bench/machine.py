@@ -38,6 +38,8 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from bench import hostfacts
+
 log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = Path("/")
@@ -85,10 +87,19 @@ def _int(text: Optional[str], base: int = 10) -> Optional[int]:
         return None
 
 
-def board(root: Path = DEFAULT_ROOT) -> Dict[str, str]:
+def board(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
+    """Board id, model string and where they came from: the device tree here, else the facts the launcher read on the
+    host and handed in (bench.hostfacts: Docker masks /sys/firmware, where /proc/device-tree points), else nothing."""
     model = _read(root / "proc/device-tree/model") or ""
+    source = "/proc/device-tree/model"
+    handed = hostfacts.handed() if not model else {}
+    if handed.get("model"):
+        model, source = str(handed["model"]), f"launcher ({hostfacts.ENV}: host {handed.get('root', '/')})"
     board_id = next((bid for key, bid in BOARDS if key in model), "generic")
-    return {"id": board_id, "model": model or platform.machine()}
+    out: Dict[str, Any] = {"id": board_id, "model": model or platform.machine(), "source": source if model else "none"}
+    if handed.get("soc"):
+        out["soc"] = handed["soc"]
+    return out
 
 
 def cpu(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
@@ -257,9 +268,10 @@ def accelerator(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
 
 
 def l4t_release(root: Path = DEFAULT_ROOT) -> Optional[str]:
-    """ "32.7.1" from ``# R32 (release), REVISION: 7.1, GCID: ...`` in /etc/nv_tegra_release."""
+    """ "32.7.1" from ``# R32 (release), REVISION: 7.1, GCID: ...`` in /etc/nv_tegra_release (mounted from the host
+    by the launcher), else the release the launcher read on the host and handed in (bench.hostfacts)."""
     m = re.match(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", _read(root / "etc/nv_tegra_release") or "")
-    return f"{m.group(1)}.{m.group(2)}" if m else None
+    return f"{m.group(1)}.{m.group(2)}" if m else hostfacts.handed().get("l4t")
 
 
 def power_mode(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
@@ -272,11 +284,24 @@ def power_mode(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
     return {"id": mode, "name": names.get(str(mode))}
 
 
+def gpu_node_name(dev: Path) -> str:
+    """The device-tree node name of a devfreq device, from what a container can read: ``device/uevent``'s
+    ``OF_NAME`` (the kernel's of_device_uevent writes OF_NAME, OF_FULLNAME, OF_COMPATIBLE_N), else
+    ``device/of_node/name`` (jtop's way; of_node links into /sys/firmware, which Docker masks), else the folder name
+    after its unit address ("17000000.gpu" -> "gpu", "57000000.gpu", "17000000.ga10b")."""
+    m = re.search(r"^OF_NAME=(.+)$", _read(dev / "device/uevent") or "", re.M)
+    if m:
+        return m.group(1).strip().lower()
+    name = _read(dev / "device/of_node/name")
+    if name:
+        return name.lower()
+    return dev.name.rsplit(".", 1)[-1].lower() if "." in dev.name else ""
+
+
 def jetson_gpu(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
     """GPU devfreq frequencies in MHz (cur/min/max) and governor; None when there is no Jetson GPU."""
     for dev in sorted((root / "sys/class/devfreq").glob("*")):
-        name = (_read(dev / "device/of_node/name") or "").lower()
-        if name not in JETSON_GPU_NAMES:
+        if gpu_node_name(dev) not in JETSON_GPU_NAMES:
             continue
         hz = {k: _int(_read(dev / f"{k}_freq")) for k in ("cur", "min", "max")}
         return {
@@ -414,6 +439,9 @@ class Sampler:
         self.before = state(self.root)
         before = self.before["pi_throttled"]
         self._last_flags = None if before is None else int(before, 16)
+        # throttling going on as the run starts is the run's too: a sticky bit already set before the run would
+        # otherwise hide it (only a *new* sticky bit counts), so the live bits of this reading count as well
+        self.pi_flags_seen |= (self._last_flags or 0) & THROTTLE_MASK_NOW
         self._thread.start()
         return self
 

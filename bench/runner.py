@@ -149,7 +149,10 @@ def _run_into(config: RunConfig, record: RunRecord, counts: Dict[str, Any]) -> N
         extra={
             "input_dtype": in_dtype,
             **({"delegate_path": str(config.delegate_path)} if config.delegate_path else {}),
+            **({"edgetpu_device": config.edgetpu_device} if config.edgetpu_device else {}),
             **({"profile": True} if config.profile else {}),
+            # the precision a TensorRT engine is built in (or was, by the conversion step): the record's is the engine's
+            **({"precision": config.convert.precision} if config.framework == "tensorrt" and config.convert else {}),
         },
     )
     run_path, run_fmt, run_sha = model_path, fmt, record.model.sha256

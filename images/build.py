@@ -31,8 +31,7 @@ Usage::
     python images/build.py [TARGET ...] [--platform linux/arm64] [--local-bases] [--wheelhouse DIR] [--set K=V]
 """
 
-from __future__ import annotations
-
+# ruff: noqa: FA100, UP021, UP022 - Python 3.6 (JetPack 4's runner): no postponed annotations, no capture_output/text
 import argparse
 import contextlib
 import functools
@@ -42,15 +41,15 @@ import logging
 import os
 import re
 import shutil
+import socketserver
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +96,7 @@ def _interpolate(value: Any, variables: Dict[str, str]) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """One bake target after `inherits` and variable interpolation."""
 
     name: str
@@ -106,13 +104,12 @@ class Target:
     context: str
     platforms: Tuple[str, ...]
     tags: Tuple[str, ...]
-    args: Dict[str, str] = field(default_factory=dict)
-    labels: Dict[str, str] = field(default_factory=dict)
-    contexts: Dict[str, str] = field(default_factory=dict)
+    args: Dict[str, str]
+    labels: Dict[str, str]
+    contexts: Dict[str, str]
 
 
-@dataclass(frozen=True)
-class Bake:
+class Bake(NamedTuple):
     variables: Dict[str, str]
     groups: Dict[str, List[str]]
     targets: Dict[str, Target]
@@ -184,13 +181,18 @@ def arch_of(platform: str) -> str:
 
 def engine_arch() -> str:
     out = subprocess.run(
-        ["docker", "version", "--format", "{{.Server.Arch}}"], capture_output=True, text=True, timeout=60, check=True
+        ["docker", "version", "--format", "{{.Server.Arch}}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+        check=True,
     )
     return out.stdout.strip()
 
 
 def have_buildx() -> bool:
-    proc = subprocess.run(["docker", "buildx", "version"], capture_output=True, timeout=60)
+    proc = subprocess.run(["docker", "buildx", "version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     return proc.returncode == 0
 
 
@@ -236,6 +238,24 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         log.debug("wheelhouse: " + format, *args)
 
 
+class _ThreadingHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """http.server.ThreadingHTTPServer (3.7+) spelled out: this script also runs on JetPack 4's Python 3.6."""
+
+    daemon_threads = True
+
+
+def _handler_for(directory: Path) -> Any:
+    """A quiet handler serving ``directory`` (SimpleHTTPRequestHandler's ``directory=`` is 3.7+; 3.6 serves the
+    working directory, so the path it maps there is moved under ``directory``)."""
+
+    class Handler(_QuietHandler):
+        def translate_path(self, path: str) -> str:
+            in_cwd = super().translate_path(path)
+            return str(directory / os.path.relpath(in_cwd, getattr(self, "directory", os.getcwd())))
+
+    return Handler
+
+
 def _serves_same_wheels(port: int, directory: Path) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:  # noqa: S310 - fixed local URL
@@ -252,12 +272,12 @@ def serve_wheelhouse(directory: Optional[Path]) -> Iterator[Optional[str]]:
     if directory is None:
         yield None
         return
-    handler = functools.partial(_QuietHandler, directory=str(directory))
+    handler = _handler_for(directory)
     # A fixed port keeps the TORCH_PIP_ARGS build argument, and so the layer cache, stable between builds.
     port = int(os.environ.get("EDGEBENCH_WHEELHOUSE_PORT", "38765"))
     for candidate in range(port, port + 20):
         try:
-            server = http.server.ThreadingHTTPServer(("127.0.0.1", candidate), handler)
+            server = _ThreadingHTTPServer(("127.0.0.1", candidate), handler)
             break
         except OSError:
             if _serves_same_wheels(candidate, directory):  # a concurrent build serves the same folder: share it
@@ -286,11 +306,18 @@ def torch_wheel_for(wheelhouse: Path, arch: str) -> Optional[Path]:
 def git_commit() -> str:
     """HEAD of this checkout (recorded in every result the image produces), "-dirty" when files changed."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=30)
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=30,
+        )
         dirty = subprocess.run(
             ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--", "bench"],
-            capture_output=True,
-            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
             timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -301,7 +328,11 @@ def git_commit() -> str:
 def image_arch_of(tag: str) -> Optional[str]:
     """Architecture of a local image, or None when the engine does not have it."""
     proc = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Architecture}}", tag], capture_output=True, text=True, timeout=60
+        ["docker", "image", "inspect", "--format", "{{.Architecture}}", tag],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
     )
     return proc.stdout.strip() if proc.returncode == 0 else None
 
@@ -366,7 +397,7 @@ def selfcheck_after_build(tag: str, platform: str, timeout: float = 900) -> None
     try:
         subprocess.run(cmd, check=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        subprocess.run(["docker", "kill", name], capture_output=True, timeout=60)
+        subprocess.run(["docker", "kill", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         raise
 
 
@@ -388,8 +419,9 @@ def record_build(
     """Log one finished build with its image size; with ``timings``, append it there as one JSON line."""
     size = subprocess.run(
         ["docker", "image", "inspect", "--format", "{{.Size}}", tag],
-        capture_output=True,
-        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
         timeout=60,
         check=True,
     ).stdout.strip()
@@ -425,8 +457,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-buildx", action="store_true", help="plain docker build even if buildx exists")
     parser.add_argument("--timings", type=Path, default=None, help="append one JSON line per build here")
     parser.add_argument("--timeout", type=float, default=BUILD_TIMEOUT_S, help="seconds per build")
+    parser.add_argument(
+        "--selfcheck-only",
+        metavar="TAG",
+        default=None,
+        help="only run the deferred selfcheck of an arm64 image built with SELFCHECK=0 (the workflow's buildx jobs)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="images: %(message)s")
+    if args.selfcheck_only:
+        selfcheck_after_build(args.selfcheck_only, (args.platform or ["linux/arm64"])[0])
+        return 0
 
     overrides = dict(kv.split("=", 1) for kv in args.set)
     bake = load_bake(overrides=overrides)

@@ -48,6 +48,15 @@ def _device(name: str) -> profiles.Profile:
     return profiles.get(detect.auto() if name == "auto" else name)
 
 
+def _target_env(args: argparse.Namespace) -> Dict[str, str]:
+    """For a conversion in the host image on behalf of a device: which device the files are for (the ONNX opset a
+    TensorRT 8.2 Nano reads is chosen by it, bench/convert/onnx_export.py), not by what the host has installed."""
+    from bench.convert.onnx_export import TARGET_DEVICE_ENV
+
+    device = getattr(args, "device", None)
+    return {TARGET_DEVICE_ENV: _device(device).name} if device and args.command != "convert" else {}
+
+
 def bench_argv(
     model: Optional[Path], data: Optional[Path], framework: Optional[str], extra: Sequence[str]
 ) -> Tuple[List[str], List[Path], Optional[Path]]:
@@ -111,6 +120,15 @@ def compare_argv(
     if not any(a == "--all" or a.split("=")[0] == "--configs" for a in extra):
         extra.append("--all")
     return ["compare", str(model), str(data), *extra], inputs, results
+
+
+#: `verify` options naming local files or folders, copied into the container like MODEL and DATA
+VERIFY_PATH_OPTIONS = ("--edgetpu-model", "--timing-models", "--edgetpu-timing-model")
+
+
+def verify_inputs(extra: Sequence[str]) -> List[Path]:
+    """The local files and folders `verify` options name (the figures' own models, the Coral's compiled models)."""
+    return [Path(extra[i + 1]) for i, arg in enumerate(extra[:-1]) if arg in VERIFY_PATH_OPTIONS]
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -231,7 +249,15 @@ def _convert_in_host(args: argparse.Namespace, extra: Sequence[str]) -> Tuple[Ou
     argv += ["--cache-dir", CONVERTED_IN_CONTAINER]
     results = Path(args.results)
     seen = _record_count(results)
-    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, args.out),))
+    job = _job(
+        args,
+        profiles.get("host"),
+        argv,
+        inputs,
+        results=results,
+        collect=((CONVERTED_IN_CONTAINER, args.out),),
+        extra_env=_target_env(args),
+    )
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None})
     outcome = run(job)
@@ -341,14 +367,23 @@ def _convert_compare_in_host(
 
     from bench.compare.artifacts import MANIFEST
 
-    folder = Path(args.converted or COMPARE_CONVERTED / f"compare-{conversion_key(cargv, inputs)}")
+    target = _target_env(args)
+    folder = Path(args.converted or COMPARE_CONVERTED / f"compare-{conversion_key([*cargv, *target.values()], inputs)}")
     if (folder / MANIFEST).is_file():
         log.info("reusing the host conversions in %s", folder)
         return folder, 0
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=str(folder.parent)))
     argv = [*cargv, "--convert-only", "--convert-output", CONVERTED_IN_CONTAINER]
-    job = _job(args, profiles.get("host"), argv, inputs, results=results, collect=((CONVERTED_IN_CONTAINER, staging),))
+    job = _job(
+        args,
+        profiles.get("host"),
+        argv,
+        inputs,
+        results=results,
+        collect=((CONVERTED_IN_CONTAINER, staging),),
+        extra_env=target,
+    )
     # the host image is the engine's own architecture: never emulated
     job = Job(**{**job.__dict__, "emulate": False, "image": None, "accelerator": False})
     client = local_engine()
@@ -453,7 +488,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return compare_on_device(args, extra)
         if args.command == "verify":
             vargv = ["verify", "--report-dir", VERIFY_IN_CONTAINER, *extra]
-            job = _job(args, _device(args.device), vargv, [], results=args.results)
+            job = _job(args, _device(args.device), vargv, verify_inputs(extra), results=args.results)
             job = dataclasses.replace(job, collect=((VERIFY_IN_CONTAINER, args.report_dir),))
             return _run_or_print(args, job)
         if args.command in ("convert", "chain"):

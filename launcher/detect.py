@@ -26,6 +26,8 @@ ROOT = Path("/")
 DEVICE_TREE_MODEL = Path("proc/device-tree/model")
 USB_DEVICES = Path("sys/bus/usb/devices")
 NV_TEGRA_RELEASE = Path("etc/nv_tegra_release")
+#: the L4T major release the jetson-orin image is built on (images/jetson-orin: l4t-jetpack r36, JetPack 6)
+ORIN_L4T_MAJOR = 36
 
 
 def board_model(path: Path = ROOT / DEVICE_TREE_MODEL) -> str:
@@ -68,7 +70,8 @@ def jetson_profile(model: str, l4t: Optional[int]) -> Optional[str]:
     if "jetson" not in m and not ("nvidia" in m and "nano" in m):
         return None
     if "orin" in m or (l4t is not None and l4t >= 35):
-        return "jetson-orin"
+        # the jetson-orin image is JetPack 6 (L4T R36, CUDA 12.6 userspace): a JetPack 5 board (R35) cannot run it
+        return "jetson-orin" if l4t == ORIN_L4T_MAJOR else None
     if "nano" in m and (l4t is None or l4t == 32):
         return "jetson-nano"
     return None  # a Jetson without a profile here (TX2, Xavier): `host` would be wrong too, so say so
@@ -84,7 +87,9 @@ def detect(model: str, ids: Iterable[str], l4t: Optional[int] = None) -> str:
         from bench.errors import LauncherError
 
         raise LauncherError(
-            f"no profile for {model!r} (L4T R{l4t})", "name the device: DEVICE=jetson-nano or DEVICE=jetson-orin"
+            f"no profile for {model!r} ({f'L4T R{l4t}' if l4t else 'L4T release unknown: no /etc/nv_tegra_release'})",
+            f"the images here are jetson-nano (L4T R32, JetPack 4) and jetson-orin (L4T R{ORIN_L4T_MAJOR}, JetPack 6): "
+            "flash a supported JetPack, or name the device: DEVICE=jetson-nano or DEVICE=jetson-orin",
         )
     if "raspberry pi" in m:
         if coral_present(ids):
@@ -93,8 +98,11 @@ def detect(model: str, ids: Iterable[str], l4t: Optional[int] = None) -> str:
     return "host"
 
 
-def auto(root: Path = ROOT) -> str:
-    """The profile for the machine under ``root``."""
+def auto(root: Optional[Path] = None) -> str:
+    """The profile for the machine under ``root`` (default: ``$EDGEBENCH_HOST_ROOT`` or ``/``, bench.hostfacts)."""
+    from bench.hostfacts import host_root
+
+    root = host_root() if root is None else root
     model, ids, l4t = (
         board_model(root / DEVICE_TREE_MODEL),
         usb_ids(root / USB_DEVICES),

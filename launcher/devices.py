@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from bench import hostfacts
 from bench.machine import coral_usb_devices
 from launcher.profiles import CORAL_USB_IDS, Profile
 
@@ -45,18 +46,19 @@ def coral_nodes(root: Path = Path("/")) -> List[Tuple[str, Path]]:
 
 
 def coral_access_problem(root: Path = Path("/")) -> Optional[str]:
-    """Why uid 1000 in group plugdev cannot open the Coral's USB node, or None when it can (or no Coral is found)."""
+    """Why uid 1000, given the node's group, cannot open the Coral's USB node, or None when it can (or no Coral)."""
     for usb_id, node in coral_nodes(root):
         try:
             st = node.stat()
         except OSError as exc:
             return f"the Coral ({usb_id}) has no readable device node {node} ({exc.strerror})"
-        group_rw = st.st_gid == PLUGDEV_GID and st.st_mode & 0o060 == 0o060
+        # the launcher adds the node's group to the container user's (device_group_ids); never root's group
+        group_rw = st.st_gid != 0 and st.st_mode & 0o060 == 0o060
         other_rw = st.st_mode & 0o006 == 0o006
         if not (group_rw or other_rw):
             return (
                 f"the Coral's device node {node} ({usb_id}) is group {st.st_gid}, mode {stat.filemode(st.st_mode)}: "
-                f"the container user (uid 1000, group plugdev = {PLUGDEV_GID}) cannot open it"
+                f"the container user (uid 1000, given the node's group when it is not root's) cannot open it"
             )
     return None
 
@@ -91,9 +93,34 @@ def sensor_mounts(profile: Profile, local: bool) -> List[Tuple[str, str]]:
     return [(src, dst) for src, dst in profile.sensors if Path(src).exists()]
 
 
+def _under(root: Path, path: str) -> Path:
+    return root / path.lstrip("/")
+
+
+def device_group_ids(profile: Profile, local: bool, root: Optional[Path] = None) -> List[str]:
+    """Group ids of the host device nodes the profile's container opens: the Jetson GPU nodes the nvidia runtime
+    passes (group video on L4T) and the Coral's USB nodes (group plugdev under libedgetpu's udev rule), read under
+    ``root`` (default ``$EDGEBENCH_HOST_ROOT`` or ``/``). Docker adds no supplementary group by itself for a device
+    (moby/sys user/user.go GetExecUser: only the image's /etc/group entries of the user, and ``--group-add``)."""
+    if not local:
+        return []
+    root = hostfacts.host_root() if root is None else root
+    nodes = [_under(root, n) for n in profile.group_nodes]
+    if profile.needs_coral:
+        nodes += [node for _, node in coral_nodes(root)]
+    gids = set()
+    for node in nodes:
+        try:
+            gids.add(str(node.stat().st_gid))
+        except OSError:
+            continue
+    return sorted(gids - {"0"}, key=int)
+
+
 def sensor_options(profile: Profile, local: bool) -> Dict[str, Any]:
     """``devices`` (read-only ``PATH:PATH:r``) for the profile's sensor device nodes present here, and ``group_add``
-    with the group owning each node and sensor socket, so the non-root container user may open them."""
+    with the group owning each node and sensor socket and each device node the profile opens
+    (:func:`device_group_ids`), so the non-root container user may open them."""
     if not local:
         return {}
     nodes = [d for d in profile.sensor_devices if Path(d).exists()]
@@ -101,9 +128,10 @@ def sensor_options(profile: Profile, local: bool) -> Dict[str, Any]:
     opts: Dict[str, Any] = {}
     if nodes:
         opts["devices"] = [f"{d}:{d}:r" for d in nodes]
-    groups = sorted({str(Path(p).stat().st_gid) for p in owned} - {"0"})
+    groups = {str(Path(p).stat().st_gid) for p in owned} - {"0"}
+    groups |= set(device_group_ids(profile, local))
     if groups:
-        opts["group_add"] = groups
+        opts["group_add"] = sorted(groups, key=int)
     return opts
 
 
@@ -118,9 +146,16 @@ def extra_mounts(profile: Profile, local: bool) -> List[Any]:
     return mounts
 
 
-def extra_env(profile: Profile) -> Dict[str, str]:
-    """EDGEBENCH_ENGINE_CACHE: where the TensorRT runtime keeps built engines (the volume above)."""
-    return {"EDGEBENCH_ENGINE_CACHE": profile.engine_cache} if profile.engine_cache else {}
+def extra_env(profile: Profile, local: bool = True) -> Dict[str, str]:
+    """EDGEBENCH_ENGINE_CACHE: where the TensorRT runtime keeps built engines (the volume above); and the board's
+    identity as the host sees it (bench.hostfacts: model, SoC, L4T release; Docker masks /sys/firmware in the
+    container), read here on a local engine only."""
+    env = {"EDGEBENCH_ENGINE_CACHE": profile.engine_cache} if profile.engine_cache else {}
+    if local:
+        env.update(hostfacts.to_env(hostfacts.read_host()))
+    else:
+        log.info("remote engine: the board's identity cannot be read from here; name the device and read the record")
+    return env
 
 
 def _mount_arg(m: Dict[str, Any]) -> str:

@@ -36,9 +36,19 @@ JETSON_SENSORS = (
 HOST_SENSORS = (("/sys/devices/virtual/powercap", "/run/edgebench/powercap"),)
 #: Raspberry Pi 5 PMIC: `vcgencmd pmic_read_adc` (the host's binary: the Debian-based image has no raspi-utils) ...
 RPI5_SENSORS = (("/usr/bin/vcgencmd", "/usr/bin/vcgencmd"),)
-#: ... which asks the firmware through the mailbox device /dev/vcio, opened O_RDONLY then ioctl (raspberrypi/utils
-#: vcgencmd/vcgencmd.c mbox_open; it links only libc): the one device node the rpi5 profile adds, read-only
-RPI5_SENSOR_DEVICES = ("/dev/vcio",)
+#: ... which asks the firmware through a mailbox device, opened O_RDONLY then ioctl (raspberrypi/utils
+#: vcgencmd/vcgencmd.c mbox_open; it links only libc): newer vcgencmd opens /dev/vcio_gencmd first and falls back to
+#: /dev/vcio, so both are given, read-only, where present
+RPI5_SENSOR_DEVICES = ("/dev/vcio_gencmd", "/dev/vcio")
+#: Jetson GPU device nodes the nvidia runtime passes in (JetPack 4: /dev/nvhost-*, /dev/nvmap; JetPack 6:
+#: /dev/nvgpu/igpu0/*), group video on L4T: their host group ids are added to the container user's groups
+JETSON_GPU_NODES = (
+    "/dev/nvhost-ctrl",
+    "/dev/nvhost-ctrl-gpu",
+    "/dev/nvhost-gpu",
+    "/dev/nvmap",
+    "/dev/nvgpu/igpu0/ctrl",
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,11 @@ class Profile:
     sensors: Tuple[Tuple[str, str], ...] = ()
     #: power-sensor device nodes given read-only (``--device PATH:PATH:r``) when present on a local engine
     sensor_devices: Tuple[str, ...] = ()
+    #: the image's groups the container user needs for the profile's devices (checked with `id -G` in the images);
+    #: the launcher also adds the host device nodes' own group ids (``group_add``), which may differ from the image's
+    groups: Tuple[str, ...] = ()
+    #: host device nodes (the runtime's or the device mounts') whose group ids the launcher adds, where present
+    group_nodes: Tuple[str, ...] = ()
 
     @property
     def cache_volume(self) -> Optional[str]:
@@ -116,6 +131,7 @@ PROFILES: Dict[str, Profile] = {
             device_mounts=("/dev/bus/usb",),
             device_cgroup_rules=("c 189:* rmw",),
             needs_coral=True,
+            groups=("plugdev",),  # libedgetpu's udev rule gives the Coral's node to plugdev
             emulated_cpu="cortex-a72",
         ),
         Profile(
@@ -127,6 +143,8 @@ PROFILES: Dict[str, Profile] = {
             engine_cache=ENGINE_CACHE_DIR,
             host_files=JETSON_HOST_FILES,
             sensors=JETSON_SENSORS,
+            groups=("video",),
+            group_nodes=JETSON_GPU_NODES,
         ),
         Profile(
             "jetson-orin",
@@ -137,6 +155,8 @@ PROFILES: Dict[str, Profile] = {
             engine_cache=ENGINE_CACHE_DIR,
             host_files=JETSON_HOST_FILES,
             sensors=JETSON_SENSORS,
+            groups=("video",),
+            group_nodes=JETSON_GPU_NODES,
         ),
     )
 }

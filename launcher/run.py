@@ -294,7 +294,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
     mounts += devices.extra_mounts(p, on_host)
     # the caller's terminal width, so bench's rich tables are laid out for where they are shown
     env = {**dict(p.env), "PYTHONUNBUFFERED": "1", "COLUMNS": str(shutil.get_terminal_size().columns), **job.extra_env}
-    env = {**devices.extra_env(p), **env}  # EDGEBENCH_ENGINE_CACHE for the volume above
+    env = {**devices.extra_env(p, on_host), **env}  # the engine-cache volume's path; the host's board facts
     opts: Dict[str, Any] = {
         "network_mode": "none",
         "cap_drop": ["ALL"],

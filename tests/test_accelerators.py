@@ -293,3 +293,35 @@ def test_rpi_armnn_fails_loudly_without_the_delegate(tmp_path: Path) -> None:
     proc = subprocess.run(["sh", str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "no libarmnnDelegate.so* in the ARM NN release archive" in proc.stderr and "libarmnn.so.33" in proc.stderr
+
+
+def test_an_export_for_a_nano_on_the_workstation_is_opset_13(
+    digits_state_dict: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No TensorRT here (the workstation): the target device decides, as the launcher names it for a host conversion
+    done for a Nano (TensorRT 8.2: onnx-tensorrt docs/operators.md for 8.2, opsets 7 to 13)."""
+    onnx = require("onnx")
+    from bench.convert import edges, tools
+    from bench.convert.onnx_export import CHAIN_TARGET_KEY, TARGET_DEVICE_ENV, export
+    from bench.convert.options import ConvertOptions
+    from bench.runtimes.base import RuntimeOptions
+
+    assert tools.package_version("tensorrt") == "not-installed"
+    monkeypatch.setenv(TARGET_DEVICE_ENV, "jetson-nano")
+    sd, cls, name = digits_state_dict
+    ro = RuntimeOptions(model_class_path=cls, model_class_name=name, extra={CHAIN_TARGET_KEY: "onnx"})
+    edge = edges.EDGES[("pytorch-state-dict", "onnx")]
+    step = edges.Step(edge, sd, tmp_path, tmp_path, "fp32", ConvertOptions(), ro, input_shape=(1, 1, 32, 32))
+    res = export(step)
+    assert max(o.version for o in onnx.load(str(res.path)).opset_import if o.domain in ("", "ai.onnx")) == 13
+    assert "jetson-nano" in res.options["opset_reason"]
+
+
+def test_the_launcher_names_the_device_for_a_host_conversion() -> None:
+    import argparse
+
+    from launcher import cli
+
+    args = argparse.Namespace(device="jetson-nano", command="chain")
+    assert cli._target_env(args) == {"EDGEBENCH_TARGET_DEVICE": "jetson-nano"}
+    assert cli._target_env(argparse.Namespace(device=None, command="convert")) == {}

@@ -3,6 +3,7 @@ the plain-build fallback (tags, platforms, build order, local-base substitution)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -40,7 +41,10 @@ def test_every_image_folder_has_the_same_shape() -> None:
         steps = instructions(text)
         users = [i for i, (op, _) in enumerate(steps) if op == "USER"]
         runs = [i for i, (op, _) in enumerate(steps) if op == "RUN"]
-        assert users and steps[users[-1]] == ("USER", "1000:1000"), f"{name}: the last USER must be 1000:1000"
+        # the implicit form (a user, no group): with `USER uid:gid` Docker gives the process no supplementary
+        # groups (moby/sys user/user.go GetExecUser: "Supplementary group ids only make sense if in the implicit
+        # form"), so `useradd --groups video|plugdev` would be lost
+        assert users and steps[users[-1]] == ("USER", "bench"), f"{name}: the last USER must be the named user"
         assert runs[-1] > users[-1], f"{name}: the selfcheck runs as the non-root user"
         assert 'python -m bench selfcheck --require "$(cat /opt/edgebench/selfcheck.txt)"' in steps[runs[-1]][1], name
 
@@ -109,3 +113,18 @@ def test_wheelhouse_without_a_wheel_for_the_arch_turns_torch_off(build: ModuleTy
     assert amd["TORCH_PIP_ARGS"].startswith("--find-links http://127.0.0.1:1/") and amd["WITH_TORCH"] == "1"
     arm = build.plain_build_args(bake, bake.targets["host"], "linux/arm64", "no", tmp_path, "http://127.0.0.1:1/")
     assert arm["WITH_TORCH"] == "0"
+
+
+def test_the_image_user_is_in_every_group_its_profiles_need() -> None:
+    """Each profile's ``groups`` (launcher/profiles.py) are given to the image's user by its useradd line."""
+    from launcher import profiles
+
+    for p in profiles.PROFILES.values():
+        steps = instructions((REPO / "images" / p.target / "Dockerfile").read_text())
+        useradd = [arg for op, arg in steps if op == "RUN" and "useradd" in arg]
+        if not useradd and not p.groups:
+            continue  # the user comes from the image it builds on (rpi-armnn FROM rpi)
+        assert len(useradd) == 1, p.target
+        m = re.search(r"--groups\s+(\S+)", useradd[0])
+        given = set(m.group(1).split(",")) if m else set()
+        assert set(p.groups) <= given, f"{p.name}: the image's user lacks {set(p.groups) - given}"

@@ -414,7 +414,9 @@ def test_profiles_name_only_their_own_sensors() -> None:
 
     p = profiles.PROFILES
     assert p["host"].sensors == (("/sys/devices/virtual/powercap", "/run/edgebench/powercap"),)
-    assert p["rpi5"].sensor_devices == ("/dev/vcio",) and p["rpi5"].sensors == (("/usr/bin/vcgencmd",) * 2,)
+    assert p["rpi5"].sensor_devices == ("/dev/vcio_gencmd", "/dev/vcio") and p["rpi5"].sensors == (
+        ("/usr/bin/vcgencmd",) * 2,
+    )
     for name in ("jetson-nano", "jetson-orin"):
         assert dict(p[name].sensors) == {
             "/sys/bus/i2c/drivers/ina3221x": "/sys/bus/i2c/drivers/ina3221x",

@@ -85,7 +85,7 @@ def test_record_is_complete(digits_records: dict, digits_npz: Path) -> None:
     # the machine: this one has no device tree, so the board is "generic" and its model the CPU architecture
     machine_facts = r["machine"]
     if not Path("/proc/device-tree/model").exists():
-        assert machine_facts["board"] == {"id": "generic", "model": platform.machine()}
+        assert machine_facts["board"] == {"id": "generic", "model": platform.machine(), "source": "none"}
     assert machine_facts["cpu"]["cores"] == os.cpu_count() and machine_facts["peak_rss_mb"] > 0
     state = machine_facts["state"]
     assert state["throttled"] is bool(state["throttle_reasons"])
@@ -258,3 +258,21 @@ def test_shipped_default_model_agrees_on_three_runtimes() -> None:
     assert [r.status for r in records] == ["ok", "ok", "ok"], [r.error for r in records]
     accs = [r.quality["accuracy"] for r in records]
     assert accs[0] == accs[1] == accs[2] and accs[0] > 0.95
+
+
+def test_loading_pyarmnn_keeps_the_callers_logging_disable_level() -> None:
+    """armnn.py silences pyarmnn's import warnings, then restores the caller's level (not NOTSET)."""
+    import logging
+
+    from bench.errors import FrameworkUnavailable
+    from bench.runtimes import armnn
+
+    logging.disable(logging.INFO)
+    try:
+        try:
+            armnn._pyarmnn()
+        except FrameworkUnavailable:
+            pass  # not installed here: the level must be restored all the same
+        assert logging.root.manager.disable == logging.INFO
+    finally:
+        logging.disable(logging.NOTSET)

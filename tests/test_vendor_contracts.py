@@ -99,7 +99,9 @@ def fake_pycuda(gpu: FakeGPU) -> Dict[str, types.ModuleType]:
         init=lambda flags=0: None,
         get_driver_version=lambda: 10020,
         get_version=lambda: (10, 2, 0),
-        Device=lambda ordinal: vendor_object("Device", classes["Device"], name=lambda: "NVIDIA Tegra X1"),
+        Device=lambda ordinal: vendor_object(
+            "Device", classes["Device"], name=lambda: "NVIDIA Tegra X1", compute_capability=lambda: (5, 3)
+        ),
         pagelocked_empty=lambda n, dtype: np.zeros(n, dtype=dtype),
         mem_alloc=mem_alloc,
         memcpy_htod=htod,
@@ -109,6 +111,10 @@ def fake_pycuda(gpu: FakeGPU) -> Dict[str, types.ModuleType]:
     root = vendor_module("pycuda", mods["pycuda"], VERSION_TEXT="2022.1")
     root.driver, root.autoinit = driver, autoinit  # submodules
     return {"pycuda": root, "pycuda.driver": driver, "pycuda.autoinit": autoinit}
+
+
+#: what the fake builder serializes (long enough for bench.formats to take it for a file, not a truncated one)
+FAKE_ENGINE = b"FAKE-TRT-ENGINE"
 
 
 class TRTLog:
@@ -127,7 +133,7 @@ def fake_tensorrt(fixture: str, version: str, gpu: FakeGPU, seen: TRTLog, input_
     named = "num_io_tensors" in cls["ICudaEngine"]
     E = enum("NetworkDefinitionCreationFlag", cls["NetworkDefinitionCreationFlag"], "EXPLICIT_BATCH")
     E.EXPLICIT_BATCH = 0
-    flags = enum("BuilderFlag", cls["BuilderFlag"], "FP16")
+    flags = enum("BuilderFlag", cls["BuilderFlag"], "FP16", "TF32")
     dtypes = enum("DataType", cls["DataType"], "FLOAT")
     extra: Dict[str, Any] = {}
     if "MemoryPoolType" in cls:
@@ -192,6 +198,7 @@ def fake_tensorrt(fixture: str, version: str, gpu: FakeGPU, seen: TRTLog, input_
 
         config_members: Dict[str, Any] = {
             "set_flag": lambda f: seen.calls.append(("set_flag", f)),
+            "clear_flag": lambda f: seen.calls.append(("clear_flag", f)),
             "add_optimization_profile": lambda p: seen.calls.append(("add_optimization_profile", None)) or 0,
         }
         if "set_memory_pool_limit" in cls["IBuilderConfig"]:
@@ -207,7 +214,7 @@ def fake_tensorrt(fixture: str, version: str, gpu: FakeGPU, seen: TRTLog, input_
             create_optimization_profile=profile,
             platform_has_fast_fp16=True,
             build_serialized_network=lambda net, cfg: (
-                seen.calls.append(("build", time.sleep(seen.build_s))) or b"ENGINE"
+                seen.calls.append(("build", time.sleep(seen.build_s))) or FAKE_ENGINE
             ),
         ), config
 
@@ -230,7 +237,10 @@ def fake_tensorrt(fixture: str, version: str, gpu: FakeGPU, seen: TRTLog, input_
         OnnxParser=lambda network, logger: vendor_object(
             "OnnxParser", cls["OnnxParser"], parse=lambda blob: True, num_errors=0, get_error=lambda i: ""
         ),
-        Runtime=lambda logger: vendor_object("Runtime", cls["Runtime"], deserialize_cuda_engine=lambda blob: engine()),
+        # pyCore.cpp Runtime.deserialize_cuda_engine: None for bytes that are not an engine of this TensorRT
+        Runtime=lambda logger: vendor_object(
+            "Runtime", cls["Runtime"], deserialize_cuda_engine=lambda blob: engine() if blob == FAKE_ENGINE else None
+        ),
         NetworkDefinitionCreationFlag=E,
         BuilderFlag=flags,
         DataType=dtypes,
@@ -269,8 +279,9 @@ def test_tensorrt_runtime_builds_caches_and_runs_on_the_pinned_api(trt_env: tupl
     facts = rt.describe()
     assert facts["engine_cached"] is False and facts["build_ms"] is not None and facts["build_ms"] >= 0
     engine_file = Path(facts["engine"])
-    assert engine_file.parent == tmp_path / "engines" and engine_file.read_bytes() == b"ENGINE"
-    assert f"trt{trt.__version__}" in engine_file.name and "NVIDIA_Tegra_X1" in engine_file.name
+    assert engine_file.parent == tmp_path / "engines" and engine_file.read_bytes() == FAKE_ENGINE
+    # no libnvinfer mapped here: the bindings' version stands in; the GPU by its compute capability (5.3: the Nano)
+    assert f"trt{trt.__version__}" in engine_file.name and engine_file.name.endswith("-sm53.engine")
     assert facts["profile_batch1"] == {"input": [1, 1, 32, 32]}
     assert ("profile", ("input", (1, 1, 32, 32), (1, 1, 32, 32), (1, 1, 32, 32))) in seen.calls
     if trt.__version__.startswith("10."):
@@ -324,7 +335,7 @@ def test_tensorrt_conversion_edge_on_the_pinned_api(trt_env: tuple, tmp_path: Pa
     edge = edges.EDGES[("onnx", "tensorrt-engine")]
     step = edges.Step(edge, src, out, tmp_path, "fp16", ConvertOptions(precision="fp16"), RuntimeOptions())
     res = build(step)
-    assert res.path.read_bytes() == b"ENGINE"
+    assert res.path.read_bytes() == FAKE_ENGINE
     assert res.options["tensorrt"] == trt.__version__ and res.options["gpu"] == "NVIDIA Tegra X1"
     assert ("set_flag", trt.BuilderFlag.FP16) in seen.calls
 
@@ -515,3 +526,150 @@ def test_fixtures_name_their_source() -> None:
         source = json.loads(path.read_text())["source"]
         assert source["repo"] and source["paths"], path.name
         assert source.get("tag") or source.get("commit"), path.name
+
+
+@pytest.mark.parametrize("trt_env", TRT_VERSIONS, indirect=True, ids=["trt8.2.1", "trt10.3.0"])
+def test_fp32_engines_are_built_without_tf32(trt_env: tuple, tmp_path: Path) -> None:
+    """TensorRT enables TF32 by default (NvInfer.h BuilderFlag::kTF32 "Enabled by default"; pyCore.cpp at 8.2.1 and
+    v10.3.0 binds BuilderFlag.TF32 and IBuilderConfig.clear_flag): an fp32 engine on an Ampere Orin would be TF32."""
+    from bench.runtimes.tensorrt import TensorRTRuntime
+
+    trt, seen, _ = trt_env
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(ONNX_MODEL.read_bytes())
+    rt = TensorRTRuntime()
+    rt.load(onnx, RuntimeOptions())
+    assert ("clear_flag", trt.BuilderFlag.TF32) in seen.calls and rt.describe()["tf32"] == "cleared"
+    seen.calls.clear()
+    rt16 = TensorRTRuntime()
+    rt16.load(onnx, RuntimeOptions(extra={"precision": "fp16"}))
+    assert ("set_flag", trt.BuilderFlag.FP16) in seen.calls and ("clear_flag", trt.BuilderFlag.TF32) not in seen.calls
+
+
+@pytest.mark.parametrize("trt_env", TRT_VERSIONS, indirect=True, ids=["trt8.2.1", "trt10.3.0"])
+def test_a_cached_engine_that_does_not_load_is_rebuilt_with_a_warning(
+    trt_env: tuple, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bench.runtimes.tensorrt import TensorRTRuntime
+
+    _, seen, _ = trt_env
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(ONNX_MODEL.read_bytes())
+    first = TensorRTRuntime()
+    first.load(onnx, RuntimeOptions())
+    engine = Path(first.describe()["engine"])
+    engine.write_bytes(b"BAD")  # half-written, or built by another TensorRT
+    again = TensorRTRuntime()
+    again.load(onnx, RuntimeOptions())
+    assert again.describe()["engine_cached"] is False and engine.read_bytes() == FAKE_ENGINE
+    assert "does not load with this TensorRT: rebuilding it" in caplog.text
+
+
+def test_the_cache_key_is_the_loaded_library_not_the_bindings(tmp_path: Path) -> None:
+    from bench.runtimes.trt_cache import loaded_libnvinfer
+
+    lib = tmp_path / "libnvinfer.so.8.2.1"  # JetPack 4.6: /usr/lib/aarch64-linux-gnu/libnvinfer.so.8 -> .so.8.2.1
+    lib.write_bytes(b"")
+    (tmp_path / "libnvinfer.so.8").symlink_to(lib.name)
+    maps = tmp_path / "maps"
+    maps.write_text(
+        f"ffff8000-ffff9000 r-xp 00000000 b3:02 123 {tmp_path}/libnvinfer.so.8\n"
+        "ffffa000-ffffb000 r-xp 00000000 b3:02 124 /usr/lib/aarch64-linux-gnu/libcudart.so.10.2.300\n"
+    )
+    assert loaded_libnvinfer(maps) == "8.2.1"
+    assert loaded_libnvinfer(tmp_path / "absent") is None
+
+
+@pytest.mark.parametrize("trt_env", TRT_VERSIONS, indirect=True, ids=["trt8.2.1", "trt10.3.0"])
+def test_the_conversion_steps_engine_lands_in_the_engine_cache(trt_env: tuple, tmp_path: Path) -> None:
+    from bench.convert import edges
+    from bench.convert.options import ConvertOptions
+    from bench.convert.tensorrt_edge import build
+    from bench.runtimes.tensorrt import TensorRTRuntime
+
+    src = tmp_path / "model.onnx"
+    src.write_bytes(ONNX_MODEL.read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    edge = edges.EDGES[("onnx", "tensorrt-engine")]
+    res = build(edges.Step(edge, src, out, tmp_path, "fp16", ConvertOptions(precision="fp16"), RuntimeOptions()))
+    assert Path(res.options["engine_cache"]).parent == tmp_path / "engines"
+    rt = TensorRTRuntime()  # the runtime building the same engine from the ONNX finds it
+    rt.load(src, RuntimeOptions(extra={"precision": "fp16"}))
+    assert rt.describe()["engine_cached"] is True
+
+
+@pytest.mark.parametrize("trt_env", TRT_VERSIONS[:1], indirect=True, ids=["trt8.2.1"])
+def test_an_fp16_engine_is_recorded_as_fp16(trt_env: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import runner
+    from bench.config import RunConfig, Timing
+    from bench.convert import edges
+    from bench.convert.options import ConvertOptions
+
+    monkeypatch.setattr(edges, "preflight", lambda chain: None)  # the fake tensorrt has no package metadata
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(ONNX_MODEL.read_bytes())
+    quick = Timing(warmup_runs=1, warmup_min_s=0.0, min_runs=3, min_time_s=0.0, max_time_s=30)
+    data = ONNX_MODEL.parent / "digits_test.npz"
+    config = RunConfig(
+        model=onnx,
+        data=data,
+        framework="tensorrt",
+        timing=quick,
+        convert=ConvertOptions(precision="fp16", cache_dir=tmp_path / "conv"),
+    )
+    record = runner.run(config).to_dict()
+    assert record["runtime"]["precision"] == "fp16"
+    assert record["compute"].get("precision", "fp16") == "fp16", record["compute"]
+
+
+def test_tensorrt_int8_is_skipped_with_the_reason_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """edges.py, preflight, compare (why_not) and verify (why_skipped) agree: no int8 TensorRT engine here."""
+    from bench.compare import plan
+    from bench.convert import edges
+    from bench.errors import ConversionError
+
+    assert "int8" not in edges.EDGES[("onnx", "tensorrt-engine")].precisions
+    with pytest.raises(ConversionError, match="TensorRT int8 engines are not built here"):
+        edges.plan("onnx", "tensorrt-engine", "int8")
+    monkeypatch.setattr(plan, "_failed_check", lambda preset: None)  # as on a Jetson: TensorRT and the GPU work
+    assert "int8 engines are not built here" in (plan.why_not("tensorrt-int8", "onnx", True) or "")
+    assert plan.why_not("tensorrt-fp16", "onnx", True) is None or "int8" not in plan.why_not(
+        "tensorrt-fp16", "onnx", True
+    )
+
+
+def test_the_edge_tpu_device_is_an_option_that_reaches_pycoral(
+    coral_env: CoralLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--edgetpu-device usb:1` goes to load_edgetpu_delegate({"device": ...}), as pycoral's make_interpreter(device=)
+    does (google-coral/pycoral v2.0.0 pycoral/utils/edgetpu.py); a value it does not document is refused."""
+    from bench import cli, runner
+    from bench.runtimes.coral import CoralRuntime
+
+    args = cli.build_parser().parse_args(
+        [
+            "run",
+            str(ONNX_MODEL),
+            str(ONNX_MODEL.parent / "digits_test.npz"),
+            "--framework",
+            "coral",
+            "--edgetpu-device",
+            "usb:1",
+        ]
+    )
+    config = cli._config_from_args(args)
+    assert config.edgetpu_device == "usb:1"
+    seen: List[Any] = []
+
+    def load(self: Any, path: Path, options: RuntimeOptions) -> None:
+        seen.append(options.extra.get("edgetpu_device"))
+        raise RuntimeError("stop after load")
+
+    monkeypatch.setattr(CoralRuntime, "load", load)
+    monkeypatch.setattr(runner, "_needs_conversion", lambda *a: False)
+    with pytest.raises(RuntimeError, match="stop after load"):
+        runner.run(config)
+    assert seen == ["usb:1"]
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "m", "d", "--framework", "coral", "--edgetpu-device", "usb1"])

@@ -92,8 +92,13 @@ def test_output_check_bounds() -> None:
 
 def test_timing_check_against_published_figures() -> None:
     assert verify.check_timing("rpi4", "coral", "mobilenetv2", 3.1, emulated=False)["ok"]
-    usb2 = verify.check_timing("rpi4", "coral", "mobilenetv2", 9.0, emulated=False)
-    assert not usb2["ok"] and usb2["published_ms"] == 2.6 and "coral.ai" in usb2["source"]
+    # Coral's 2.6 ms is a desktop host over USB 3 (C++): a desktop is held within 3x ...
+    usb2 = verify.check_timing("generic", "coral", "mobilenetv2", 9.0, emulated=False)
+    assert not usb2["ok"] and usb2["published_ms"] == 2.6 and "coral.ai" in usb2["source"] and usb2["bound"] == 3.0
+    # ... a Pi host within the wider bound it is given, said in the report: 2.6 * 6 = 15.6 ms
+    pi = verify.check_timing("rpi4", "coral", "mobilenetv2", 9.0, emulated=False)
+    assert pi["ok"] and pi["bound"] == 6.0 and "Pi host" in pi["source"]
+    assert not verify.check_timing("rpi5", "coral", "mobilenetv2", 16.0, emulated=False)["ok"]
     assert not verify.check_timing("jetson-nano", "tensorrt-fp16", "resnet50", 150.0, emulated=False)["ok"]
     assert verify.check_timing("jetson-nano", "tensorrt-fp16", "resnet50", 31.0, emulated=False)["ok"]
     assert verify.check_timing("rpi5", "tensorrt-fp16", "resnet50", 500.0, emulated=False)["ok"], "no figure: no check"
@@ -126,3 +131,60 @@ def test_verify_in_the_emulated_rpi_image(tmp_path: Path) -> None:
         assert by[name]["status"] == "skipped" and by[name]["reason"], by[name]
     assert os.path.getsize(results) > 0, "the runs' records are appended here"
     assert REPO.is_dir()
+
+
+def test_the_timing_check_fires_on_the_figures_own_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify times the published figure's model (the zoo's MobileNetV2 224x224), not the digits CNN, and says which
+    figure each path was held against. The figure here is made up (0.001 ms, for ONNX Runtime on this machine) so
+    the check must fail; a real MobileNetV2 takes milliseconds."""
+    require("torch")
+    require("onnxruntime")
+    from bench import verify, verify_timing
+    from bench.models import zoo
+
+    zoo.write_zoo(tmp_path / "zoo", ["mobilenetv2"], samples=4, representative_samples=1, keras=False)
+    figure = verify.Published("*", "onnx", "mobilenetv2", 0.001, "a made-up figure")
+    monkeypatch.setattr(verify_timing, "PUBLISHED", (figure,))
+    models_ = verify.shipped_digits()
+    timing = verify.TimingModels(zoo_dir=tmp_path / "zoo")
+    report, _ = verify.run(models_, ["onnx", "tflite"], tmp_path / "reports", tmp_path / "r.jsonl", 1, timing)
+    by = {p["preset"]: p for p in report["paths"]}
+    onnx = by["onnx"]
+    assert onnx["status"] == "fail" and onnx["reason"] == "timing out of bounds", onnx
+    tc = onnx["timing_check"]
+    assert tc["timed_model"] == "mobilenetv2" and tc["p50_ms"] > 0.5 and "a made-up figure" in tc["held_against"]
+    assert by["tflite"]["timing_check"]["note"] == "no published figure for generic and tflite"
+    untimed = verify.run(models_, ["onnx"], tmp_path / "reports", tmp_path / "r.jsonl", 1)[0]["paths"][0]
+    assert "not timed (pass --timing-models DIR" in untimed["timing_check"]["note"], untimed
+
+
+def test_the_launcher_copies_the_timing_models_into_the_container(tmp_path: Path) -> None:
+    from launcher import cli, profiles
+    from launcher.run import Job, plan_inputs
+
+    zoo_dir = tmp_path / "zoo"
+    zoo_dir.mkdir()
+    extra = ["--presets", "coral", "--timing-models", str(zoo_dir)]
+    inputs = cli.verify_inputs(extra)
+    assert inputs == [zoo_dir]
+    argv, mapping = plan_inputs(Job(profiles.PROFILES["rpi-coral"], ("verify", *extra), tuple(inputs)))
+    assert argv[-1] == str(mapping[zoo_dir]) and argv[-1].startswith("/in/")
+
+
+def test_the_coral_is_timed_on_the_images_compiled_mobilenet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rpi-coral image (vendor step on) fetches google-coral/test_data's mobilenet_v2_1.0_224_quant_edgetpu.tflite
+    and names it in EDGEBENCH_EDGETPU_TIMING_MODEL; verify then times the coral path on it, with 224x224 uint8 images."""
+    from bench import verify_timing
+
+    compiled = tmp_path / "mobilenet_v2_1.0_224_quant_edgetpu.tflite"
+    monkeypatch.setenv(verify_timing.EDGETPU_TIMING_MODEL_ENV, str(compiled))
+    assert verify_timing.default_edgetpu_model() is None  # not fetched (WITH_EDGETPU=0): nothing to time
+    compiled.write_bytes(b"TFL3" * 4)
+    assert verify_timing.default_edgetpu_model() == compiled
+    figure = verify_timing.figure_for("rpi5", "coral")
+    timed = verify_timing.timing_set(figure, None, compiled)
+    assert timed.files == {"edgetpu": compiled} and timed.name == "mobilenetv2"
+    x = np.load(timed.data)["x_data"]
+    assert x.shape == (8, 224, 224, 3) and x.dtype == np.uint8
+    dockerfile = (REPO / "images/rpi-coral/Dockerfile").read_text()
+    assert "google-coral/test_data/${CORAL_TEST_DATA_COMMIT}/${CORAL_TIMING_MODEL}" in dockerfile

@@ -83,3 +83,37 @@ def test_actions_are_pinned_by_commit_and_push_only_on_tags(workflow: Dict[str, 
             if step.get("name") == "Push" or "login-action" in step.get("uses", ""):
                 assert step["if"] == "github.ref_type == 'tag'", (name, step)
     assert workflow["permissions"] == {"contents": "read"}
+
+
+def test_the_build_driver_runs_on_the_jetpack4_runners_python_3_6() -> None:
+    """The Jetson Nano runner has Ubuntu 18.04's Python 3.6: no postponed annotations, dataclasses,
+    ThreadingHTTPServer, capture_output/text in images/build.py (vermin, the minimum-version checker)."""
+    proc = subprocess.run(
+        [_tool("vermin"), "--no-tips", "--violations", "--eval-annotations", "--target=3.6-", "images/build.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_board_runners_run_only_for_pushes_to_the_default_branch_and_tags(workflow: Dict[str, Any]) -> None:
+    job = workflow["jobs"]["jetson"]
+    cond = job["if"].replace(" ", "")
+    assert cond.startswith("github.event_name=='push'&&"), cond
+    assert "github.ref_type=='tag'" in cond and "github.ref_name==github.event.repository.default_branch" in cond
+    install = [s for s in job["steps"] if "pip install" in s.get("run", "")]
+    build = next(i for i, s in enumerate(job["steps"]) if "images/build.py" in s.get("run", ""))
+    assert install and job["steps"].index(install[0]) < build
+    assert '"python-hcl2==3.0.5"' in install[0]["run"]  # python_requires >= 3.6 (its setup.py); 4.x needs 3.7
+
+
+def test_arm64_buildx_builds_defer_the_selfcheck_as_build_py_does(workflow: Dict[str, Any]) -> None:
+    steps = workflow["jobs"]["buildx"]["steps"]
+    plat = next(s for s in steps if s.get("id") == "plat")
+    assert 'if [ "$arch" = amd64 ]; then echo "selfcheck=1"' in plat["run"] and 'echo "selfcheck=0"' in plat["run"]
+    bake = next(s for s in steps if "bake-action" in s.get("uses", ""))
+    assert "*.args.SELFCHECK=${{ steps.plat.outputs.selfcheck }}" in bake["with"]["set"]
+    deferred = next(s for s in steps if "--selfcheck-only" in s.get("run", ""))
+    assert deferred["if"] == "steps.plat.outputs.selfcheck == '0'"

@@ -8,6 +8,7 @@ on every model tried; the opset is recorded.
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from typing import Optional, Tuple
 
@@ -23,18 +24,28 @@ _TWO_GB = 2**31 - 1
 TENSORRT8_OPSET = 13
 #: RuntimeOptions.extra key the conversion pipeline may set to the chain's final format
 CHAIN_TARGET_KEY = "convert_target"
+#: the device profile the conversion is for, set by the launcher on a host-image conversion done for a device
+TARGET_DEVICE_ENV = "EDGEBENCH_TARGET_DEVICE"
+#: device profiles (launcher/profiles.py) whose TensorRT reads fewer opsets than the default: an export for one of
+#: them uses this opset wherever it runs (the Nano's JetPack 4.6 has TensorRT 8.2)
+DEVICE_TENSORRT_OPSET = {"jetson-nano": (TENSORRT8_OPSET, "8.2")}
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 
 
-def opset_for(chain_target: Optional[str], tensorrt_version: str) -> Tuple[int, str]:
+def opset_for(chain_target: Optional[str], tensorrt_version: str, device: Optional[str] = None) -> Tuple[int, str]:
     """(opset, reason) of an export when --opset is not given.
 
+    ``device``: the device profile the files are for (``$EDGEBENCH_TARGET_DEVICE``, the launcher's): a Nano gets the
+    opset its TensorRT 8.2 reads, wherever the export runs (the workstation has no TensorRT).
     ``chain_target``: the format the chain ends in when the pipeline says so (None: unknown). Unknown counts as
     TensorRT when TensorRT 8.x is installed here: on such a machine (a Jetson Nano) an engine can only be 8.x.
     """
     from bench import formats
 
+    if device in DEVICE_TENSORRT_OPSET:
+        opset, trt = DEVICE_TENSORRT_OPSET[device]
+        return opset, f"for {device}: its TensorRT {trt} parses ONNX opset {opset} at most"
     major = tensorrt_version.split(".")[0]
     if chain_target in (None, formats.TENSORRT_ENGINE) and major == "8":
         return TENSORRT8_OPSET, f"TensorRT {tensorrt_version} parses ONNX opset {TENSORRT8_OPSET} at most"
@@ -62,7 +73,8 @@ def export(step: Step) -> StepResult:
     if step.options.opset:
         opset, opset_reason = step.options.opset, "--opset"
     else:
-        opset, opset_reason = opset_for(ro.extra.get(CHAIN_TARGET_KEY), package_version("tensorrt"))
+        device = os.environ.get(TARGET_DEVICE_ENV)
+        opset, opset_reason = opset_for(ro.extra.get(CHAIN_TARGET_KEY), package_version("tensorrt"), device)
     x = torch.from_numpy(np.zeros(step.input_shape, dtype=np.float32))
     n_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) + sum(
         b.numel() * b.element_size() for b in model.buffers()

@@ -48,7 +48,9 @@ _NUMPY_DTYPES = {
 
 
 def _pyarmnn() -> Any:
-    # pyarmnn's import warns once per parser this build lacks (Caffe, ONNX, TF): noise for a TFLite-only run
+    # pyarmnn's import warns once per parser this build lacks (Caffe, ONNX, TF): noise for a TFLite-only run. The
+    # caller's own logging.disable level is put back afterwards, not reset to NOTSET.
+    previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
         import pyarmnn as ann
@@ -58,7 +60,7 @@ def _pyarmnn() -> Any:
             "use the rpi-armnn image (Debian's python3-pyarmnn with libarmnn-cpuacc-backend22)",
         ) from exc
     finally:
-        logging.disable(logging.NOTSET)
+        logging.disable(previous)
     return ann
 
 

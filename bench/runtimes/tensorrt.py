@@ -1,8 +1,12 @@
 """TensorRT runtime: Jetson Nano (JetPack 4.6, TensorRT 8.2) and Orin (JetPack 6, TensorRT 10), with pycuda.
 
-Loads a serialized engine, or builds one from ONNX (explicit batch, fp32 or fp16) and caches it in
-``$EDGEBENCH_ENGINE_CACHE`` (the launcher mounts a named volume there), keyed by ONNX sha256, precision, TensorRT
-library version and GPU name. The build is timed on its own (``build_ms`` in ``describe()``) and left out of
+Loads a serialized engine, or builds one from ONNX (explicit batch, fp32 or fp16) and caches it in one cache root,
+``$EDGEBENCH_ENGINE_CACHE`` (the launcher mounts a named volume there; the conversion step's engines go there too),
+keyed by ONNX sha256, precision, the version of the libnvinfer this process loaded (its file name in
+/proc/self/maps: the board's library, not the bindings' build) and the GPU's compute capability. A cached engine that
+does not deserialize is rebuilt, with a warning. fp32 engines are built with ``BuilderFlag.TF32`` cleared: TensorRT
+enables TF32 by default (NvInfer.h kTF32, "Enabled by default"; pyCore.cpp binds ``BuilderFlag.TF32`` and
+``IBuilderConfig.clear_flag`` at 8.2.1 and v10.3.0), so an Ampere GPU (Orin) would otherwise run fp32 layers in TF32. The build is timed on its own (``build_ms`` in ``describe()``) and left out of
 ``load_ms`` by the runner. Buffers are allocated once with pycuda; ``prepare`` copies the input host->device,
 ``invoke`` is the synchronous ``execute_v2`` alone (it raises when TensorRT reports failure, so a failed inference
 is never timed), ``fetch`` copies the output device->host.
@@ -28,8 +32,6 @@ packages are not reachable).
 from __future__ import annotations
 
 import logging
-import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +41,19 @@ from bench import formats
 from bench.errors import BenchError, ConversionError, FrameworkUnavailable, ModelFormatError, UnsupportedModelError
 from bench.hashing import sha256_path
 from bench.runtimes.base import Runtime, RuntimeOptions, TensorSpec
+from bench.runtimes.trt_cache import (  # noqa: F401  (engine_cache_dir, ENGINE_CACHE_ENV: the cache's public names here too)
+    ENGINE_CACHE_ENV,
+    compute_capability,
+    deserializes,
+    engine_cache_dir,
+    engine_cache_key,
+    loaded_libnvinfer,
+    publish,
+)
 
 log = logging.getLogger(__name__)
 
 WORKSPACE_BYTES = 1 << 28  # 256 MiB: the Nano has 4 GB shared between CPU and GPU
-ENGINE_CACHE_ENV = "EDGEBENCH_ENGINE_CACHE"
 PRECISIONS = ("fp32", "fp16")
 
 
@@ -97,18 +107,10 @@ def probe() -> Dict[str, str]:
     return {"tensorrt": trt.__version__, "pycuda": pycuda.VERSION_TEXT, "gpu": gpu_name(cuda)}
 
 
-def engine_cache_dir() -> Path:
-    """``$EDGEBENCH_ENGINE_CACHE`` (a named volume under the launcher), else ``<EDGEBENCH_CACHE or ~/.cache>/tensorrt``."""
-    explicit = os.environ.get(ENGINE_CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("EDGEBENCH_CACHE", Path.home() / ".cache" / "edgebench")) / "tensorrt"
-
-
-def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: str) -> str:
-    """File name of a cached engine: an engine is valid only for one TensorRT version on one GPU."""
-    slug = re.sub(r"[^A-Za-z0-9.]+", "_", gpu).strip("_") or "gpu"
-    return f"{onnx_sha256[:16]}-{precision}-trt{trt_version}-{slug}.engine"
+def cache_identity(trt: Any, cuda: Any) -> Tuple[str, str]:
+    """(library version, GPU key) an engine is valid for: the loaded libnvinfer (else the bindings' version) and the
+    compute capability (else the GPU name)."""
+    return loaded_libnvinfer() or str(trt.__version__), compute_capability(cuda) or gpu_name(cuda)
 
 
 def configure_workspace(trt: Any, config: Any, nbytes: int = WORKSPACE_BYTES) -> str:
@@ -168,10 +170,39 @@ def build_engine(trt: Any, onnx_path: Path, precision: str, logger: Any) -> Tupl
         if not builder.platform_has_fast_fp16:
             raise FrameworkUnavailable("this GPU has no fast fp16", "use --precision fp32")
         config.set_flag(trt.BuilderFlag.FP16)
+    elif hasattr(trt.BuilderFlag, "TF32"):  # fp32 means fp32: TF32 is on by default (Ampere and newer use it)
+        config.clear_flag(trt.BuilderFlag.TF32)
+        facts["tf32"] = "cleared"
     serialized = builder.build_serialized_network(network, config)  # pyCore.cpp Builder, both tags
     if serialized is None:
         raise ConversionError(f"TensorRT failed to build an engine for {onnx_path}", "see the TensorRT log above")
     return bytes(serialized), facts
+
+
+def cached_engine(
+    trt: Any, cuda: Any, onnx_path: Path, precision: str, logger: Any
+) -> Tuple[bytes, Path, bool, Optional[float], Dict[str, Any]]:
+    """(engine, its cache file, whether it came from the cache, build ms or None, build facts) for an ONNX model, from
+    the one cache root (:func:`engine_cache_dir`): built and published when absent, rebuilt when the cached file does
+    not deserialize (a half-written or foreign file), with a warning."""
+    lib, gpu = cache_identity(trt, cuda)
+    cached = engine_cache_dir() / engine_cache_key(sha256_path(onnx_path), precision, lib, gpu)
+    if cached.is_file():
+        blob = cached.read_bytes()
+        if deserializes(trt, blob, logger):
+            return blob, cached, True, None, {}
+        log.warning("cached TensorRT engine %s does not load with this TensorRT: rebuilding it", cached)
+    log.info(
+        "building a TensorRT %s engine for %s (minutes on a Nano; cached in %s)",
+        precision,
+        onnx_path.name,
+        cached.parent,
+    )
+    start = time.perf_counter()
+    blob, facts = build_engine(trt, onnx_path, precision, logger)
+    build_ms = (time.perf_counter() - start) * 1e3
+    publish(cached, blob)
+    return blob, cached, False, build_ms, {**facts, "libnvinfer": lib, "gpu_key": gpu}
 
 
 @dataclass(frozen=True)
@@ -297,25 +328,10 @@ class TensorRTRuntime(Runtime):
         if formats.detect(model_path) != formats.ONNX:
             self._engine_path, self._engine_cached = model_path, True
             return model_path.read_bytes()
-        key = engine_cache_key(sha256_path(model_path), self._precision, trt.__version__, self._gpu)
-        cached = engine_cache_dir() / key
-        self._engine_path = cached
-        self._engine_cached = cached.is_file()
-        if self._engine_cached:
-            return cached.read_bytes()
-        log.info(
-            "building a TensorRT %s engine for %s (minutes on a Nano; cached in %s)",
-            self._precision,
-            model_path.name,
-            cached.parent,
+        blob, cached, self._engine_cached, self._build_ms, self._build_facts = cached_engine(
+            trt, self._cuda, model_path, self._precision, logger
         )
-        start = time.perf_counter()
-        blob, self._build_facts = build_engine(trt, model_path, self._precision, logger)
-        self._build_ms = (time.perf_counter() - start) * 1e3
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        tmp.replace(cached)  # atomic publish: a concurrent run never reads half an engine
+        self._engine_path = cached
         return blob
 
     def prepare(self, x: Any) -> None:
