@@ -196,7 +196,8 @@ def _run_into(config: RunConfig, record: RunRecord) -> None:
             if reference is not None:  # untimed, after the measurement
                 _check_deferred_fidelity(rt, reference, record)
             source = {"source_model": {"path": str(model_path), "format": fmt}} if run_path != model_path else {}
-            counts = compute.count_ops(rt, run_path, run_fmt, source)  # untimed, after the measurement
+            chain = {"chain": record.conversion.get("chain") or []}  # a count made at conversion (ExecuTorch)
+            counts = compute.count_ops(rt, run_path, run_fmt, {**source, **chain})  # untimed, after the measurement
         finally:
             rt.close()
     record.machine["state"] = sampler.summary()
