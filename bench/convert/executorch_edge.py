@@ -64,9 +64,38 @@ def _source_module(step: Step) -> Tuple[Any, str]:
     )
 
 
+def _onnx2torch_convert() -> Any:
+    """``onnx2torch.convert``. onnx2torch 1.5.15 imports torchvision when it is imported, for two converters
+    (``node_converters/nms.py``: NonMaxSuppression, ``roialign.py``: RoiAlign). torchvision is not installed beside
+    the pinned torch (its wheels pin another torch), so while onnx2torch is imported, a stand-in whose functions
+    raise is in its place; a model with either operator then fails its export with that message."""
+    import importlib.util
+    import sys
+    import types
+
+    if "onnx2torch" in sys.modules or importlib.util.find_spec("torchvision") is not None:
+        from onnx2torch import convert
+
+        return convert
+
+    def missing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ONNX NonMaxSuppression and RoiAlign need torchvision, which is not installed")
+
+    tv, ops = types.ModuleType("torchvision"), types.ModuleType("torchvision.ops")
+    ops.nms = ops.roi_align = ops.box_convert = missing  # type: ignore[attr-defined]
+    tv.ops = ops  # type: ignore[attr-defined]
+    sys.modules.update({"torchvision": tv, "torchvision.ops": ops})
+    try:
+        from onnx2torch import convert
+    finally:
+        del sys.modules["torchvision"], sys.modules["torchvision.ops"]
+    return convert
+
+
 def _from_onnx(step: Step) -> Any:
     import onnx
-    from onnx2torch import convert
+
+    convert = _onnx2torch_convert()
 
     model = onnx.load(str(step.source))
     try:
