@@ -114,6 +114,16 @@ def _from_onnx(step: Step) -> Any:
         ) from exc
 
 
+def _export_problem(exc: BaseException) -> str:
+    """torch.export's first line, and the model's line that raised it when torch names it."""
+    text = str(exc)
+    head = f"{type(exc).__name__}: {text.strip().splitlines()[0] if text.strip() else ''}"[:300]
+    where = re.search(r'raised this error:\s*File "([^"]+)", line (\d+), in \w+\s*\n\s*(.+)', text)
+    if where:
+        head += f" at {where.group(1).rsplit('/', 1)[-1]}:{where.group(2)} `{where.group(3).split('  #')[0].strip()}`"
+    return head
+
+
 def _export(torch: Any, module: Any, x: Any, what: str) -> Any:
     try:
         return torch.export.export(module, (x,), strict=False)
@@ -121,7 +131,7 @@ def _export(torch: Any, module: Any, x: Any, what: str) -> Any:
         raise
     except Exception as exc:
         raise ConversionError(
-            f"torch.export refused {what}: {_one_line(exc)}",
+            f"torch.export refused {what}: {_export_problem(exc)}",
             "make forward traceable at a fixed input shape (no data-dependent branches or shapes, no unsupported "
             "operator), or measure it with the onnx/pytorch presets",
         ) from exc
