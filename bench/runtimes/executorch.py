@@ -116,8 +116,8 @@ class ExecuTorchRuntime(Runtime):
             )
         self.input = _spec("input", meta.input_tensor_meta(0))
         self.output = _spec("output", meta.output_tensor_meta(0))
-        self._facts = program_facts(Path(model_path))
-        self._facts.update(_precision(self._program))
+        self._path = Path(model_path)
+        self._facts: Dict[str, Any] = {}  # read by describe(), outside the timed load (parsing imports exir)
         self._call = method._method  # ExecuTorchMethod: __call__(inputs) runs and copies the outputs out
         self._inputs: List[Any] = []
         self._y: Any = None
@@ -154,6 +154,8 @@ class ExecuTorchRuntime(Runtime):
             "threads_asked": self._threads_asked,
             "threadpool": "ExecuTorch's process-wide threadpool (XNNPACK delegate)",
         }
+        if not self._facts:
+            self._facts = {**program_facts(self._path), **_precision(self._program)}
         out.update(self._facts)
         return out
 
