@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from dataclasses import replace
 from typing import Any, Dict, Tuple
 
 from bench.convert.edges import Step, StepResult
@@ -168,6 +169,12 @@ def to_pte(step: Step) -> StepResult:
     from executorch.devtools.backend_debug import get_delegation_info
     from executorch.exir import to_edge_transform_and_lower
 
+    from bench import formats
+
+    if step.input_shape is None and step.edge.source == formats.ONNX:  # e.g. tf2onnx's output inside a chain
+        from bench.convert.pipeline import _source_input_shape
+
+        step = replace(step, input_shape=_source_input_shape(step.source, formats.ONNX, step.runtime_options, None))
     if step.input_shape is None or any(int(d) <= 0 for d in step.input_shape):
         raise ConversionError(
             f"the input shape of {step.source.name} is not fixed ({step.input_shape}), and torch.export for "

@@ -226,8 +226,8 @@ def rows_of(etdump: Any, skip_runs: int) -> List[Dict[str, Any]]:
     seen = 0
     for run in etdump.run_data:
         events = [e.profile_event for e in run.events or [] if e.profile_event is not None]
-        if not any(e.name == "Method::execute" for e in events):
-            continue  # the load's block (Method::init)
+        if not any(e.name == "Method::execute" for e in events) or all(e.name == "Method::execute" for e in events):
+            continue  # the load's block (Method::init), or a constant method's run (no instruction: not forward)
         seen += 1
         if seen <= skip_runs:
             continue
