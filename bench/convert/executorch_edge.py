@@ -100,7 +100,7 @@ def _from_onnx(step: Step) -> Any:
 
     model = onnx.load(str(step.source))
     try:
-        return convert(model).eval()
+        return _static_reshapes(convert(model)).eval()
     except NotImplementedError as exc:  # onnx2torch: "Converter is not implemented (OperationDescription(...))"
         op = re.search(r"operation_type='?([\w.]+)'?", str(exc))
         raise ConversionError(
@@ -113,6 +113,44 @@ def _from_onnx(step: Step) -> Any:
             f"onnx2torch failed on {step.source.name}: {_one_line(exc)}",
             "simplify the ONNX model (onnxsim) or export the PyTorch model directly",
         ) from exc
+
+
+def _static_reshapes(gm: Any) -> Any:
+    """onnx2torch's Reshape module decides at run time whether its shape tensor holds a 0 (``torch.any(shape == 0)``,
+    ``node_converters/reshape.py``), a branch on data torch.export refuses. A Reshape whose shape is a constant
+    (an initializer or a Constant node, as tf2onnx writes them) without zeros becomes a plain ``torch.reshape``."""
+    import torch
+    from onnx2torch.node_converters.reshape import OnnxReshape
+
+    changed = False
+    for node in list(gm.graph.nodes):
+        if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), OnnxReshape):
+            continue
+        value = _constant(gm, node.args[1]) if len(node.args) == 2 else None
+        if value is None or bool((value == 0).any()):
+            continue
+        node.op, node.target = "call_function", torch.reshape
+        node.args = (node.args[0], tuple(int(v) for v in value.reshape(-1).tolist()))
+        changed = True
+    if changed:
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
+    return gm
+
+
+def _constant(gm: Any, node: Any) -> Any:
+    """The tensor behind an fx node that is an initializer (``get_attr``) or an onnx2torch Constant, else None."""
+    import torch
+
+    if getattr(node, "op", None) == "get_attr":
+        value: Any = gm
+        for part in str(node.target).split("."):
+            value = getattr(value, part)
+        return value if isinstance(value, torch.Tensor) else None
+    if getattr(node, "op", None) == "call_module" and not node.args:
+        value = getattr(gm.get_submodule(node.target), "value", None)
+        return value if isinstance(value, torch.Tensor) else None
+    return None
 
 
 def _export_problem(exc: BaseException) -> str:
