@@ -274,3 +274,44 @@ def test_format_detection_and_presets():
         (formats.ONNX, formats.EXECUTORCH_PTE),
     ]
     assert [e.target for e in edges.plan(formats.KERAS, formats.EXECUTORCH_PTE)] == [formats.ONNX, "executorch-pte"]
+
+
+def test_onnx_reshape_and_squeeze_with_constant_shapes(tmp_path, cache):
+    """tf2onnx writes Reshape with an initializer shape and opset-13 Squeeze with tensor axes; onnx2torch turns both
+    into run-time branches on those tensors, which torch.export refuses unless the edge makes them static. The
+    source's outputs come from ONNX Runtime."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from bench.convert import convert_for
+    from bench.runtimes.base import RuntimeOptions
+
+    nodes = [
+        helper.make_node("Reshape", ["input", "shape"], ["r"]),
+        helper.make_node("Constant", [], ["axes"], value=numpy_helper.from_array(np.array([2, 3], np.int64))),
+        helper.make_node("Squeeze", ["r", "axes"], ["s"]),
+        helper.make_node("Relu", ["s"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4, 4, 1])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16])],
+        initializer=[numpy_helper.from_array(np.array([-1, 16, 1, 1], np.int64), "shape")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(tmp_path / "shapes.onnx"))
+    data = tmp_path / "shapes.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x_data=rng.standard_normal((8, 4, 4, 1)).astype(np.float32), y_data=rng.integers(0, 16, 8))
+    conv = convert_for(
+        tmp_path / "shapes.onnx",
+        formats.ONNX,
+        "executorch",
+        ConvertOptions(cache_dir=cache),
+        runtime_options=RuntimeOptions(),
+        data=data,
+        model_type="classification",
+    )
+    assert conv.fidelity["status"] == "checked" and conv.fidelity["max_abs_diff"] <= 1e-6

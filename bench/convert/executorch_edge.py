@@ -118,18 +118,21 @@ def _from_onnx(step: Step) -> Any:
 def _static_reshapes(gm: Any) -> Any:
     """onnx2torch's Reshape module decides at run time whether its shape tensor holds a 0 (``torch.any(shape == 0)``,
     ``node_converters/reshape.py``), a branch on data torch.export refuses. A Reshape whose shape is a constant
-    (an initializer or a Constant node, as tf2onnx writes them) without zeros becomes a plain ``torch.reshape``."""
+    (an initializer or a Constant node, as tf2onnx writes them) without zeros becomes a plain ``torch.reshape``; the
+    same for opset-13 Squeeze, whose axes are a tensor sorted and looped over at run time (``squeeze.py``)."""
     import torch
     from onnx2torch.node_converters.reshape import OnnxReshape
+    from onnx2torch.node_converters.squeeze import OnnxSqueezeDynamicAxes
 
     changed = False
     for node in list(gm.graph.nodes):
-        if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), OnnxReshape):
+        module = gm.get_submodule(node.target) if node.op == "call_module" else None
+        if not isinstance(module, (OnnxReshape, OnnxSqueezeDynamicAxes)) or len(node.args) != 2:
             continue
-        value = _constant(gm, node.args[1]) if len(node.args) == 2 else None
-        if value is None or bool((value == 0).any()):
+        value = _constant(gm, node.args[1])
+        if value is None or not value.numel() or (isinstance(module, OnnxReshape) and bool((value == 0).any())):
             continue
-        node.op, node.target = "call_function", torch.reshape
+        node.op, node.target = "call_function", torch.reshape if isinstance(module, OnnxReshape) else torch.squeeze
         node.args = (node.args[0], tuple(int(v) for v in value.reshape(-1).tolist()))
         changed = True
     if changed:
