@@ -276,9 +276,9 @@ def test_format_detection_and_presets():
     assert [e.target for e in edges.plan(formats.KERAS, formats.EXECUTORCH_PTE)] == [formats.ONNX, "executorch-pte"]
 
 
-def test_onnx_reshape_and_squeeze_with_constant_shapes(tmp_path, cache):
-    """tf2onnx writes Reshape with an initializer shape and opset-13 Squeeze with tensor axes; onnx2torch turns both
-    into run-time branches on those tensors, which torch.export refuses unless the edge makes them static. The
+def test_onnx_reshape_squeeze_pad_with_constant_shapes(tmp_path, cache):
+    """tf2onnx writes Reshape with an initializer shape, opset-13 Squeeze with tensor axes and Pad with tensor pads;
+    onnx2torch turns them into run-time reads of those tensors, which torch.export refuses unless the edge makes them static. The
     source's outputs come from ONNX Runtime."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -290,14 +290,18 @@ def test_onnx_reshape_and_squeeze_with_constant_shapes(tmp_path, cache):
         helper.make_node("Reshape", ["input", "shape"], ["r"]),
         helper.make_node("Constant", [], ["axes"], value=numpy_helper.from_array(np.array([2, 3], np.int64))),
         helper.make_node("Squeeze", ["r", "axes"], ["s"]),
-        helper.make_node("Relu", ["s"], ["output"]),
+        helper.make_node("Pad", ["s", "pads"], ["p"]),
+        helper.make_node("Relu", ["p"], ["output"]),
     ]
     graph = helper.make_graph(
         nodes,
         "g",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4, 4, 1])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 16])],
-        initializer=[numpy_helper.from_array(np.array([-1, 16, 1, 1], np.int64), "shape")],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 19])],
+        initializer=[
+            numpy_helper.from_array(np.array([-1, 16, 1, 1], np.int64), "shape"),
+            numpy_helper.from_array(np.array([0, 1, 0, 2], np.int64), "pads"),  # 1 before, 2 after the 16
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
@@ -315,3 +319,4 @@ def test_onnx_reshape_and_squeeze_with_constant_shapes(tmp_path, cache):
         model_type="classification",
     )
     assert conv.fidelity["status"] == "checked" and conv.fidelity["max_abs_diff"] <= 1e-6
+    assert conv.fidelity["samples"] == 8

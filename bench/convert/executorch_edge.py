@@ -135,10 +135,35 @@ def _static_reshapes(gm: Any) -> Any:
         node.op, node.target = "call_function", torch.reshape if isinstance(module, OnnxReshape) else torch.squeeze
         node.args = (node.args[0], tuple(int(v) for v in value.reshape(-1).tolist()))
         changed = True
+    changed = _static_pads(gm) or changed
     if changed:
         gm.graph.eliminate_dead_code()
         gm.recompile()
     return gm
+
+
+def _static_pads(gm: Any) -> bool:
+    """onnx2torch's Pad reads its pads tensor with ``.tolist()`` at run time (``pad.py`` OnnxPadDynamic): data the
+    lowering cannot plan memory for. Constant pads (and constant value) become one ``F.pad`` with fixed arguments,
+    translated by onnx2torch's own helpers."""
+    import torch
+    from onnx2torch.node_converters import pad as o2t_pad
+
+    changed = False
+    for node in list(gm.graph.nodes):
+        module = gm.get_submodule(node.target) if node.op == "call_module" else None
+        if not isinstance(module, o2t_pad.OnnxPadDynamic) or len(node.args) not in (2, 3):
+            continue
+        pads = _constant(gm, node.args[1])
+        fill = _constant(gm, node.args[2]) if len(node.args) == 3 and node.args[2] is not None else torch.tensor(0.0)
+        if pads is None or fill is None:
+            continue
+        torch_pads = o2t_pad._torch_padding_to_mode_format(o2t_pad._onnx_padding_to_torch(pads.tolist()), module.mode)
+        node.op, node.target = "call_function", torch.nn.functional.pad
+        node.args = (node.args[0],)
+        node.kwargs = {"pad": tuple(int(p) for p in torch_pads), "mode": module.mode, "value": float(fill)}
+        changed = True
+    return changed
 
 
 def _constant(gm: Any, node: Any) -> Any:
@@ -243,7 +268,7 @@ def to_pte(step: Step) -> StepResult:
             raise
         except Exception as exc:  # e.g. "Missing out variants: {'aten::...'}": an operator without a kernel
             raise ConversionError(
-                f"ExecuTorch could not lower {step.source.name}: {_one_line(exc)}",
+                f"ExecuTorch could not lower {step.source.name}: {_export_problem(exc)}",
                 "replace the operator named there, or measure this model with the onnx/pytorch presets",
             ) from exc
     out = step.out_dir / "model.pte"
