@@ -3,7 +3,8 @@
 Where each number comes from:
 
 * ``macs``/``ops``: :mod:`bench.opcount` on the measured model's graph (ONNX or TFLite); for a model without a
-  countable graph, the graph it was converted from (``conversion.source_model``), else the runtime's own counter
+  countable graph, the graph it was converted from (``conversion.source_model``), else a count the conversion made on
+  its source module (``conversion.chain[].options.macs``: ExecuTorch from a state_dict), else the runtime's own counter
   (PyTorch: ``torch.utils.flop_counter.FlopCounterMode`` on one batch-1 forward pass). ``ops = 2 * macs``.
 * ``gops_per_s``: ``ops / invoke p50`` (the runtime call alone, the record's median).
   An Edge TPU model is counted from the model it was compiled from (its own graph holds only the CPU remainder); a
@@ -82,6 +83,10 @@ def count_ops(
         if res["macs"] > 0:
             return {**res, "source": res["source"] + suffix}
         reasons.append(f"{path.name}: no counted operators (compiled into a custom op?)")
+    for step in conversion.get("chain") or []:  # counted by the conversion on its source module (executorch_edge)
+        made = (step.get("options") or {}).get("macs") or {}
+        if made.get("macs", 0) > 0:
+            return {**made, "source": f"{made['source']} (at conversion)"}
     counter = getattr(rt, "count_macs", None)
     if counter is not None:
         try:
@@ -105,6 +110,8 @@ def precision_of(
         return {"precision": str(runtime.get("precision") or "fp32")}
     if counted_precision == "int8":  # quantized ONNX operators (QLinearConv, MatMulInteger, ...)
         return {"precision": "int8"}
+    if fmt == formats.EXECUTORCH_PTE:  # the program's own statement (bench.runtimes.executorch describe)
+        return {"precision": str(runtime.get("precision") or "fp32")}
     if fmt in (formats.TFLITE, formats.EDGETPU_TFLITE):
         weights = tflite_weight_dtype(model_path)
         if weights in ("int8", "uint8"):

@@ -15,8 +15,9 @@ KERAS = "keras"
 TORCHSCRIPT = "torchscript"
 TORCH_STATE_DICT = "pytorch-state-dict"
 TENSORRT_ENGINE = "tensorrt-engine"
+EXECUTORCH_PTE = "executorch-pte"
 
-ALL = (ONNX, TFLITE, EDGETPU_TFLITE, SAVEDMODEL, KERAS, TORCHSCRIPT, TORCH_STATE_DICT, TENSORRT_ENGINE)
+ALL = (ONNX, TFLITE, EDGETPU_TFLITE, SAVEDMODEL, KERAS, TORCHSCRIPT, TORCH_STATE_DICT, TENSORRT_ENGINE, EXECUTORCH_PTE)
 
 #: Which runtime runs which format without conversion.
 NATIVE_RUNTIME = {
@@ -26,6 +27,7 @@ NATIVE_RUNTIME = {
     TORCHSCRIPT: "pytorch",
     TORCH_STATE_DICT: "pytorch",
     TENSORRT_ENGINE: "tensorrt",
+    EXECUTORCH_PTE: "executorch",
 }
 
 EDGETPU_OP = b"edgetpu-custom-op"
@@ -51,6 +53,8 @@ def detect(path: Path) -> str:
     if head[4:8] == b"TFL3":
         data = path.read_bytes()
         return EDGETPU_TFLITE if EDGETPU_OP in data else TFLITE
+    if head[4:6] == b"ET" and head[6:8].isdigit():  # ExecuTorch program flatbuffer, file identifier "ET12"
+        return EXECUTORCH_PTE
     if head.startswith(_HDF5_MAGIC):
         return KERAS
     if zipfile.is_zipfile(path):
@@ -62,7 +66,7 @@ def detect(path: Path) -> str:
     if path.suffix.lower() in (".engine", ".plan", ".trt"):
         return TENSORRT_ENGINE  # serialized TensorRT engines have no stable public magic number
     raise ModelFormatError(
-        f"model {path} is of no known format (ONNX, TFLite, SavedModel, Keras, TorchScript, PyTorch state_dict, TensorRT engine)",
+        f"model {path} is of no known format (ONNX, TFLite, SavedModel, Keras, TorchScript, PyTorch state_dict, TensorRT engine, ExecuTorch .pte)",
         "export the model to one of these formats",
     )
 

@@ -209,6 +209,7 @@ def _run_into(config: RunConfig, record: RunRecord, counts: Dict[str, Any]) -> N
             key = counts_key(run_sha, config.framework, shape)
             counted = counts.get(key) if key else None
             if counted is None:  # untimed, after the measurement; once per model in a compare
+                # record.conversion carries the chain: a count made at conversion (ExecuTorch) is read from it
                 counted = compute.count_ops(rt, run_path, run_fmt, {**record.conversion, **source}, shape)
                 if key:
                     counts[key] = counted

@@ -74,6 +74,7 @@ CHECKS: Dict[str, Callable[[], Dict[str, str]]] = {
     "tensorrt": _runtime_probe("tensorrt"),
     "coral": _runtime_probe("coral"),
     "xnnpack": _xnnpack,
+    "executorch": _runtime_probe("executorch"),
     "armnn": _library("armnn-delegate", "armnnDelegate", "EDGEBENCH_ARMNN_DELEGATE"),
     "pyarmnn": _runtime_probe("armnn"),  # the armnn runtime (PyArmNN); "armnn" above is the TFLite delegate
     "edgetpu": _library("libedgetpu", "edgetpu"),

@@ -76,6 +76,8 @@ PRESET_SOURCE = {
     "tensorrt-fp32": "onnx",
     "tensorrt-fp16": "onnx",
     "tensorrt-int8": "onnx",
+    "executorch": "pytorch",  # torch.export of the PyTorch model itself (no onnx2torch on the way)
+    "executorch-int8": "pytorch",
 }
 
 

@@ -229,6 +229,7 @@ def test_all_takes_what_runs_here_and_says_why_not_for_the_rest() -> None:
     assert {"onnx", "tflite", "tflite-nodelegate"} <= set(chosen)
     assert set(chosen) | set(why) == set(NAMES) and not set(chosen) & set(why)
     assert why["tflite-int8"] == why["tensorrt-int8"] == "int8 needs --representative-data-path"
+    assert "executorch" in chosen and why["executorch-int8"] == "int8 needs --representative-data-path"
     assert "pytorch" in why["pytorch"].lower()  # nothing converts an ONNX model to PyTorch
     assert "tensorrt" in why["tensorrt-fp32"].lower()
     assert "armnn" in why["tflite-armnn"].lower()

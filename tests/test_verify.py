@@ -18,7 +18,7 @@ import pytest
 from bench import verify
 from tests.conftest import REPO, require
 
-CPU_PATHS = {"onnx", "tflite", "tflite-int8", "tflite-nodelegate"}
+CPU_PATHS = {"onnx", "tflite", "tflite-int8", "tflite-nodelegate", "executorch", "executorch-int8"}
 ACCELERATORS = {"coral", "tensorrt-fp32", "tensorrt-fp16", "tensorrt-int8", "tflite-armnn"}
 
 
@@ -35,6 +35,7 @@ def _reports(tmp_path: Path) -> list:
 def test_verify_on_this_machine_passes_cpu_paths_and_skips_accelerators(tmp_path: Path) -> None:
     require("onnxruntime")
     require("ai_edge_litert")
+    require("executorch")
     proc = _verify(tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (path,) = _reports(tmp_path)

@@ -43,6 +43,11 @@ PRESETS: Dict[str, Preset] = {
     "tensorrt-fp32": Preset("tensorrt", "fp32", None, False, "TensorRT engine, fp32"),
     "tensorrt-fp16": Preset("tensorrt", "fp16", None, False, "TensorRT engine, fp16 kernels allowed"),
     "tensorrt-int8": Preset("tensorrt", "int8", None, True, "TensorRT engine, int8 calibrated on representative data"),
+    # the XNNPACK delegate is chosen at conversion (XnnpackPartitioner), so it is in the .pte, not a run flag
+    "executorch": Preset("executorch", "fp32", None, False, "ExecuTorch .pte lowered to the XNNPACK delegate"),
+    "executorch-int8": Preset(
+        "executorch", "int8", None, True, "ExecuTorch XNNPACK, int8 by PT2E (XNNPACKQuantizer), calibrated"
+    ),
 }
 
 NAMES: Tuple[str, ...] = tuple(PRESETS)

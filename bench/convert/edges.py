@@ -62,6 +62,10 @@ class StepResult:
 _TF_PKGS = ("tensorflow", "tf-keras", "keras")
 _ONNX2TF_PKGS = ("onnx2tf", "onnx", "onnxsim", "tensorflow", "onnx-graphsurgeon", "sng4onnx")
 _TF_PRECISIONS = PRECISIONS  # TFLite makes every precision
+#: torch.export + XnnpackPartitioner (bench.convert.executorch_edge); int8 through PT2E with the XNNPACK quantizer
+EXECUTORCH_TOOL = "torch.export+xnnpack"
+_ET_PKGS = ("executorch", "torch", "torchao")
+_ET_PRECISIONS = ("fp32", "int8")
 
 EDGES: Dict[Tuple[str, str], Edge] = {
     (F.TORCH_STATE_DICT, F.ONNX): Edge(
@@ -104,6 +108,23 @@ EDGES: Dict[Tuple[str, str], Edge] = {
         ("edgetpu_compiler",),  # `edgetpu_compiler --version` (bench.convert.tools.NON_PYTHON_VERSIONS)
         ("int8",),
     ),
+    # a TorchScript archive reaches ExecuTorch through ONNX: torch.export cannot trace a ScriptModule
+    (F.TORCH_STATE_DICT, F.EXECUTORCH_PTE): Edge(
+        F.TORCH_STATE_DICT,
+        F.EXECUTORCH_PTE,
+        EXECUTORCH_TOOL,
+        "bench.convert.executorch_edge:to_pte",
+        _ET_PKGS,
+        _ET_PRECISIONS,
+    ),
+    (F.ONNX, F.EXECUTORCH_PTE): Edge(
+        F.ONNX,
+        F.EXECUTORCH_PTE,
+        EXECUTORCH_TOOL,
+        "bench.convert.executorch_edge:to_pte",
+        _ET_PKGS + ("onnx2torch", "onnx"),
+        _ET_PRECISIONS,
+    ),
 }
 
 #: the model format each framework is converted to
@@ -113,6 +134,7 @@ FRAMEWORK_TARGET: Dict[str, Optional[str]] = {
     "tensorrt": F.TENSORRT_ENGINE,
     "coral": F.EDGETPU_TFLITE,
     "armnn": F.TFLITE,  # PyArmNN's TFLite parser
+    "executorch": F.EXECUTORCH_PTE,
     "pytorch": None,  # nothing converts *to* PyTorch
     "tensorflow": F.SAVEDMODEL,  # no benchmark runtime; reachable through bench.convert.convert()
 }

@@ -48,6 +48,7 @@ _RUNTIME_FOR = {
     formats.TORCHSCRIPT: "pytorch",
     formats.TORCH_STATE_DICT: "pytorch",
     formats.TENSORRT_ENGINE: "tensorrt",
+    formats.EXECUTORCH_PTE: "executorch",
 }
 
 

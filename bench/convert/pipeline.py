@@ -29,6 +29,7 @@ _EXT = {
     formats.EDGETPU_TFLITE: "_edgetpu.tflite",
     formats.SAVEDMODEL: "_saved_model",
     formats.TENSORRT_ENGINE: ".engine",
+    formats.EXECUTORCH_PTE: ".pte",
 }
 SYNTHETIC_SAMPLES = 32
 
@@ -231,7 +232,7 @@ def _key_options(edge: edges.Edge, precision: str, options: ConvertOptions, cont
         k["keep_shape"] = options.keep_shape
     if edge.tool in ("torch.onnx.export", "tf2onnx"):
         k["opset"] = options.opset
-    if edge.tool == "torch.onnx.export":
+    if edge.tool in ("torch.onnx.export", edges.EXECUTORCH_TOOL):
         k["input_shape"] = list(context["input_shape"] or [])
         k["class"] = context.get("class")
     if precision == "int8":

@@ -15,6 +15,7 @@ RUNTIMES: Dict[str, str] = {
     "tensorrt": "bench.runtimes.tensorrt:TensorRTRuntime",
     "coral": "bench.runtimes.coral:CoralRuntime",
     "armnn": "bench.runtimes.armnn:ArmNNRuntime",
+    "executorch": "bench.runtimes.executorch:ExecuTorchRuntime",
 }
 
 
