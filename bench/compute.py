@@ -154,7 +154,7 @@ def precision_of(framework: str, device: str, runtime: Dict[str, Any], model_pat
     """{"precision": fp32|fp16|int8, "note"?}: the arithmetic precision the device runs the model in."""
     if device == "tpu":
         return {"precision": "int8"}
-    if framework == "tensorrt":
+    if framework in ("tensorrt", "openvino", "ncnn"):  # the runtime reports what it computes in
         return {"precision": str(runtime.get("precision") or "fp32")}
     if fmt in (formats.TFLITE, formats.EDGETPU_TFLITE):
         weights = tflite_weight_dtype(model_path)

@@ -86,6 +86,10 @@ PRESET_SOURCE = {
     "tensorrt-fp32": "onnx",
     "tensorrt-fp16": "onnx",
     "tensorrt-int8": "onnx",
+    "ncnn": "onnx",
+    "ncnn-fp16": "onnx",
+    "openvino": "onnx",
+    "openvino-int8": "onnx",
 }
 
 

@@ -43,6 +43,11 @@ PRESETS: Dict[str, Preset] = {
     "tensorrt-fp32": Preset("tensorrt", "fp32", None, False, "TensorRT engine, fp32"),
     "tensorrt-fp16": Preset("tensorrt", "fp16", None, False, "TensorRT engine, fp16 kernels allowed"),
     "tensorrt-int8": Preset("tensorrt", "int8", None, True, "TensorRT engine, int8 calibrated on representative data"),
+    # ncnn int8 is absent: its ncnn2table/ncnn2int8 tools are on no package registry (bench/convert/ncnn_edge.py)
+    "ncnn": Preset("ncnn", "fp32", None, False, "ncnn (pnnx conversion), fp32 storage and arithmetic"),
+    "ncnn-fp16": Preset("ncnn", "fp16", None, False, "ncnn, fp16 weights; fp16 arithmetic where the CPU has it"),
+    "openvino": Preset("openvino", "fp32", None, False, "OpenVINO IR on the CPU plugin, latency hint, fp32"),
+    "openvino-int8": Preset("openvino", "int8", None, True, "OpenVINO IR, NNCF int8 calibrated on representative data"),
 }
 
 NAMES: Tuple[str, ...] = tuple(PRESETS)

@@ -104,6 +104,15 @@ EDGES: Dict[Tuple[str, str], Edge] = {
         ("edgetpu_compiler",),  # `edgetpu_compiler --version` (bench.convert.tools.NON_PYTHON_VERSIONS)
         ("int8",),
     ),
+    (F.ONNX, F.OPENVINO_IR): Edge(
+        F.ONNX, F.OPENVINO_IR, "openvino", "bench.convert.openvino_edge:to_ir", ("openvino", "nncf"), ("fp32", "int8")
+    ),
+    (F.ONNX, F.NCNN): Edge(
+        F.ONNX, F.NCNN, "pnnx", "bench.convert.ncnn_edge:to_ncnn", ("pnnx", "ncnn"), ("fp32", "fp16")
+    ),
+    (F.TORCHSCRIPT, F.NCNN): Edge(
+        F.TORCHSCRIPT, F.NCNN, "pnnx", "bench.convert.ncnn_edge:to_ncnn", ("pnnx", "ncnn", "torch"), ("fp32", "fp16")
+    ),
 }
 
 #: the model format each framework is converted to
@@ -113,6 +122,8 @@ FRAMEWORK_TARGET: Dict[str, Optional[str]] = {
     "tensorrt": F.TENSORRT_ENGINE,
     "coral": F.EDGETPU_TFLITE,
     "armnn": F.TFLITE,  # PyArmNN's TFLite parser
+    "openvino": F.OPENVINO_IR,
+    "ncnn": F.NCNN,
     "pytorch": None,  # nothing converts *to* PyTorch
     "tensorflow": F.SAVEDMODEL,  # no benchmark runtime; reachable through bench.convert.convert()
 }

@@ -48,6 +48,8 @@ _RUNTIME_FOR = {
     formats.TORCHSCRIPT: "pytorch",
     formats.TORCH_STATE_DICT: "pytorch",
     formats.TENSORRT_ENGINE: "tensorrt",
+    formats.OPENVINO_IR: "openvino",
+    formats.NCNN: "ncnn",
 }
 
 

@@ -29,6 +29,8 @@ _EXT = {
     formats.EDGETPU_TFLITE: "_edgetpu.tflite",
     formats.SAVEDMODEL: "_saved_model",
     formats.TENSORRT_ENGINE: ".engine",
+    formats.OPENVINO_IR: "_openvino.zip",  # bench.bundle: the .xml and .bin in one stored zip
+    formats.NCNN: "_ncnn.zip",  # bench.bundle: the .param and .bin in one stored zip
 }
 SYNTHETIC_SAMPLES = 32
 

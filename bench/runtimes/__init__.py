@@ -15,6 +15,8 @@ RUNTIMES: Dict[str, str] = {
     "tensorrt": "bench.runtimes.tensorrt:TensorRTRuntime",
     "coral": "bench.runtimes.coral:CoralRuntime",
     "armnn": "bench.runtimes.armnn:ArmNNRuntime",
+    "openvino": "bench.runtimes.openvino:OpenVINORuntime",
+    "ncnn": "bench.runtimes.ncnn:NcnnRuntime",
 }
 
 
