@@ -51,22 +51,34 @@ def pnnx_binary() -> Path:
     return exe
 
 
-def _copy_source(step: Step) -> Path:
-    """The model copied into the work folder (pnnx writes its intermediate files next to its input)."""
-    src = Path(step.source)
-    suffix = ".onnx" if src.suffix.lower() == ".onnx" or step.edge.source == formats.ONNX else ".pt"
-    copy = step.work_dir / f"model{suffix}"
-    shutil.copy2(src, copy)
-    if suffix == ".onnx":  # external weights travel with the copy
-        import onnx
+#: the newest ONNX IR version the onnxruntime inside pnnx 20261020 reads (its own error: "Unsupported model IR version:
+#: 14, max supported IR version: 13"); onnx 1.23 writes 14 by default, so a newer file is relabelled 13 in the copy
+PNNX_MAX_IR_VERSION = 13
 
-        proto = onnx.load(str(src), load_external_data=False)
-        for t in proto.graph.initializer:
-            if t.data_location == onnx.TensorProto.EXTERNAL:
-                loc = next((e.value for e in t.external_data if e.key == "location"), None)
-                if loc and not (step.work_dir / loc).exists():
-                    shutil.copy2(src.parent / loc, step.work_dir / loc)
-    return copy
+
+def _copy_source(step: Step) -> Tuple[Path, List[str]]:
+    """The model copied into the work folder (pnnx writes its intermediate files next to its input), and notes."""
+    src = Path(step.source)
+    if step.edge.source != formats.ONNX:
+        copy = step.work_dir / "model.pt"
+        shutil.copy2(src, copy)
+        return copy, []
+    import onnx
+
+    copy, notes = step.work_dir / "model.onnx", []
+    proto = onnx.load(str(src), load_external_data=False)
+    for t in proto.graph.initializer:  # external weights travel with the copy
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            loc = next((e.value for e in t.external_data if e.key == "location"), None)
+            if loc and not (step.work_dir / loc).exists():
+                shutil.copy2(src.parent / loc, step.work_dir / loc)
+    if proto.ir_version > PNNX_MAX_IR_VERSION:
+        notes.append(f"ONNX IR version {proto.ir_version} relabelled {PNNX_MAX_IR_VERSION} for pnnx's onnxruntime")
+        proto.ir_version = PNNX_MAX_IR_VERSION
+        onnx.save(proto, str(copy))
+    else:
+        shutil.copy2(src, copy)
+    return copy, notes
 
 
 def unknown_layers(param_text: str) -> List[str]:
@@ -109,7 +121,7 @@ def to_ncnn(step: Step) -> StepResult:
             "pass the data file (x_data fixes the shape) or export the model with a fixed input shape",
         )
     work = step.work_dir
-    copy = _copy_source(step)
+    copy, notes = _copy_source(step)
     param, weights = work / "model.ncnn.param", work / "model.ncnn.bin"
     argv = _argv(copy, tuple(shape), step.precision == "fp16")
     seconds = tools.run(
@@ -129,4 +141,4 @@ def to_ncnn(step: Step) -> StepResult:
     meta: Dict[str, Any] = {"precision": step.precision, "input_shape": [int(d) for d in shape], "tool": "pnnx"}
     dest = bundle.write(step.out_dir / "model_ncnn.zip", formats.NCNN, param, weights, meta)
     opts = {"argv": ["pnnx"] + argv[1:], "precision": step.precision, "pnnx_seconds": round(seconds, 3)}
-    return StepResult(path=dest, options=opts)
+    return StepResult(path=dest, options=opts, notes=notes)
