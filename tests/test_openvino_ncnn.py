@@ -228,3 +228,26 @@ def test_compare_records_the_refused_configs_and_goes_on(tmp_path: Path) -> None
     assert records["onnx"]["status"] == "ok", proc.stderr[-2000:]
     for name in ("ncnn", "openvino"):
         assert records[name]["status"] == "error" and "Det" in records[name]["error"], records[name]["error"]
+
+
+def test_profile_openvino_counters_per_node_ncnn_says_not_available(tmp_path: Path) -> None:
+    require("openvino")
+    require("pnnx")
+    records = {}
+    for target, framework in ((formats.OPENVINO_IR, "openvino"), (formats.NCNN, "ncnn")):
+        conv = _convert(tmp_path, target)
+        out = tmp_path / f"{framework}.jsonl"
+        proc = run_cli(
+            "run", str(conv.path), str(DIGITS_DATA), "--framework", framework, "--profile", "--threads", "1",
+            "--min-runs", "20", "--min-time-s", "0", "--warmup-runs", "2", "--output", str(out),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        records[framework] = json.loads(out.read_text().splitlines()[-1])
+    prof = records["openvino"]["profile"]
+    assert prof["profiled"] and prof["source"].startswith("OpenVINO performance counters")
+    types = {op["type"] for op in prof["ops"]}
+    assert "Convolution" in types and "MaxPool" in types, types  # the digits CNN: two conv + pool blocks, a dense layer
+    invoke = records["openvino"]["latency"]["invoke"]
+    per_run_ms = prof["total_ms"] / invoke["count"]  # one thread: node times add up to at most the invoke time
+    assert 0 < per_run_ms <= 1.5 * invoke["mean_ms"], (per_run_ms, invoke["mean_ms"])
+    assert "not available" in records["ncnn"]["profile"]["unavailable"]
