@@ -13,7 +13,7 @@ they come with ncnn's source build or GitHub release archives, which this workst
 A model pnnx cannot lower to ncnn keeps the unknown operator as a layer of that name in the ``.param``; every layer
 type is checked against the installed ncnn (``ncnn.layer_to_index``) so such a model fails here, naming the operator.
 
-Vendor source read: Tencent/ncnn tag 20261020 ``tools/pnnx/README.md`` (command-line parameters ``inputshape``,
+Vendor source read: Tencent/ncnn master at a4d2ea1 (2026-07-22) ``tools/pnnx/README.md`` (command-line parameters ``inputshape``,
 ``fp16``, ``ncnnparam``, ``ncnnbin``, ``ncnnpy``, ``pnnxparam``, ``pnnxbin``, ``pnnxpy``, ``pnnxonnx``),
 ``tools/pnnx/python/pnnx/__init__.py`` (``EXEC_PATH``), ``python/src/main.cpp`` (``layer_to_index``).
 """

@@ -5,11 +5,10 @@ dimension open, saved with ``compress_to_fp16=False`` (``save_model``'s default 
 an fp32 preset differ from its source). int8: ``nncf.quantize`` (default preset, symmetric weights and activations)
 calibrated on every ``--representative-data-path`` sample. The result is a bundle (bench.bundle).
 
-Vendor API, read at the source: openvinotoolkit/openvino releases/2026/4 ``tools/ovc/openvino/tools/ovc/convert.py``
-(``convert_model(input_model, input=...)``), ``src/bindings/python/src/openvino/_ov_api.py`` / ``utils``
-(``save_model(model, output_model, compress_to_fp16=True)``); openvinotoolkit/nncf v3.4.0
-``src/nncf/quantization/quantize_model.py`` (``quantize(model, calibration_dataset, ..., subset_size=300)``) and
-``src/nncf/data/dataset.py`` (``Dataset(data_source, transform_func=None)``).
+Vendor API, read in the sources shipped in the wheels: openvino 2026.4.1 ``openvino/tools/ovc/convert.py``
+(``convert_model(input_model, input=...)``), ``openvino/_pyopenvino/__init__.pyi`` (``save_model(model, output_model,
+compress_to_fp16=True)``); nncf 3.4.0 ``nncf/quantization/quantize_model.py`` (``quantize(model, calibration_dataset,
+*, ..., subset_size=300)``) and ``nncf/data/dataset.py`` (``Dataset(data_source, transform_func=None)``).
 """
 
 from __future__ import annotations

@@ -9,11 +9,12 @@ Cortex-A76 has it, a Pi 4's Cortex-A72 does not); the record says whether this C
 Per-layer time: ncnn measures layers only when built with ``NCNN_BENCHMARK`` and then prints them to stderr; the Python
 binding exposes no layer timing, so ``--profile`` says it is not available here.
 
-Vendor API used here, read at the source (Tencent/ncnn, tag 20261020): ``python/src/main.cpp`` (``Net.opt``,
-``Net.load_param_mem``, ``Net.load_model_mem``, ``Net.input_names``, ``Net.output_names``, ``Net.create_extractor``,
-``Extractor.input``/``extract`` returning ``(ret, Mat)``, ``cpu_support_arm_asimdhp``), ``src/option.h`` (the options
-and their defaults), ``src/net.cpp`` (``load_model(const unsigned char*)`` keeps pointing into the given memory, so the
-weights bytes are held as long as the net).
+Vendor API used here, read at the source (Tencent/ncnn master at a4d2ea1, 2026-07-22; the wheel is 20261020):
+``python/src/main.cpp`` (``Net.opt``, ``Net.load_param_mem``, ``Net.load_model_mem`` (it reads the bytes through
+``DataReaderFromMemoryCopy``, so the weights are copied into the net), ``Net.input_names``, ``Net.output_names``,
+``Net.create_extractor``, ``Extractor.input``/``extract`` returning ``(ret, Mat)``, ``cpu_support_arm_asimdhp``,
+``layer_to_index``) and ``src/option.cpp`` (defaults: ``use_fp16_packed``, ``use_fp16_storage``,
+``use_fp16_arithmetic`` true; ``use_bf16_storage`` false).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class NcnnRuntime(Runtime):
         import numpy as np
 
         ncnn = _ncnn()
-        param, self._weights, meta = bundle.read(model_path, formats.NCNN)
+        param, weights, meta = bundle.read(model_path, formats.NCNN)
         self._fp16 = meta.get("precision") == "fp16"
         net = ncnn.Net()
         set_options(net.opt, options.threads, self._fp16)
@@ -86,7 +87,7 @@ class NcnnRuntime(Runtime):
                 f"ncnn could not parse {model_path} (a layer this ncnn build does not know?)",
                 "convert the model again with the pnnx of the same release as this ncnn",
             )
-        net.load_model_mem(self._weights)  # ncnn keeps pointing into these bytes: held in self._weights
+        net.load_model_mem(weights)  # copied into the net (DataReaderFromMemoryCopy)
         ins, outs = list(net.input_names()), list(net.output_names())
         if len(ins) != 1 or len(outs) != 1:
             raise UnsupportedModelError(
@@ -122,7 +123,6 @@ class NcnnRuntime(Runtime):
 
     def close(self) -> None:
         self._net = self._mat = self._y = None
-        self._weights = b""
 
     def versions(self) -> Dict[str, str]:
         return {"ncnn": _ncnn().__version__}

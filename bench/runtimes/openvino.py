@@ -5,13 +5,13 @@ runtime here is measured), ``INFERENCE_NUM_THREADS`` from ``--threads`` (the plu
 ``INFERENCE_PRECISION_HINT`` f32: the CPU plugin otherwise runs float models in f16 on ARM64 and bf16 on x86 CPUs
 with AMX, and an fp32 preset must compute in fp32 (an NNCF int8 IR still runs its quantized layers in int8).
 
-Vendor API used here, read at the source (openvinotoolkit/openvino, releases/2026/4):
-``src/bindings/python/src/openvino/_ov_api.py`` (``Core.read_model(model, weights)`` with the XML as a string and a
-``Tensor`` of weights, ``Core.compile_model``, ``InferRequest.infer``, ``get_profiling_info``),
-``src/bindings/python/src/pyopenvino/core/properties/properties.cpp`` (``properties.hint.performance_mode``,
-``properties.num_streams``, ``properties.inference_num_threads``, ``properties.hint.inference_precision``,
-``properties.enable_profiling``) and ``src/bindings/python/src/pyopenvino/core/profiling_info.cpp`` (``node_name``,
-``node_type``, ``exec_type``, ``real_time``, ``status``).
+Vendor API used here, read in the vendor's Python sources and stubs as shipped in the openvino 2026.4.1 wheel:
+``openvino/_ov_api.py`` (``Core.read_model(model, weights)``: a ``Tensor`` of weights with the XML as a string,
+``Core.compile_model``), ``openvino/_pyopenvino/properties/__init__.pyi`` and ``openvino/properties/hint``
+(``enable_profiling``, ``inference_num_threads``, ``num_streams``, ``hint.performance_mode``,
+``hint.inference_precision``), ``openvino/_pyopenvino/__init__.pyi`` (``InferRequest.get_profiling_info``;
+``ProfilingInfo.node_name``, ``node_type``, ``exec_type``, ``real_time``, ``status``); openvinotoolkit/openvino
+``src/bindings/python/src/pyopenvino/core/profiling_info.cpp`` (the same fields bound from ``ov::ProfilingInfo``).
 """
 
 from __future__ import annotations
