@@ -251,3 +251,28 @@ def test_profile_openvino_counters_per_node_ncnn_says_not_available(tmp_path: Pa
     per_run_ms = prof["total_ms"] / invoke["count"]  # one thread: node times add up to at most the invoke time
     assert 0 < per_run_ms <= 1.5 * invoke["mean_ms"], (per_run_ms, invoke["mean_ms"])
     assert "not available" in records["ncnn"]["profile"]["unavailable"]
+
+
+@pytest.mark.parametrize("target", [formats.OPENVINO_IR, formats.NCNN])
+def test_keras_and_pytorch_state_dict_reach_both_through_onnx(
+    tmp_path: Path, target: str, keras_digits: tuple, digits_state_dict: tuple
+) -> None:
+    """The chains of the table: Keras -> tf2onnx -> target, state_dict -> torch.onnx.export -> target; fidelity held."""
+    require("openvino")
+    require("pnnx")
+    from bench.convert.options import ConvertOptions
+    from bench.convert.pipeline import convert
+    from bench.runtimes.base import RuntimeOptions
+
+    keras_model, keras_npz = keras_digits
+    conv = convert(keras_model, formats.KERAS, target, ConvertOptions(cache_dir=tmp_path / "c"), data=keras_npz)
+    assert [s["tool"] for s in conv.chain][0] == "tf2onnx" and conv.chain[-1]["to"] == target
+    assert conv.fidelity["status"] == "checked" and conv.fidelity["max_abs_diff"] < 1e-3
+    pth, cls_file, cls_name = digits_state_dict
+    ro = RuntimeOptions(model_class_path=cls_file, model_class_name=cls_name)
+    conv = convert(
+        pth, formats.TORCH_STATE_DICT, target, ConvertOptions(cache_dir=tmp_path / "c"), runtime_options=ro,
+        data=DIGITS_DATA,
+    )  # fmt: skip
+    assert [s["tool"] for s in conv.chain][0] == "torch.onnx.export"
+    assert conv.fidelity["status"] == "checked" and conv.fidelity["max_abs_diff"] < 1e-3

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from bench import bundle, formats
 from bench.convert import tools
@@ -93,6 +93,21 @@ def unknown_layers(param_text: str) -> List[str]:
     return [t for t in types if ncnn.layer_to_index(t) < 0]
 
 
+def _onnx_input_shape(step: Step) -> Optional[Tuple[int, ...]]:
+    """The ONNX input's shape, batch 1 (a TF source's shape is not loaded before the chain runs)."""
+    if step.edge.source != formats.ONNX:
+        return None
+    import onnx
+
+    proto = onnx.load(str(step.source), load_external_data=False)
+    inits = {i.name for i in proto.graph.initializer}
+    inputs = [i for i in proto.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        return None
+    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in inputs[0].type.tensor_type.shape.dim]
+    return tuple([1] + [int(d) for d in dims[1:]]) if dims else None
+
+
 def _argv(copy: Path, shape: Tuple[int, ...], fp16: bool) -> List[str]:
     return [
         str(pnnx_binary()),
@@ -114,7 +129,7 @@ def to_ncnn(step: Step) -> StepResult:
         raise FrameworkUnavailable(INT8_ABSENT, "use ncnn or ncnn-fp16, or openvino-int8 / tflite-int8 for int8")
     if step.precision not in ("fp32", "fp16"):
         raise ConversionError(f"ncnn models are made in fp32 or fp16, not {step.precision}", "use ncnn-fp16")
-    shape = step.input_shape
+    shape = step.input_shape or _onnx_input_shape(step)
     if not shape or any(int(d) < 1 for d in shape):
         raise UnsupportedModelError(
             f"pnnx needs a fixed input shape and {step.source.name} gives {list(shape) if shape else 'none'}",
