@@ -1,6 +1,6 @@
 """edgebench's OpenVINO and ncnn latency against the vendors' own measurement, side by side in one run.
 
-    .venv/bin/python benchmarks/vendor_tools.py --zoo DIR [--models resnet50 mobilenetv2] [--threads 2] [--repeats 3]
+    .venv/bin/python benchmarks/vendor_tools.py --zoo DIR [--models resnet50 mobilenetv2] [--threads 2] [--repeats 2]
 
 DIR is a zoo folder (`python -m bench zoo --out DIR --models resnet50 mobilenetv2`: random weights, ONNX files). Each
 model is converted once by edgebench (ONNX -> OpenVINO IR fp32, ONNX -> ncnn fp32; cached). Then, ``--repeats`` times,
@@ -10,6 +10,8 @@ alternating which goes first:
   ``benchmark_app`` on the same IR files (unzipped from the bundle): ``-d CPU -hint none -nstreams 1 -nthreads N
   -api sync -infer_precision f32`` (benchmark_app refuses stream and thread options beside a hint; f32 is what
   edgebench's openvino preset asks for), its reported median;
+The first ``SAMPLES`` inputs of the zoo's data are used; edgebench runs ``RUN_TIMING``, benchmark_app ``-t 8``.
+
 * ncnn: ``python -m bench run`` against a bare loop of ncnn's own Python API in a fresh process (the same options:
   ``num_threads`` N, fp16 off; ``create_extractor``, ``input``, ``extract`` timed with ``perf_counter_ns``), its median.
 
@@ -28,10 +30,14 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 GOAL = 1.05
-RUN_TIMING = ["--min-runs", "200", "--min-time-s", "8", "--warmup-runs", "20", "--warmup-min-s", "1"]
+RUN_TIMING = ["--min-runs", "30", "--min-time-s", "8", "--warmup-runs", "5", "--warmup-min-s", "1"]
+#: samples of the zoo's data used (edgebench runs every sample once for quality before cycling for latency)
+SAMPLES = 10
 
 BARE_NCNN = r"""
 import sys, time, json, zipfile, numpy as np, ncnn
@@ -45,14 +51,14 @@ net.opt.num_threads = threads
 net.load_param_mem(param); net.load_model_mem(weights)
 x = np.load(sys.argv[4], allow_pickle=False)["x_data"].astype(np.float32)
 i_name, o_name = net.input_names()[0], net.output_names()[0]
-def once(a):
-    ex = net.create_extractor(); ex.input(i_name, ncnn.Mat(a)); return ex.extract(o_name)
-for k in range(20):
-    once(x[k % len(x)][...])
+def once(m):
+    ex = net.create_extractor(); ex.input(i_name, m); return ex.extract(o_name)
+for k in range(5):
+    once(ncnn.Mat(x[k % len(x)]))
 t = []
 for k in range(n):
-    a = x[k % len(x)]
-    t0 = time.perf_counter_ns(); once(a); t.append(time.perf_counter_ns() - t0)
+    m = ncnn.Mat(x[k % len(x)])  # the input copied in before the clock, as edgebench's prepare does
+    t0 = time.perf_counter_ns(); once(m); t.append(time.perf_counter_ns() - t0)
 print(json.dumps({"median_ms": float(np.median(t)) / 1e6, "runs": n}))
 """
 
@@ -98,14 +104,16 @@ def main() -> int:
     ap.add_argument("--zoo", type=Path, required=True)
     ap.add_argument("--models", nargs="+", default=["resnet50", "mobilenetv2"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     from bench import formats
 
     work = Path(tempfile.mkdtemp(prefix="edgebench-vendor-"))
     ratios: Dict[str, List[float]] = {}
     for name in args.models:
-        onnx_path, data = args.zoo / name / f"{name}.onnx", args.zoo / name / "data.npz"
+        onnx_path, data = args.zoo / name / f"{name}.onnx", work / f"{name}_data.npz"
+        with np.load(args.zoo / name / "data.npz", allow_pickle=False) as full:
+            np.savez(data, **{k: full[k][:SAMPLES] for k in full.files})
         ir = convert(onnx_path, formats.OPENVINO_IR, work / "cache")
         nc = convert(onnx_path, formats.NCNN, work / "cache")
         for r in range(args.repeats):
@@ -118,7 +126,7 @@ def main() -> int:
                     elif runtime == "openvino":
                         pair[side] = benchmark_app_median(model, args.threads, work)
                     else:
-                        pair[side] = bare_ncnn_median(model, args.threads, data, 200)
+                        pair[side] = bare_ncnn_median(model, args.threads, data, 30)
                 ratio = pair["edgebench"] / pair["vendor"]
                 ratios.setdefault(f"{name} {runtime}", []).append(ratio)
                 print(
