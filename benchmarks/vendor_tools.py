@@ -15,6 +15,8 @@ The first ``SAMPLES`` inputs of the zoo's data are used; edgebench runs ``RUN_TI
 * ncnn: ``python -m bench run`` against a bare loop of ncnn's own Python API in a fresh process (the same options:
   ``num_threads`` N, fp16 off; ``create_extractor``, ``input``, ``extract`` timed with ``perf_counter_ns``), its median.
 
+``--in-process-ncnn``: edgebench's ncnn runtime and the bare API alternating in one process (no second process).
+
 Prints each pair, and per model and runtime the median over repeats of edgebench p50 / vendor median (goal <= 1.05).
 """
 
@@ -99,12 +101,60 @@ def bare_ncnn_median(bundle_path: Path, threads: int, data: Path, runs: int) -> 
     return float(json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)["median_ms"])
 
 
+def in_process_ncnn(bundle_path: Path, threads: int, data: Path, runs: int = 30, rounds: int = 3) -> List[float]:
+    """edgebench's NcnnRuntime (prepare / timed invoke / fetch) and the bare API, alternating in this one process:
+    separates the runtime's own cost from what differs between two processes. Ratios edgebench / bare per round."""
+    import time
+
+    import ncnn
+
+    from bench.runtimes.base import RuntimeOptions
+    from bench.runtimes.ncnn import NcnnRuntime, set_options
+
+    x = np.load(data, allow_pickle=False)["x_data"].astype(np.float32)
+    rt = NcnnRuntime()
+    rt.load(bundle_path, RuntimeOptions(threads=threads))
+    net = ncnn.Net()
+    set_options(net.opt, threads, fp16=False)
+    import zipfile
+
+    with zipfile.ZipFile(bundle_path) as z:
+        net.load_param_mem(z.read("model.ncnn.param").decode())
+        net.load_model_mem(z.read("model.ncnn.bin"))
+    i_name, o_name = net.input_names()[0], net.output_names()[0]
+
+    def bare(n: int) -> float:
+        t = []
+        for k in range(n):
+            m = ncnn.Mat(x[k % len(x)])
+            t0 = time.perf_counter_ns()
+            ex = net.create_extractor()
+            ex.input(i_name, m)
+            ex.extract(o_name)
+            t.append(time.perf_counter_ns() - t0)
+        return float(np.median(t))
+
+    def edge(n: int) -> float:
+        t = []
+        for k in range(n):
+            rt.prepare(x[k % len(x)][None])
+            t0 = time.perf_counter_ns()
+            rt.invoke()
+            t.append(time.perf_counter_ns() - t0)
+            rt.fetch()
+        return float(np.median(t))
+
+    bare(5), edge(5)
+    return [edge(runs) / bare(runs) for _ in range(rounds)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--zoo", type=Path, required=True)
     ap.add_argument("--models", nargs="+", default=["resnet50", "mobilenetv2"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--in-process-ncnn", action="store_true", help="only the in-process ncnn check (see its doc)")
     args = ap.parse_args()
     from bench import formats
 
@@ -114,8 +164,14 @@ def main() -> int:
         onnx_path, data = args.zoo / name / f"{name}.onnx", work / f"{name}_data.npz"
         with np.load(args.zoo / name / "data.npz", allow_pickle=False) as full:
             np.savez(data, **{k: full[k][:SAMPLES] for k in full.files})
-        ir = convert(onnx_path, formats.OPENVINO_IR, work / "cache")
         nc = convert(onnx_path, formats.NCNN, work / "cache")
+        if args.in_process_ncnn:
+            found = in_process_ncnn(nc, args.threads, data)
+            print(
+                f"{name:12s} ncnn in one process: edgebench invoke / bare API " + ", ".join(f"{r:.3f}" for r in found)
+            )
+            continue
+        ir = convert(onnx_path, formats.OPENVINO_IR, work / "cache")
         for r in range(args.repeats):
             first_tool = r % 2 == 1
             for runtime, model in (("openvino", ir), ("ncnn", nc)):
