@@ -106,7 +106,7 @@ def precision_of(
     ``counted_precision``: the precision most of the counted MACs are in (bench.opcount's ``precision``)."""
     if device == "tpu":
         return {"precision": "int8"}
-    if framework == "tensorrt":
+    if framework in ("tensorrt", "openvino", "ncnn"):  # the runtime reports what it computes in
         return {"precision": str(runtime.get("precision") or "fp32")}
     if counted_precision == "int8":  # quantized ONNX operators (QLinearConv, MatMulInteger, ...)
         return {"precision": "int8"}

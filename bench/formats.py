@@ -16,8 +16,23 @@ TORCHSCRIPT = "torchscript"
 TORCH_STATE_DICT = "pytorch-state-dict"
 TENSORRT_ENGINE = "tensorrt-engine"
 EXECUTORCH_PTE = "executorch-pte"
+#: two-file formats (bench.bundle): a stored zip of the vendor's files, or the vendor's first file with its .bin beside it
+OPENVINO_IR = "openvino-ir"
+NCNN = "ncnn"
 
-ALL = (ONNX, TFLITE, EDGETPU_TFLITE, SAVEDMODEL, KERAS, TORCHSCRIPT, TORCH_STATE_DICT, TENSORRT_ENGINE, EXECUTORCH_PTE)
+ALL = (
+    ONNX,
+    TFLITE,
+    EDGETPU_TFLITE,
+    SAVEDMODEL,
+    KERAS,
+    TORCHSCRIPT,
+    TORCH_STATE_DICT,
+    TENSORRT_ENGINE,
+    EXECUTORCH_PTE,
+    OPENVINO_IR,
+    NCNN,
+)
 
 #: Which runtime runs which format without conversion.
 NATIVE_RUNTIME = {
@@ -28,7 +43,12 @@ NATIVE_RUNTIME = {
     TORCH_STATE_DICT: "pytorch",
     TENSORRT_ENGINE: "tensorrt",
     EXECUTORCH_PTE: "executorch",
+    OPENVINO_IR: "openvino",
+    NCNN: "ncnn",
 }
+
+#: the first line of every ncnn .param file (ncnn src/net.cpp: load_param checks it)
+NCNN_MAGIC = b"7767517"
 
 EDGETPU_OP = b"edgetpu-custom-op"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -63,10 +83,15 @@ def detect(path: Path) -> str:
         return TORCH_STATE_DICT  # legacy (non-zip) torch.save
     if _looks_like_onnx(head):
         return ONNX
+    if head.startswith(NCNN_MAGIC):
+        return NCNN
+    if head.lstrip().startswith((b"<?xml", b"<net")) and b"<net" in path.read_bytes()[:4096]:
+        return OPENVINO_IR
     if path.suffix.lower() in (".engine", ".plan", ".trt"):
         return TENSORRT_ENGINE  # serialized TensorRT engines have no stable public magic number
     raise ModelFormatError(
-        f"model {path} is of no known format (ONNX, TFLite, SavedModel, Keras, TorchScript, PyTorch state_dict, TensorRT engine, ExecuTorch .pte)",
+        f"model {path} is of no known format (ONNX, TFLite, SavedModel, Keras, TorchScript, PyTorch state_dict, "
+        "TensorRT engine, ExecuTorch .pte, OpenVINO IR, ncnn)",
         "export the model to one of these formats",
     )
 
@@ -83,6 +108,11 @@ def _detect_zip(path: Path) -> str:
         return TORCHSCRIPT
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         return TORCH_STATE_DICT
+    from bench import bundle
+
+    for fmt, (first, _) in bundle.MEMBERS.items():
+        if first in names:
+            return fmt
     raise ModelFormatError(
         f"model {path} is a zip archive of no known model format", "give a TorchScript, PyTorch or Keras file"
     )

@@ -73,6 +73,8 @@ CHECKS: Dict[str, Callable[[], Dict[str, str]]] = {
     "tflite": _runtime_probe("tflite"),
     "tensorrt": _runtime_probe("tensorrt"),
     "coral": _runtime_probe("coral"),
+    "openvino": _runtime_probe("openvino"),
+    "ncnn": _runtime_probe("ncnn"),
     "xnnpack": _xnnpack,
     "executorch": _runtime_probe("executorch"),
     "armnn": _library("armnn-delegate", "armnnDelegate", "EDGEBENCH_ARMNN_DELEGATE"),

@@ -78,6 +78,10 @@ PRESET_SOURCE = {
     "tensorrt-int8": "onnx",
     "executorch": "pytorch",  # torch.export of the PyTorch model itself (no onnx2torch on the way)
     "executorch-int8": "pytorch",
+    "ncnn": "onnx",
+    "ncnn-fp16": "onnx",
+    "openvino": "onnx",
+    "openvino-int8": "onnx",
 }
 
 

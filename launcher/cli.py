@@ -32,7 +32,15 @@ log = logging.getLogger(__name__)
 #: default outer timeout of `launcher compare` (every preset, several rounds), seconds
 COMPARE_TIMEOUT_S = 4 * 3600.0
 #: what a converted model looks like per framework (used by `chain` to pick the conversion's output)
-MODEL_SUFFIX = {"onnx": ".onnx", "tflite": ".tflite", "coral": ".tflite", "tensorrt": ".engine", "executorch": ".pte"}
+MODEL_SUFFIX = {
+    "onnx": ".onnx",
+    "tflite": ".tflite",
+    "coral": ".tflite",
+    "tensorrt": ".engine",
+    "executorch": ".pte",
+    "openvino": "_openvino.zip",
+    "ncnn": "_ncnn.zip",
+}
 #: `launcher verify`: where bench verify writes its report in the container, and where it is copied to here
 VERIFY_IN_CONTAINER = "/work/verify"
 VERIFY_REPORTS = Path("results/verify")

@@ -48,6 +48,11 @@ PRESETS: Dict[str, Preset] = {
     "executorch-int8": Preset(
         "executorch", "int8", None, True, "ExecuTorch XNNPACK, int8 by PT2E (XNNPACKQuantizer), calibrated"
     ),
+    # ncnn int8 is absent: its ncnn2table/ncnn2int8 tools are on no package registry (bench/convert/ncnn_edge.py)
+    "ncnn": Preset("ncnn", "fp32", None, False, "ncnn (pnnx conversion), fp32 storage and arithmetic"),
+    "ncnn-fp16": Preset("ncnn", "fp16", None, False, "ncnn, fp16 weights; fp16 arithmetic where the CPU has it"),
+    "openvino": Preset("openvino", "fp32", None, False, "OpenVINO IR on the CPU plugin, latency hint, fp32"),
+    "openvino-int8": Preset("openvino", "int8", None, True, "OpenVINO IR, NNCF int8 calibrated on representative data"),
 }
 
 NAMES: Tuple[str, ...] = tuple(PRESETS)

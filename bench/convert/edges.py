@@ -124,6 +124,14 @@ EDGES: Dict[Tuple[str, str], Edge] = {
         "bench.convert.executorch_edge:to_pte",
         _ET_PKGS + ("onnx2torch", "onnx"),
         _ET_PRECISIONS,
+    (F.ONNX, F.OPENVINO_IR): Edge(
+        F.ONNX, F.OPENVINO_IR, "openvino", "bench.convert.openvino_edge:to_ir", ("openvino", "nncf"), ("fp32", "int8")
+    ),
+    (F.ONNX, F.NCNN): Edge(
+        F.ONNX, F.NCNN, "pnnx", "bench.convert.ncnn_edge:to_ncnn", ("pnnx", "ncnn"), ("fp32", "fp16")
+    ),
+    (F.TORCHSCRIPT, F.NCNN): Edge(
+        F.TORCHSCRIPT, F.NCNN, "pnnx", "bench.convert.ncnn_edge:to_ncnn", ("pnnx", "ncnn", "torch"), ("fp32", "fp16")
     ),
 }
 
@@ -135,6 +143,8 @@ FRAMEWORK_TARGET: Dict[str, Optional[str]] = {
     "coral": F.EDGETPU_TFLITE,
     "armnn": F.TFLITE,  # PyArmNN's TFLite parser
     "executorch": F.EXECUTORCH_PTE,
+    "openvino": F.OPENVINO_IR,
+    "ncnn": F.NCNN,
     "pytorch": None,  # nothing converts *to* PyTorch
     "tensorflow": F.SAVEDMODEL,  # no benchmark runtime; reachable through bench.convert.convert()
 }

@@ -49,6 +49,8 @@ _RUNTIME_FOR = {
     formats.TORCH_STATE_DICT: "pytorch",
     formats.TENSORRT_ENGINE: "tensorrt",
     formats.EXECUTORCH_PTE: "executorch",
+    formats.OPENVINO_IR: "openvino",
+    formats.NCNN: "ncnn",
 }
 
 

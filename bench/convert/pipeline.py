@@ -30,6 +30,8 @@ _EXT = {
     formats.SAVEDMODEL: "_saved_model",
     formats.TENSORRT_ENGINE: ".engine",
     formats.EXECUTORCH_PTE: ".pte",
+    formats.OPENVINO_IR: "_openvino.zip",  # bench.bundle: the .xml and .bin in one stored zip
+    formats.NCNN: "_ncnn.zip",  # bench.bundle: the .param and .bin in one stored zip
 }
 SYNTHETIC_SAMPLES = 32
 

@@ -16,6 +16,8 @@ RUNTIMES: Dict[str, str] = {
     "coral": "bench.runtimes.coral:CoralRuntime",
     "armnn": "bench.runtimes.armnn:ArmNNRuntime",
     "executorch": "bench.runtimes.executorch:ExecuTorchRuntime",
+    "openvino": "bench.runtimes.openvino:OpenVINORuntime",
+    "ncnn": "bench.runtimes.ncnn:NcnnRuntime",
 }
 
 
