@@ -124,6 +124,7 @@ EDGES: Dict[Tuple[str, str], Edge] = {
         "bench.convert.executorch_edge:to_pte",
         _ET_PKGS + ("onnx2torch", "onnx"),
         _ET_PRECISIONS,
+    ),
     (F.ONNX, F.OPENVINO_IR): Edge(
         F.ONNX, F.OPENVINO_IR, "openvino", "bench.convert.openvino_edge:to_ir", ("openvino", "nncf"), ("fp32", "int8")
     ),
