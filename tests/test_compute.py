@@ -1,6 +1,6 @@
 """Share of the board's peak (bench/peaks.py, bench/compute.py): the table is well formed and sourced, derived values
-equal their formulas, a record's compute section equals the values computed here from the op count and its own
-invoke p50, and an unknown CPU gets a measured peak recorded with how it was measured."""
+equal their formulas, a record's compute section equals the values computed here from the hand-counted operations and
+its own invoke p50, and an unknown CPU gets a measured peak (stubbed here) recorded with how it was measured."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import compute, machine, opcount, peaks
+from bench import compute, machine, peaks
 from bench.config import RunConfig, Timing
 from bench.power.base import PowerOptions
 from tests.conftest import require
@@ -99,27 +99,43 @@ def test_measured_peak_only_for_cpus_the_table_does_not_know() -> None:
     assert res["gops"] > 0 and "float32 matmul" in res["method"] and "best of 2" in res["method"]
 
 
-def test_record_compute_equals_values_computed_here(tmp_path: Path) -> None:
-    """A real run on this (unknown, x86) CPU: ops from opcount over the record's own invoke p50; measured peak."""
+#: MACs of the shipped digits CNN counted by hand (tests/test_opcount.py): two 3x3 convolutions and the dense layer
+DIGITS_MACS = 8 * 32 * 32 * (1 * 3 * 3) + 16 * 16 * 16 * (8 * 3 * 3) + 16 * 8 * 8 * 10
+
+
+def test_record_compute_equals_values_computed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real run on this (unknown, x86) CPU: the hand-counted ops over the record's own invoke p50, and the share of
+    a peak the measurement is stubbed to return (50 GOP/s), measured once before the run."""
     require("onnxruntime")
     require("onnx")
     from bench import models, runner
 
+    measured = []
+
+    def peak(*args: object, **kwargs: object) -> dict:
+        measured.append(1)
+        return {"gops": 50.0, "method": "stubbed 50 GOP/s", "blas": "none"}
+
+    monkeypatch.setattr(compute, "_MEASURED", {})
+    monkeypatch.setattr(compute, "measure_cpu_peak", peak)
     config = RunConfig(
         model=models.DIGITS_ONNX, data=models.DIGITS_TEST_DATA, framework="onnx", timing=QUICK, power=NO_POWER
     )
     rec = runner.run(config).to_dict()
     c = rec["compute"]
-    ops = opcount.count(models.DIGITS_ONNX)["ops"]
     p50 = rec["latency"]["invoke"]["p50_ms"]
-    assert c["ops"] == ops and c["macs"] * 2 == ops and c["source"] == "onnx graph"
+    assert c["macs"] == DIGITS_MACS and c["ops"] == 2 * DIGITS_MACS and c["source"] == "onnx graph"
     assert c["invoke_p50_ms"] == p50
-    assert c["gops_per_s"] == pytest.approx(ops / (p50 / 1e3) / 1e9)
+    assert c["gops_per_s"] == pytest.approx(2 * DIGITS_MACS / (p50 / 1e3) / 1e9)
     assert (c["device"], c["precision"]) == ("cpu", "fp32")
     assert rec["machine"]["board"]["id"] == "generic"
-    assert c["peak_kind"] == "measured" and "numpy" in c["peak_source"] and "before the run" in c["peak_source"]
-    assert c["peak_gops"] == compute.measured_peak()["gops"], "cached per process, measured once"
-    assert c["pct_of_peak"] == pytest.approx(100 * c["gops_per_s"] / c["peak_gops"])
+    assert (
+        c["peak_kind"] == "measured" and "stubbed 50 GOP/s" in c["peak_source"] and "before the run" in c["peak_source"]
+    )
+    assert c["peak_gops"] == 50.0 and measured == [1]
+    assert c["pct_of_peak"] == pytest.approx(100 * c["gops_per_s"] / 50.0)
+    runner.run(config)
+    assert measured == [1], "measured once per process"
 
 
 def test_int8_tflite_on_an_unknown_cpu_says_no_int8_peak() -> None:
@@ -130,7 +146,7 @@ def test_int8_tflite_on_an_unknown_cpu_says_no_int8_peak() -> None:
         model=models.DIGITS_TFLITE_INT8, data=models.DIGITS_TEST_DATA, framework="tflite", timing=QUICK, power=NO_POWER
     )
     c = runner.run(config).to_dict()["compute"]
-    assert c["precision"] == "int8" and c["ops"] == opcount.count(models.DIGITS_TFLITE_INT8)["ops"]
+    assert c["precision"] == "int8" and c["ops"] == 2 * DIGITS_MACS
     assert c["pct_of_peak"] is None and "no int8 peak for this CPU" in c["peak_unavailable"]
 
 
@@ -150,7 +166,7 @@ def test_pytorch_counts_with_its_own_counter_equal_the_graph_count() -> None:
     )
     c = runner.run(config).to_dict()["compute"]
     assert c["source"].startswith("torch FlopCounterMode")
-    assert c["macs"] == opcount.count(models.DIGITS_ONNX)["macs"], "same weights, same arithmetic"
+    assert c["macs"] == DIGITS_MACS, "same weights, same arithmetic"
 
 
 def _cmp_record(label: str, p50: float, compute_section: dict) -> dict:

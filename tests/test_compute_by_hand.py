@@ -1,0 +1,87 @@
+"""Operation counts and the measured CPU peak against values computed by hand: Gemm with ``transA``, ConvTranspose
+with groups (small ONNX graphs built here), and the peak from a known matrix size and a known time per product (the
+clock and the matrix product stubbed, so the formula ``2 n^3 / t`` is what is checked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from bench import compute, opcount
+from tests.conftest import require
+
+
+def _save(path: Path, nodes: list, inputs: list, outputs: list, inits: dict) -> Path:
+    onnx = require("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs],
+        [numpy_helper.from_array(np.zeros(s, dtype=np.float32), n) for n, s in inits.items()],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_gemm_with_transposed_a_counts_m_n_k(tmp_path: Path) -> None:
+    from onnx import helper
+
+    # A stored as (K, M) = (6, 2), B (K, N) = (6, 5): Y (2, 5), 2 * 5 * 6 = 60 MACs (not 2 * 5 * 2 = 20)
+    node = helper.make_node("Gemm", ["a", "b"], ["y"], transA=1)
+    res = opcount.count(_save(tmp_path / "g.onnx", [node], [("a", [6, 2])], [("y", [2, 5])], {"b": [6, 5]}))
+    assert res["by_type"] == {"Gemm": 60} and res["ops"] == 120
+
+
+def test_gemm_without_transposition_counts_m_n_k(tmp_path: Path) -> None:
+    from onnx import helper
+
+    node = helper.make_node("Gemm", ["a", "b"], ["y"])  # A (2, 6), B (6, 5)
+    res = opcount.count(_save(tmp_path / "g.onnx", [node], [("a", [2, 6])], [("y", [2, 5])], {"b": [6, 5]}))
+    assert res["macs"] == 2 * 5 * 6
+
+
+def test_conv_transpose_counts_every_input_pixel_times_its_kernel(tmp_path: Path) -> None:
+    from onnx import helper
+
+    # x (1, 4, 3, 3), W (Cin 4, Cout/group 3, 2, 2), group 2 (Cout 6), stride 2: y (1, 6, 6, 6)
+    # each of the 4*3*3 input values is multiplied into Cout/group * kH * kW = 3*2*2 outputs: 36 * 12 = 432 MACs
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2], group=2)
+    path = _save(tmp_path / "ct.onnx", [node], [("x", [1, 4, 3, 3])], [("y", [1, 6, 6, 6])], {"w": [4, 3, 2, 2]})
+    res = opcount.count(path)
+    assert res["by_type"] == {"ConvTranspose": 4 * 3 * 3 * 3 * 2 * 2} == {"ConvTranspose": 432}
+
+
+def test_measured_peak_is_two_n_cubed_over_the_time_of_one_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each stubbed product of 256x256 matrices takes exactly 10 ms on the stubbed clock: 2 * 256^3 / 0.01 s."""
+    now = [0.0]
+
+    def matmul(a, b, out=None):  # noqa: ANN001, ANN202 - numpy's signature
+        now[0] += 0.01
+        return out
+
+    monkeypatch.setattr(np, "matmul", matmul)
+    monkeypatch.setattr(compute, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    res = compute.measure_cpu_peak(n=256, trial_s=0.05, trials=3)
+    assert res["gops"] == pytest.approx(2 * 256**3 / 0.01 / 1e9)  # 3.355 GOP/s
+    assert "256x256" in res["method"] and "best of 3" in res["method"]
+
+
+def test_measured_peak_is_the_best_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Products take 20 ms except in the second of four trials (10 ms): that trial's rate is reported."""
+    now = [0.0]
+    durations = iter([0.02] * 2 + [0.02] * 3 + [0.01] * 5 + [0.02] * 6)  # 2 size probes, then 4 trials of >= 45 ms
+
+    def matmul(a, b, out=None):  # noqa: ANN001, ANN202
+        now[0] += next(durations)
+        return out
+
+    monkeypatch.setattr(np, "matmul", matmul)
+    monkeypatch.setattr(compute, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    res = compute.measure_cpu_peak(n=256, trial_s=0.045, trials=4)
+    assert res["gops"] == pytest.approx(2 * 256**3 / 0.01 / 1e9)
