@@ -16,7 +16,7 @@ from bench import __version__
 from bench.compare import plan as compare_plan
 from bench.config import RunConfig, Timing
 from bench.convert import options as convert_options
-from bench.errors import BenchError
+from bench.errors import BenchError, InputError
 from bench.records import DEFAULT_RESULTS
 from bench.runtimes import RUNTIMES
 
@@ -177,6 +177,8 @@ def _config_from_args(args: argparse.Namespace) -> RunConfig:
         min_time_s=args.min_time_s,
         max_time_s=args.max_time_s,
     ).validate()
+    if args.threads is not None and args.threads < 1:  # 0 would read as "unset" in the runtimes
+        raise InputError(f"--threads {args.threads} is not a thread count", "pass --threads 1 or more, or leave it out")
     return RunConfig(
         model=args.model,
         data=args.data,
@@ -203,6 +205,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bench import report, runner
 
     config = _config_from_args(args)
+    if args.cooldown_max_s < 0:
+        raise InputError(f"--cooldown-max-s {args.cooldown_max_s:g} is negative", "pass --cooldown-max-s 0 or more")
     if args.cooldown_to_c is not None:
         from dataclasses import replace
 
