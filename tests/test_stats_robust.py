@@ -183,13 +183,16 @@ def test_median_interval_b_and_seed() -> None:
 
 
 def test_median_interval_ends_are_the_2_5_and_97_5_percentiles_of_the_bootstrap_distribution() -> None:
-    """Odd n = 41, B = 20000: the ends are the order statistics where the exact (binomial) CDF of the bootstrap median
-    crosses 2.5 % and 97.5 % (both crossings more than 0.4 % from a jump, 3.6 standard errors of B draws)."""
-    n = 41
+    """Odd n = 85, B = 20000: the ends are the order statistics where the exact (binomial) CDF of the bootstrap median
+    crosses 2.5 % and 97.5 % (both crossings more than 0.5 % from a jump, 5 standard errors of B draws; 1.5 % and
+    3.5 %, 96.5 % and 98.5 % fall on other order statistics, so a percentile one point off is told apart)."""
+    n = 85
     xs = [float(i) for i in range(n)]
     cdf = _binomial_median_cdf(n)
     lo_rank, hi_rank = int(np.searchsorted(cdf, 0.025)), int(np.searchsorted(cdf, 0.975))
-    assert min(np.abs(cdf - 0.025).min(), np.abs(cdf - 0.975).min()) > 0.004
+    assert min(np.abs(cdf - 0.025).min(), np.abs(cdf - 0.975).min()) > 0.005
+    assert len({int(np.searchsorted(cdf, q)) for q in (0.015, 0.025, 0.035)}) == 3
+    assert len({int(np.searchsorted(cdf, q)) for q in (0.965, 0.975, 0.985)}) == 3
     assert stats.median_interval(xs, 20000, 3) == (xs[lo_rank], xs[hi_rank])
 
 
