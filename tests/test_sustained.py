@@ -231,3 +231,52 @@ def test_thermal_wait_is_capped_by_max_s() -> None:
     slept: List[float] = []
     out = sustained.wait_until_cool(50.0, 3.0, slept.append, lambda: 70.0)
     assert slept == [1.0, 1.0, 1.0] and out["reached"] is False and out["waited_s"] == 3.0
+
+
+def test_sustained_options_edges() -> None:
+    opts = SustainedOptions(10, 10)
+    assert opts.validate() is opts, "a window as long as the run is one window"
+    for bad in (SustainedOptions(0), SustainedOptions(-1), SustainedOptions(10, 0), SustainedOptions(10, -2)):
+        with pytest.raises(InputError, match=r"^--sustained-s and --window-s must be positive\. Fix: pass e\.g\."):
+            bad.validate()
+    with pytest.raises(InputError, match=r"^--window-s 10\.5 is longer than --sustained-s 10\. Fix: use a shorter"):
+        SustainedOptions(10, 10.5).validate()
+    assert SustainedOptions(30).window_s == 10.0 and sustained.CooldownOptions(50).max_s == 300.0
+
+
+def test_hottest_zone_is_the_maximum_over_zones(tmp_path: Path) -> None:
+    for i, milli in enumerate((40500, 61200, 55000)):
+        zone = tmp_path / f"sys/class/thermal/thermal_zone{i}"
+        zone.mkdir(parents=True)
+        (zone / "type").write_text("cpu\n")
+        (zone / "temp").write_text(f"{milli}\n")
+    assert sustained.hottest_c(tmp_path) == 61.2
+    assert sustained.hottest_c(tmp_path / "none") is None
+
+
+def test_thermal_wait_keeps_the_last_reading_when_a_read_fails() -> None:
+    slept: List[float] = []
+    temps = iter([70.0, None, 49.0])
+    out = sustained.wait_until_cool(50.0, 30.0, slept.append, lambda: next(temps))
+    assert out == {
+        "target_c": 50.0, "max_s": 30.0, "before_c": 70.0, "waited_s": 2.0, "after_c": 49.0, "reached": True
+    }  # fmt: skip
+    assert sustained.wait_until_cool(50.0, 30.0, slept.append, lambda: None) == {
+        "target_c": 50.0, "max_s": 30.0, "before_c": None, "waited_s": 0.0, "reached": None
+    }  # fmt: skip
+
+
+def _windows(p50s: List[float], temps: List[object]) -> List[dict]:
+    return [{"p50_ms": p, "temp_c": t} for p, t in zip(p50s, temps)]
+
+
+def test_sustained_text_by_hand() -> None:
+    one = {"seconds": 60, "slowdown": 1.25, "windows": _windows([4.0, 5.0], [50.0, 71.25]), "throttled": False}
+    assert sustained.sustained_text([one]) == "sustained 60 s: slowdown 1.250x (window p50 4 -> 5 ms, 50.0 -> 71.2 C)"
+    hot = {"seconds": 60, "slowdown": 1.5, "windows": _windows([4.0, 6.0], [None, 80.0]), "throttled": True}
+    assert sustained.sustained_text(
+        [one, hot, {"seconds": 60, "slowdown": 2.0, "windows": _windows([1, 2], [1, 2])}]
+    ) == ("sustained 60 s: slowdown 1.500x (window p50 1 -> 2 ms, 1.0 -> 2.0 C), THROTTLED, median of 3 runs")
+    no_slowdown = {"seconds": 30, "slowdown": None, "windows": _windows([0.0, 1.0], [None, None])}
+    assert sustained.sustained_text([no_slowdown]) == "sustained (window p50 0 -> 1 ms)"
+    assert sustained.sustained_text([{}, {"windows": []}, None]) is None  # type: ignore[list-item]
