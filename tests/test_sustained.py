@@ -280,3 +280,60 @@ def test_sustained_text_by_hand() -> None:
     no_slowdown = {"seconds": 30, "slowdown": None, "windows": _windows([0.0, 1.0], [None, None])}
     assert sustained.sustained_text([no_slowdown]) == "sustained (window p50 0 -> 1 ms)"
     assert sustained.sustained_text([{}, {"windows": []}, None]) is None  # type: ignore[list-item]
+
+
+def _constant(clock: FakeClock, ms: float, invoke_ms: List[float]) -> object:
+    """Each step advances the clock by ``ms``; the recorded invoke time is taken in turn from ``invoke_ms``."""
+    calls = [0]
+
+    def step(i: int) -> tuple:
+        clock.now += int(ms * 1e6)
+        calls[0] += 1
+        v = int(invoke_ms[min(int(calls[0] * ms / 10_000), len(invoke_ms) - 1)] * 1e6)  # per 10 s window
+        return v, v, None
+
+    return step
+
+
+def test_windows_on_a_clock_that_does_not_start_at_zero_and_a_short_last_window() -> None:
+    clock = FakeClock()
+    clock.now = 5_000_000_000
+    out = sustained.run(_constant(clock, 10.0, [0.5, 1.0]), 3, SustainedOptions(25, 10), SYSFS / "rpi5/idle", clock)
+    assert [w["count"] for w in out["windows"]] == [1000, 1000, 500] and out["inferences"] == 2500
+    assert [w["start_s"] for w in out["windows"]] == [0.0, 10.0, 20.0]
+    assert [w["seconds"] for w in out["windows"]] == [10.0, 10.0, 5.0]
+    assert (out["seconds"], out["window_s"]) == (25, 10)
+    assert out["slowdown"] == 2.0, "a first window under 1 ms still gives a slowdown"
+    clock.now = 0
+    zero = sustained.run(_constant(clock, 10.0, [0.0, 1.0]), 3, SustainedOptions(20, 10), SYSFS / "rpi5/idle", clock)
+    assert zero["windows"][0]["p50_ms"] == 0.0 and zero["slowdown"] is None
+
+
+def test_thermal_wait_says_when_it_gives_up_or_cannot_read(caplog: pytest.LogCaptureFixture) -> None:
+    out = sustained.wait_until_cool(50.0, 1.0, lambda s: None, lambda: 50.0)  # exactly at the limit: not cool
+    assert out["reached"] is False and out["waited_s"] == 1.0
+    assert "still 50.0 C after waiting 1 s (--cooldown-max-s); going on" in caplog.text
+    caplog.clear()
+    sustained.wait_until_cool(50.0, 1.0, lambda s: None, lambda: None)
+    assert "--cooldown-to-c: no readable thermal zone here; not waiting" in caplog.text
+
+
+def test_sustained_options_below_one_second_are_valid() -> None:
+    assert SustainedOptions(0.5, 0.5).validate() == SustainedOptions(0.5, 0.5)
+
+
+def test_sustained_text_reads_the_last_window_and_needs_both_temperatures() -> None:
+    three = {"seconds": 30, "slowdown": 1.2, "windows": _windows([1.0, 9.0, 2.0], [40.0, 41.0, None])}
+    other = {"seconds": 30, "slowdown": 1.4, "windows": _windows([1.0, 2.0], [40.0, 45.0])}
+    assert sustained.sustained_text([other, three]) == (
+        "sustained 30 s: slowdown 1.300x (window p50 1 -> 2 ms), median of 2 runs"
+    )
+
+
+def test_cpu_frequency_skips_an_unreadable_cpu_and_machine_now_reports_it(tmp_path: Path) -> None:
+    for cpu, text in (("cpu0", "2400000"), ("cpu1", "n/a"), ("cpu2", "1500000"), ("cpu3", "")):
+        d = tmp_path / f"sys/devices/system/cpu/{cpu}/cpufreq"
+        d.mkdir(parents=True)
+        (d / "scaling_cur_freq").write_text(text + "\n")
+    assert sustained.cpu_mhz(tmp_path) == 1950.0
+    assert sustained.machine_now(tmp_path)["cpu_mhz"] == 1950.0
