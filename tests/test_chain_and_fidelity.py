@@ -263,7 +263,7 @@ def fake_compile(step: edges.Step) -> StepResult:
 @pytest.fixture()
 def fake_edgetpu_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
     key = (formats.TFLITE, formats.EDGETPU_TFLITE)
-    monkeypatch.setitem(edges.EDGES, key, replace(edges.EDGES[key], func="tests.test_mends:fake_compile"))
+    monkeypatch.setitem(edges.EDGES, key, replace(edges.EDGES[key], func="tests.test_chain_and_fidelity:fake_compile"))
     monkeypatch.setattr(edges, "preflight", lambda chain: None)
 
 
