@@ -312,10 +312,10 @@ def test_windows_on_a_clock_that_does_not_start_at_zero_and_a_short_last_window(
 def test_thermal_wait_says_when_it_gives_up_or_cannot_read(caplog: pytest.LogCaptureFixture) -> None:
     out = sustained.wait_until_cool(50.0, 1.0, lambda s: None, lambda: 50.0)  # exactly at the limit: not cool
     assert out["reached"] is False and out["waited_s"] == 1.0
-    assert "still 50.0 C after waiting 1 s (--cooldown-max-s); going on" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["still 50.0 C after waiting 1 s (--cooldown-max-s); going on"]
     caplog.clear()
     sustained.wait_until_cool(50.0, 1.0, lambda s: None, lambda: None)
-    assert "--cooldown-to-c: no readable thermal zone here; not waiting" in caplog.text
+    assert [r.getMessage() for r in caplog.records] == ["--cooldown-to-c: no readable thermal zone here; not waiting"]
 
 
 def test_sustained_options_below_one_second_are_valid() -> None:
