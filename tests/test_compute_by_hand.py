@@ -85,3 +85,51 @@ def test_measured_peak_is_the_best_trial(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(compute, "time", SimpleNamespace(perf_counter=lambda: now[0]))
     res = compute.measure_cpu_peak(n=256, trial_s=0.045, trials=4)
     assert res["gops"] == pytest.approx(2 * 256**3 / 0.01 / 1e9)
+
+
+@pytest.mark.parametrize(
+    "op, ins, out, macs",
+    [
+        ("CONV_2D", [[1, 8, 8, 3], [4, 3, 3, 3], [4]], [1, 8, 8, 4], 8 * 8 * 4 * 3 * 3 * 3),  # filter OHWI
+        ("DEPTHWISE_CONV_2D", [[1, 8, 8, 4], [1, 3, 3, 4], [4]], [1, 8, 8, 4], 8 * 8 * 4 * 3 * 3),  # filter 1HWC
+        ("FULLY_CONNECTED", [[1, 256], [10, 256], [10]], [1, 10], 10 * 256),  # filter (Cout, Cin)
+        ("BATCH_MATMUL", [[2, 3, 5], [2, 5, 7]], [2, 3, 7], 2 * 3 * 7 * 5),
+        # inputs: output_shape, filter (Cout 6, kH 2, kW 2, Cin 4), input (1, 3, 3, 4): each input value x 6*2*2
+        ("TRANSPOSE_CONV", [[4], [6, 2, 2, 4], [1, 3, 3, 4]], [1, 6, 6, 6], 3 * 3 * 4 * 6 * 2 * 2),
+        ("ADD", [[1, 4], [1, 4]], [1, 4], 0),
+    ],
+)
+def test_tflite_operator_macs_by_hand(op: str, ins: list, out: list, macs: int) -> None:
+    assert opcount._tflite_op_macs(op, ins, out) == macs
+
+
+def test_onnx_matmul_and_grouped_conv_by_hand(tmp_path: Path) -> None:
+    from onnx import helper
+
+    # MatMul (3, 5) x (5, 7): 3 * 7 * 5; a Conv of 4 -> 6 channels in 2 groups, 3x3, 8x8: 6*8*8 * (4/2)*3*3
+    nodes = [
+        helper.make_node("MatMul", ["a", "b"], ["m"]),
+        helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1], group=2),
+    ]
+    inputs = [("a", [3, 5]), ("x", [1, 4, 8, 8])]
+    res = opcount.count(_save(tmp_path / "mm.onnx", nodes, inputs, [("m", [3, 7]), ("y", [1, 6, 8, 8])],
+                              {"b": [5, 7], "w": [6, 2, 3, 3]}))  # fmt: skip
+    assert res["by_type"] == {"GroupConv": 6 * 8 * 8 * 2 * 3 * 3, "MatMul": 3 * 7 * 5}
+    assert res["macs"] == 6912 + 105 and res["ops"] == 2 * res["macs"] and res["source"] == "onnx graph"
+    assert list(res["by_type"]) == sorted(res["by_type"])
+
+
+def test_onnx_symbolic_batch_counts_as_one(tmp_path: Path) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    onnx = require("onnx")
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["a", "b"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])],
+        [numpy_helper.from_array(np.zeros((6, 5), dtype=np.float32), "b")],
+    )
+    path = tmp_path / "sym.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    assert opcount.count(path, "onnx")["macs"] == 1 * 5 * 6
