@@ -82,7 +82,7 @@ fleet-demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -ra tests
 
-## mutation: mutation score of the core modules with the fast unit tests (mutmut; minutes, low priority; not in CI)
+## mutation: mutation score of every logic module of bench/ with its tests (mutmut; hours, low priority; not in CI)
 mutation: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/mutation.txt
 	nice -n 10 $(PY) benchmarks/mutation_score.py

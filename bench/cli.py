@@ -16,7 +16,7 @@ from bench import __version__
 from bench.compare import plan as compare_plan
 from bench.config import DEMO_MAX_TIME_S, DEMO_STABLE_PCT, RunConfig, Timing
 from bench.convert import options as convert_options
-from bench.errors import BenchError
+from bench.errors import BenchError, InputError
 from bench.records import DEFAULT_RESULTS
 from bench.runtimes import RUNTIMES
 
@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config_from_args(args: argparse.Namespace) -> RunConfig:
     timing = _timing_from_args(args)
+    if args.threads is not None and args.threads < 1:  # 0 would read as "unset" in the runtimes
+        raise InputError(f"--threads {args.threads} is not a thread count", "pass --threads 1 or more, or leave it out")
     return RunConfig(
         model=args.model,
         data=args.data,
@@ -263,6 +265,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from bench import report, runner
 
     config = _config_from_args(args)
+    if args.cooldown_max_s < 0:
+        raise InputError(f"--cooldown-max-s {args.cooldown_max_s:g} is negative", "pass --cooldown-max-s 0 or more")
     if args.cooldown_to_c is not None:
         from dataclasses import replace
 

@@ -84,7 +84,9 @@ def classification(y_true: np.ndarray, outputs: np.ndarray, use_softmax: bool = 
         "confusion_matrix": cm.tolist(),
     }
     if scores.shape[1] > 5:
-        top5 = np.argsort(-scores, axis=1, kind="stable")[:, :5]
+        # ties ranked as scikit-learn's top_k_accuracy_score ranks them: a stable ascending sort read from the end,
+        # so among equal scores the higher class index comes first (sklearn/metrics/_ranking.py, 1.9)
+        top5 = np.argsort(scores, axis=1, kind="stable")[:, ::-1][:, :5]
         result["top5_accuracy"] = float((top5 == true[:, None]).any(axis=1).mean())
     return result
 

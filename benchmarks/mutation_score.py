@@ -1,9 +1,10 @@
-"""Mutation score of the core modules (mutmut 3), per module. Not part of CI: it takes minutes on 2 cores.
+"""Mutation score of bench/'s logic modules (mutmut 3), per module. Not part of CI: it takes minutes on 2 cores.
 
-    python benchmarks/mutation_score.py [--workdir build/mutation] [--max-children 1] [--keep]
+    python benchmarks/mutation_score.py [--workdir build/mutation] [--max-children 1] [--modules bench/verify.py ...]
 
 The modules and the fast unit tests are copied into a scratch folder (the shared checkout is never touched; mutmut
-writes its ``mutants/`` tree there), mutmut mutates only MODULES, runs only TESTS against each mutant, and this script
+writes its ``mutants/`` tree there), mutmut mutates only the chosen modules, runs TESTS plus each module's own tests
+(TESTS_BY_MODULE) against each mutant (only those that reach the mutated function), and this script
 prints killed / total per module from mutmut's per-file ``.meta`` results. A mutant counts as killed when a test
 failed, timed out or crashed on it; "no tests" and "survived" mutants count against the score.
 ``make mutation`` runs this at low priority (``nice -n 10``); ``--json`` writes the figures to a file as well.
@@ -23,41 +24,89 @@ from pathlib import Path
 from typing import Dict, List
 
 REPO = Path(__file__).resolve().parent.parent
-#: mutated modules; bench/comparison.py joins when it exists (the compare statistics, standard library only)
-MODULES = ["bench/stats.py", "bench/metrics.py", "bench/data.py", "bench/records.py", "bench/harness.py"]
-OPTIONAL_MODULES = ["bench/comparison.py"]
-#: the fast unit tests (no framework, no Docker); the digits-model fixture test is left out (it trains a CNN)
+#: the six core modules (about 22 minutes on 2 cores together): `--modules` with these repeats the first measurement
+MODULES = [
+    "bench/stats.py",
+    "bench/metrics.py",
+    "bench/data.py",
+    "bench/records.py",
+    "bench/harness.py",
+    "bench/comparison.py",
+]
+#: the fast unit tests, run for every module (no framework, no Docker)
 TESTS = [
     "tests/test_core_units.py",
+    "tests/test_stats_robust.py",
     "tests/test_error_paths.py::test_single_column_binary_classifier_with_and_without_softmax",
-    "-k",
-    # not the digits-model fixture test (trains a CNN), not tests/test_report.py's subprocess and plot tests
-    "not real_model_files_detected and not report_csv and not report_json and not tables_fit and not old_v1_record"
-    " and not plot_writes and not bad_report_arguments and not chart",
-    "-p",
-    "no:cacheprovider",
 ]
-#: the comparison statistics' own unit tests (tests/test_report.py), when that module is mutated
-OPTIONAL_TESTS = {"bench/comparison.py": ["tests/test_report.py", "tests/test_comparison_mutants.py"]}
-#: further fast unit tests of the mutated modules, used when present (the robust statistics' own tests)
-EXTRA_TESTS = ["tests/test_stats_robust.py"]
+#: tests left out by name everywhere: they train a CNN, start subprocesses (the mutant is not what they run), export
+#: zoo models or run for a minute
+EXCLUDED = [
+    "real_model_files_detected", "report_csv", "report_json", "tables_fit", "old_v1_record", "plot_writes",
+    "bad_report_arguments", "chart", "sixty_second", "zoo_models_match", "tflite_depthwise_mobilenetv2", "readme",
+    "verify_on_this_machine", "emulated", "run_refuses", "power_hz_sets", "cli_power_cmd", "report_shows_energy",
+]  # fmt: skip
+#: every logic module of bench/ and the tests that exercise it (in addition to TESTS). Not listed: the framework and
+#: converter wrappers (bench/runtimes/*, bench/convert/*, bench/models/*: their tests need the frameworks and take
+#: minutes per mutant), and modules without logic (__init__, __main__, errors, infer, hashing).
+TESTS_BY_MODULE: Dict[str, List[str]] = {
+    "bench/stats.py": [],
+    "bench/metrics.py": [],
+    "bench/data.py": [],
+    "bench/records.py": [],
+    "bench/harness.py": [],
+    "bench/comparison.py": ["tests/test_report.py", "tests/test_comparison_mutants.py", "tests/test_report_cells.py"],
+    "bench/report.py": ["tests/test_report.py", "tests/test_report_cells.py", "tests/test_comparison_mutants.py"],
+    "bench/plots.py": ["tests/test_report.py"],
+    "bench/verify.py": ["tests/test_verify_rules.py", "tests/test_verify.py"],
+    "bench/compute.py": ["tests/test_compute.py", "tests/test_compute_by_hand.py"],
+    "bench/peaks.py": ["tests/test_compute.py"],
+    "bench/opcount.py": ["tests/test_opcount.py", "tests/test_compute_by_hand.py"],
+    "bench/sustained.py": ["tests/test_sustained.py"],
+    "bench/legacy.py": ["tests/test_legacy_cli.py"],
+    "bench/cli.py": ["tests/test_cli_options.py", "tests/test_sustained.py"],
+    "bench/config.py": ["tests/test_cli_options.py"],
+    "bench/formats.py": [],
+    "bench/machine.py": ["tests/test_boards.py"],
+    "bench/profile.py": ["tests/test_profile.py"],
+    "bench/runner.py": ["tests/test_compute.py", "tests/test_sustained.py"],
+    "bench/selfcheck.py": ["tests/test_cli.py"],
+    "bench/compare/plan.py": ["tests/test_compare.py", "tests/test_cli_options.py"],
+    "bench/compare/ident.py": ["tests/test_compare.py", "tests/test_cli_options.py"],
+    "bench/compare/presets.py": ["tests/test_compare.py"],
+    "bench/compare/artifacts.py": ["tests/test_device_compare.py"],
+    "bench/compare/progress.py": ["tests/test_compare.py"],
+    "bench/compare/isolate.py": ["tests/test_compare.py"],
+    "bench/compare/run.py": ["tests/test_compare.py"],
+    "bench/power/base.py": ["tests/test_power.py"],
+    "bench/power/sampler.py": ["tests/test_power.py"],
+    "bench/power/run.py": ["tests/test_power.py"],
+    "bench/power/command.py": ["tests/test_power.py"],
+    "bench/power/jetson.py": ["tests/test_power.py"],
+    "bench/power/jtop.py": ["tests/test_power.py"],
+    "bench/power/pmic.py": ["tests/test_power.py"],
+    "bench/power/rapl.py": ["tests/test_power.py"],
+}
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
 
 def modules() -> List[str]:
-    return MODULES + [m for m in OPTIONAL_MODULES if (REPO / m).is_file()]
+    """The default run: every module of TESTS_BY_MODULE (hours on 2 cores); MODULES is the core set measured first."""
+    return list(TESTS_BY_MODULE)
 
 
 def tests(mods: List[str]) -> List[str]:
-    extra = [t for m in mods for t in OPTIONAL_TESTS.get(m, []) if (REPO / t).is_file()]
-    return extra + [t for t in EXTRA_TESTS if (REPO / t).is_file()] + TESTS
+    extra = [t for m in mods for t in TESTS_BY_MODULE.get(m, []) if (REPO / t.split("::")[0]).is_file()]
+    selected = list(dict.fromkeys(extra + TESTS))  # in order, each once
+    return selected + ["-k", " and ".join(f"not {name}" for name in EXCLUDED), "-p", "no:cacheprovider"]
 
 
 def prepare(workdir: Path, mods: List[str]) -> None:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    shutil.copytree(REPO / "bench", workdir / "bench", ignore=shutil.ignore_patterns("__pycache__", "assets"))
+    # the shipped digits model and data (bench/models/assets, under 1 MB) are copied too: module tests run them
+    shutil.copytree(REPO / "bench", workdir / "bench", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", workdir / "pyproject.toml")
     lines = ["[mutmut]", "source_paths = bench", "only_mutate ="] + [f"    {m}" for m in mods]
@@ -95,12 +144,13 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--max-children", type=int, default=1, help="parallel mutant workers (default 1: shared cores)")
     ap.add_argument("--json", type=Path, help="also write the per-module figures here")
     ap.add_argument("--show-survivors", action="store_true", help="print each surviving mutant's diff")
-    ap.add_argument("--modules", nargs="+", help="mutate only these (default: all of MODULES present)")
+    ap.add_argument("--modules", nargs="+", help="mutate these (default: every key of TESTS_BY_MODULE)")
     args = ap.parse_args(argv)
     mods = args.modules or modules()
-    missing = [m for m in OPTIONAL_MODULES if m not in mods]
-    if missing:
-        print(f"not present, not mutated: {', '.join(missing)}")
+    unknown = [m for m in mods if m not in TESTS_BY_MODULE]
+    if unknown:
+        print(f"no tests listed for {', '.join(unknown)} in TESTS_BY_MODULE", file=sys.stderr)
+        return 2
     prepare(args.workdir, mods)
     mutmut = [sys.executable, "-m", "mutmut"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}

@@ -241,7 +241,9 @@ def test_importing_machine_reads_no_files() -> None:
 # ---------- Coral as uid 1000: the udev group ----------
 
 
-def _coral_root(tmp_path: Path, gid: int, mode: int) -> Path:
+def _coral_root(tmp_path: Path, mode: int, in_plugdev: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    """(root, node's group) of a Pi tree with the Coral on bus 2 device 3. The node keeps the group it is created with
+    (changing it needs root); plugdev is taken to be that group, or another one when ``in_plugdev`` is False."""
     root = tree("rpi4", "idle", tmp_path)
     dev = root / "sys/bus/usb/devices/2-1"
     (dev / "busnum").write_text("2\n")
@@ -250,27 +252,32 @@ def _coral_root(tmp_path: Path, gid: int, mode: int) -> Path:
     node.parent.mkdir(parents=True)
     node.write_bytes(b"")
     os.chmod(node, mode)
-    if gid != node.stat().st_gid:
-        try:
-            os.chown(node, -1, gid)
-        except PermissionError:
-            pytest.skip("changing a file's group needs root here")
-    return root
+    gid = node.stat().st_gid
+    monkeypatch.setattr(devices, "PLUGDEV_GID", gid if in_plugdev else gid + 1)
+    return root, gid
 
 
-def test_coral_node_without_the_udev_rule_fails_with_the_rule(tmp_path: Path) -> None:
-    root = _coral_root(tmp_path, gid=0, mode=0o664)  # udev's default for USB nodes: root:root 0664
+def test_coral_node_without_the_udev_rule_fails_with_the_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root, gid = _coral_root(tmp_path, 0o664, False, monkeypatch)  # udev's default for USB nodes: root:root 0664
     problem = devices.coral_access_problem(root)
-    assert problem and "dev/bus/usb/002/003" in problem and "group 0" in problem
+    assert problem and "dev/bus/usb/002/003" in problem
+    assert f"is group {gid}, mode -rw-rw-r--" in problem and f"group plugdev = {gid + 1}" in problem
     fix = devices.coral_fix()
     assert 'ATTRS{idVendor}=="1a6e",ATTRS{idProduct}=="089a",GROUP="plugdev"' in fix
     assert 'ATTRS{idVendor}=="18d1",ATTRS{idProduct}=="9302",GROUP="plugdev"' in fix
     assert "udevadm" in fix and devices.UDEV_RULES_FILE in fix
 
 
-def test_coral_node_in_plugdev_passes(tmp_path: Path) -> None:
-    assert devices.coral_access_problem(_coral_root(tmp_path, gid=46, mode=0o664)) is None
-    assert devices.coral_access_problem(tmp_path) is None  # no Coral: nothing to check
+@pytest.mark.parametrize(
+    "mode, in_plugdev, ok",
+    [(0o664, True, True), (0o644, True, False), (0o604, True, False), (0o666, False, True), (0o662, False, False)],
+)
+def test_coral_node_needs_group_plugdev_read_write_or_world_read_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int, in_plugdev: bool, ok: bool
+) -> None:
+    root, _ = _coral_root(tmp_path, mode, in_plugdev, monkeypatch)
+    assert (devices.coral_access_problem(root) is None) is ok
+    assert devices.coral_access_problem(tmp_path / "none") is None  # no Coral: nothing to check
 
 
 def test_coral_check_runs_before_the_container_starts(monkeypatch: pytest.MonkeyPatch) -> None:

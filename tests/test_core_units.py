@@ -736,11 +736,11 @@ def test_class_labels_shapes_and_errors() -> None:
         metrics.classification(np.array([-1, 1]), np.zeros((2, 3)))
 
 
-def test_top5_only_above_five_classes_and_ties_keep_the_lower_index() -> None:
+def test_top5_only_above_five_classes_and_ties_rank_the_higher_index_first() -> None:
     y = np.array([5, 1, 0])
     six = np.array([[1.0] * 6, [0.0] + [1.0] * 5, [0.0] + [1.0] * 5])
     m = metrics.classification(y, six)
-    assert m["top5_accuracy"] == pytest.approx(1 / 3)  # all tied: 0..4 first, so 5 misses; 1 is in 1..5, 0 is not
+    assert m["top5_accuracy"] == pytest.approx(2 / 3)  # tied: 5..1 first (scikit-learn's order), so 0 misses
     assert "top5_accuracy" not in metrics.classification(np.array([0, 1]), np.eye(5)[[0, 1]])
 
 
@@ -1026,3 +1026,18 @@ def test_data_messages_and_zero_point_zero(tmp_path: Path, caplog: pytest.LogCap
     assert zp0.sample(0).tolist() == [[2, -2]]
     with pytest.raises(DataError, match="expects"):  # (2, 4) samples for a (1, 4) input: not a batch dimension of 1
         data.adapt(np.zeros((3, 2, 4)), TensorSpec("x", (1, 4), "float32"))
+
+
+def test_top5_with_ties_on_1000_class_int8_outputs_matches_scikit_learn() -> None:
+    """Quantized 1000-class outputs tie a lot (int8 logits over a narrow range): top-5 equals scikit-learn's
+    top_k_accuracy_score, whose tie order (a stable ascending sort read from the end) is the definition."""
+    sk = require("sklearn.metrics")
+    rng = np.random.default_rng(14)
+    logits = rng.integers(-128, -124, size=(400, 1000)).astype(np.int8)  # 4 levels: hundreds of ties per row
+    y = rng.integers(0, 1000, size=400)
+    top = logits.max(axis=1)
+    for i in range(0, 400, 2):  # half the samples: the true class is one of the tied top scores
+        y[i] = rng.choice(np.flatnonzero(logits[i] == top[i]))
+    want = sk.top_k_accuracy_score(y, logits.astype(np.float64), k=5, labels=np.arange(1000))
+    got = metrics.classification(y, logits)["top5_accuracy"]
+    assert got == pytest.approx(want) and 0.0 < want < 0.5

@@ -2,7 +2,8 @@
 (`compare --convert-only --convert-output DIR`), the device measures the files as they are (`--artifact PRESET=FILE`,
 `--artifacts DIR`), and `launcher compare --device rpi5` chains the two (host image, then the device image).
 
-* argv and plan: each bad artifact is one line, exit 2, nothing written (in-process, no conversion).
+* argv and plan: each bad artifact is one line, exit 2, nothing written (in-process, no conversion); the launcher's
+  job chain as a contract test with a fake ``launcher.run.run``.
 * native, real onnx2tf: the int8 file the conversion step made, measured with --artifact; the compare id.
 * Docker: `launcher compare --device rpi5 --emulate` on the digits ONNX model converts in the host amd64 image and
   measures onnx, tflite and tflite-int8 in the arm64 rpi image under qemu (timings there say nothing about a Pi).
@@ -131,9 +132,12 @@ def test_tensorrt_preset_given_an_onnx_file_still_builds_its_engine_at_the_prese
         )
 
 
-def test_launcher_compare_on_a_device_converts_in_host_first_then_hands_the_folder_over(
+def test_contract_launcher_compare_on_a_device_converts_in_host_first_then_hands_the_folder_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Contract test: launcher.run.run replaced by a fake that records the jobs (and "converts" by writing the
+    manifest), so every branch (reuse, --no-host-convert, DOCKER_HOST) is cheap. Through the real engine:
+    test_launcher_compare_on_rpi5_converts_in_host_and_measures_every_preset below."""
     from launcher import cli as lcli
     from launcher.run import Outcome
 

@@ -1,5 +1,6 @@
 """Launcher logic without Docker: make-variable handling, argv building, profiles, detection, input tars, result
-appending, container options (security, emulation, devices)."""
+appending (a contract test with a fake container; through the engine in tests/test_chain_and_fidelity.py), container
+options (security, emulation, devices)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,9 @@ def test_inputs_tar_is_root_owned_and_read_only(tmp_path: Path) -> None:
 
 
 class FakeContainer:
+    """Contract test double: only get_archive of the results file. The same path through the Docker engine:
+    tests/test_chain_and_fidelity.py::test_launcher_collects_records_from_a_real_container."""
+
     def __init__(self, content: bytes) -> None:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -148,7 +152,7 @@ class FakeContainer:
         return iter([self.data]), {}
 
 
-def test_collect_records_appends_complete_lines_only(tmp_path: Path) -> None:
+def test_contract_collect_records_appends_complete_lines_only(tmp_path: Path) -> None:
     results = tmp_path / "r" / "results.jsonl"
     results.parent.mkdir()
     results.write_text('{"old": 1}\n')

@@ -15,7 +15,7 @@ from typing import Tuple
 import pytest
 
 from bench import legacy
-from tests.conftest import REPO
+from tests.conftest import REPO, require
 from tests.docker_helpers import read_jsonl
 
 
@@ -150,3 +150,33 @@ def test_readme_armnn_and_coral_lines(digits_tflite: Path, digits_npz: Path, tmp
     proc = _evaluate(str(digits_tflite), str(digits_npz), "coral", out=out)
     assert proc.returncode in (2, 3) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert all(r["status"] == "error" for r in read_jsonl(out))
+
+
+def _uint8_input_tflite(path: Path) -> Path:
+    """A tiny Keras dense model converted with full-integer quantization and a uint8 input (TFLiteConverter)."""
+    tf = require("tensorflow")
+    import numpy as np
+
+    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(3)])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([np.random.default_rng(i).random((1, 4), np.float32)] for i in range(8))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.uint8
+    conv.inference_output_type = tf.uint8
+    path.write_bytes(conv.convert())
+    return path
+
+
+def test_quantization_is_kept_for_a_float_tflite_and_dropped_for_int8_or_uint8_inputs(tmp_path: Path) -> None:
+    """The original's "already quantized model: just set --quantization" holds for int8 and uint8 inputs only."""
+    require("ai_edge_litert")
+    from bench import models
+
+    def quantizes(model: Path) -> bool:
+        return "--quantization" in legacy.translate([str(model), "d.npz", "tflite", "--quantization"])
+
+    assert quantizes(models.DIGITS_TFLITE), "a float32 TFLite model is quantized as asked"
+    assert not quantizes(models.DIGITS_TFLITE_INT8)
+    assert not quantizes(_uint8_input_tflite(tmp_path / "u8.tflite"))
+    assert quantizes(models.DIGITS_ONNX)

@@ -45,7 +45,9 @@ def test_verify_on_this_machine_passes_cpu_paths_and_skips_accelerators(tmp_path
     for name in CPU_PATHS:
         assert by[name]["status"] == "pass", by[name]
         assert by[name]["output_check"]["ok"] and by[name]["p50_ms"] > 0
-    assert by["onnx"]["output_check"]["max_abs_diff"] == 0.0, "the reference is ONNX Runtime on the same model"
+    # a different runtime on a different file (TFLite's kernels on the converted model) within the fp32 tolerance;
+    # the reference itself is checked against PyTorch in tests/test_verify_rules.py
+    assert 0.0 < by["tflite"]["output_check"]["max_abs_diff"] <= verify.FP32_TOL
     assert by["tflite-int8"]["output_check"]["top1_agreement"] >= verify.INT8_TOP1
     for name in ACCELERATORS:
         assert by[name]["status"] == "skipped" and by[name]["reason"], by[name]
@@ -63,7 +65,8 @@ def test_verify_on_this_machine_passes_cpu_paths_and_skips_accelerators(tmp_path
     assert len(_reports(tmp_path)) == 2 and path.read_bytes() == before
 
 
-def test_a_broken_path_fails_and_the_exit_code_says_so(tmp_path: Path) -> None:
+def test_a_broken_path_fails_in_the_report(tmp_path: Path) -> None:
+    """The report of a broken path; verify.main's exit code is tested in tests/test_verify_rules.py."""
     require("ai_edge_litert")
     from bench import models
 
