@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import verify
+from bench import cli, verify
 from tests.conftest import require
 
 REF = np.array([[0.0, 5.0, 1.0], [3.0, 0.0, 1.0]])  # output range 5
@@ -44,20 +44,25 @@ def test_int8_needs_top1_agreement_of_at_least_90_percent(agree: int, ok: bool) 
 
 
 @pytest.mark.parametrize(
-    "board, preset, model, published",
-    [("rpi4", "coral", "mobilenetv2", 2.6), ("jetson-nano", "tensorrt-fp16", "resnet50", 28.0)],
+    "board, preset, model, published, bound",
+    [
+        ("generic", "coral", "mobilenetv2", 2.6, 3.0),  # Coral's own setup: a desktop host over USB 3
+        ("rpi4", "coral", "mobilenetv2", 2.6, 6.0),  # a Pi host adds host time the desktop figure does not hold
+        ("rpi5", "coral", "mobilenetv2", 2.6, 6.0),
+        ("jetson-nano", "tensorrt-fp16", "resnet50", 28.0, 3.0),
+    ],
 )
-def test_timing_bound_is_three_times_either_way_of_the_published_figure(
-    board: str, preset: str, model: str, published: float
+def test_timing_bound_is_its_stated_factor_either_way_of_the_published_figure(
+    board: str, preset: str, model: str, published: float, bound: float
 ) -> None:
     def ok(ms: float) -> bool:
         res = verify.check_timing(board, preset, model, ms, emulated=False)
-        assert res["published_ms"] == published
+        assert res["published_ms"] == published and res["bound"] == bound
         return res["ok"]
 
-    assert ok(published) and ok(published / 3 * 1.01) and ok(published * 3 * 0.99)
-    assert not ok(published / 3 * 0.99), "a run 3x faster than published is as suspect as one 3x slower"
-    assert not ok(published * 3 * 1.01)
+    assert ok(published) and ok(published / bound * 1.01) and ok(published * bound * 0.99)
+    assert not ok(published / bound * 0.99), "a run that much faster than published is as suspect as one slower"
+    assert not ok(published * bound * 1.01)
 
 
 def test_a_path_whose_outputs_disagree_fails_even_when_it_runs(tmp_path: Path) -> None:
@@ -87,10 +92,9 @@ def test_main_exits_1_when_a_path_fails_and_0_when_none_does(tmp_path: Path, mon
         "digits", good.data, {**good.files, "tflite": broken}, good.class_path, good.class_name, good.representative
     )
 
-    def args(presets: str) -> argparse.Namespace:
-        return argparse.Namespace(
-            presets=presets, edgetpu_model=None, report_dir=tmp_path / "reports", output=tmp_path / "r.jsonl", threads=1
-        )
+    def args(presets: str) -> argparse.Namespace:  # the command line's own parser: every option at its default
+        argv = ["verify", "--presets", presets, "--report-dir", str(tmp_path / "reports")]
+        return cli.build_parser().parse_args([*argv, "--output", str(tmp_path / "r.jsonl"), "--threads", "1"])
 
     monkeypatch.setattr(verify, "shipped_digits", lambda edgetpu=None: bad)
     assert verify.main(args("onnx,tflite")) == 1
