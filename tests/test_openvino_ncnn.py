@@ -9,6 +9,7 @@ layer that ``ncnn.layer_to_index`` does not know).
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from pathlib import Path
 
@@ -184,10 +185,12 @@ def test_an_operator_the_converter_lacks_is_named_in_one_line(tmp_path: Path, ta
     require("openvino")
     require("pnnx")
     model = _det_model(tmp_path / "det.onnx", [1, 3, 4, 4])
+    root_level = logging.root.level
     with pytest.raises(BenchError) as err:
         _convert(tmp_path, target, source=model, data=False)
     text = str(err.value)
     assert "Det" in text and "\n" not in text and err.value.fix
+    assert logging.root.level == root_level, "the converter left the root logger's level changed (warnings lost)"
 
 
 @pytest.mark.parametrize("target", [formats.OPENVINO_IR, formats.NCNN])

@@ -33,6 +33,7 @@ _UNSUPPORTED = re.compile(
 
 def _read(ov: Any, source: Path, shape: Optional[Tuple[int, ...]]) -> Any:
     """The ONNX model as an ov.Model with a static input; one clear line when OpenVINO refuses it."""
+    root_level = logging.root.level  # a failed convert_model leaves the root logger at ERROR (seen with 2026.4.1)
     try:
         model = ov.convert_model(str(source))
     except Exception as exc:
@@ -47,6 +48,8 @@ def _read(ov: Any, source: Path, shape: Optional[Tuple[int, ...]]) -> Any:
             f"openvino.convert_model failed on {source.name}: {text.strip().splitlines()[-1][:300] if text else exc}",
             "check the ONNX model with onnx.checker.check_model; the model may use an operator OpenVINO lacks",
         ) from exc
+    finally:
+        logging.root.setLevel(root_level)  # or edgebench's own warnings stay silenced for the rest of the process
     if len(model.inputs) != 1:
         raise UnsupportedModelError(
             f"ONNX model {source.name} has {len(model.inputs)} inputs; only single-input models are converted",
