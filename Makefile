@@ -88,8 +88,9 @@ mutation: $(STAMP)
 	nice -n 10 $(PY) benchmarks/mutation_score.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check bench launcher tests benchmarks images
-	$(PY) -m ruff format --check bench launcher tests benchmarks images
+	$(PY) -m ruff check bench launcher tests benchmarks images tools
+	$(PY) -m ruff format --check bench launcher tests benchmarks images tools
+	$(PY) tools/structure.py
 	$(VENV)/bin/hadolint images/*/Dockerfile
 
 ## docs: the documentation site in site/ (MkDocs, --strict). Writes the generated pages from the code's declarations

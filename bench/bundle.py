@@ -21,11 +21,8 @@ from bench import formats
 from bench.errors import ModelFormatError
 
 META = "edgebench.json"
-#: format -> (graph file, weights file) inside a bundle
-MEMBERS: Dict[str, Tuple[str, str]] = {
-    formats.OPENVINO_IR: ("model.xml", "model.bin"),
-    formats.NCNN: ("model.ncnn.param", "model.ncnn.bin"),
-}
+#: format -> (graph file, weights file) inside a bundle (declared with the formats, which detect bundles by them)
+MEMBERS: Dict[str, Tuple[str, str]] = formats.BUNDLE_MEMBERS
 
 
 def write(dest: Path, fmt: str, graph: Path, weights: Path, meta: Dict[str, Any]) -> Path:

@@ -3,7 +3,7 @@
 Per (board, model, config) present in both files:
 
 * **latency**: the change of the median invoke latency, ``median(NEW) / median(REFERENCE) - 1``, with the 95 %
-  percentile-bootstrap interval the compare computes for its speedups (bench.comparison.speedup_interval: rounds
+  percentile-bootstrap interval the compare computes for its speedups (bench.config_summary.speedup_interval: rounds
   pooled, B and seed recorded). A *regression* when the whole interval lies above ``+tolerance``, an
   *improvement* when it lies below ``-tolerance``, else *unchanged*: a change the noise cannot rule out never fails.
 * **quality**: an accuracy drop of more than ``quality tolerance`` percentage points, or an MSE rise of more than
@@ -11,7 +11,7 @@ Per (board, model, config) present in both files:
 * a config with no ok run in NEW *failed*; a config in one file only is listed and does not fail the check.
 
 Environment facts that change what a latency means (runtime versions, CPU governor and clocks, Jetson power mode,
-emulation, image; bench.comparison.ENVIRONMENT_FACTS) are shown beside each verdict where the two files differ.
+emulation, image; bench.record_groups.ENVIRONMENT_FACTS) are shown beside each verdict where the two files differ.
 
 Each file may hold many compares (results.jsonl grows): the latest compare of each model on each board is used,
 plus any runs made outside a compare. Unusable input (not a results file, different models by sha256, nothing in
@@ -25,21 +25,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from bench.comparison import (
+from bench.config_summary import (
     BOOTSTRAP_B,
     BOOTSTRAP_SEED,
     CONFIDENCE,
-    ENVIRONMENT_FACTS,
-    board_key,
-    group_records,
     median_sorted,
-    model_name,
     pooled_raw_ms,
     speedup_interval,
     summarize,
-    value_at,
 )
 from bench.errors import InputError
+from bench.record_groups import ENVIRONMENT_FACTS, board_key, group_records, model_name, value_at
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +160,7 @@ def latest(records: Sequence[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], Lis
 
 
 def groups_of(records: Sequence[Dict[str, Any]]) -> Dict[Key, List[Dict[str, Any]]]:
-    """Records by (board, model, config label): bench.comparison's groups without the compare id."""
+    """Records by (board, model, config label): bench.record_groups's groups without the compare id."""
     out: Dict[Key, List[Dict[str, Any]]] = {}
     for (_, board, model, label), recs in group_records(records).items():
         out.setdefault((board, model, label), []).extend(recs)
@@ -204,7 +200,7 @@ OPTION_FACTS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
 
 
 def environment(records: Iterable[Dict[str, Any]]) -> Dict[Tuple[str, str], str]:
-    """(board, fact) -> value(s) over the ok records (bench.comparison.ENVIRONMENT_FACTS, OPTION_FACTS, runtime
+    """(board, fact) -> value(s) over the ok records (bench.record_groups.ENVIRONMENT_FACTS, OPTION_FACTS, runtime
     versions)."""
     seen: Dict[Tuple[str, str], set] = {}
     for r in records:
@@ -255,7 +251,7 @@ def _latency(row: Row, new: Sequence[Dict[str, Any]], ref: Sequence[Dict[str, An
 
 
 def _quality(row: Row, new: Any, ref: Any, qtol: float) -> None:
-    """new, ref: bench.comparison.ConfigSummary of the two groups."""
+    """new, ref: bench.config_summary.ConfigSummary of the two groups."""
     if new.quality is None or ref.quality is None or new.quality_metric != ref.quality_metric:
         row.quality = new.quality_note or ref.quality_note or "-"
         return

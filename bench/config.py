@@ -1,12 +1,24 @@
-"""Run configuration: plain frozen data, no I/O at import."""
+"""Run configuration: plain frozen data, no I/O at import, and the one place it is built (:func:`run_config`).
+
+Its parts are typed: the conversion (bench.convert.options.ConvertOptions), power sampling
+(bench.power.base.PowerOptions), the sustained run and the thermal wait (bench.sustained.SustainedOptions,
+CooldownOptions). They are imported for the annotations only, and inside :func:`run_config`, so importing this module
+stays light.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import argparse
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from bench.errors import InputError
+
+if TYPE_CHECKING:
+    from bench.convert.options import ConvertOptions
+    from bench.power.base import PowerOptions
+    from bench.sustained import CooldownOptions, SustainedOptions
 
 #: LoadGen's SingleStream minimum duration (mlcommons/inference loadgen/mlperf.conf: *.SingleStream.min_duration =
 #: 600000 ms) and the queries its early-stopping p90 needs (bench.early_stopping.min_queries())
@@ -16,6 +28,10 @@ MLPERF_MIN_QUERIES = 64
 #: interval then spans at most 4 %, under the noise warning's 5 %), at most 15 s a run
 DEMO_STABLE_PCT = 2.0
 DEMO_MAX_TIME_S = 15.0
+#: ... and at least 4 s each: the demo's untimed floor (a fresh process per run, PyTorch's import in each of its runs,
+#: one op count per model) is about 17-23 s on the build machine, so its wall time stays within 1.5x its timed work
+#: only when the runs measure about 40 s in all (benchmarks/compare_overhead.py; docs/development.md)
+DEMO_MIN_TIME_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -80,14 +96,14 @@ class RunConfig:
     keep_raw: bool = True
     #: the model has random weights (the zoo): quality metrics are kept but marked not meaningful
     random_weights: bool = False
-    #: conversion options (bench.convert.options.ConvertOptions), None when no conversion was asked for
-    convert: Any = None
-    #: power sampling (bench.power.PowerOptions); None: the defaults (auto source, 10 Hz, 2 s idle window)
-    power: Any = None
-    #: --sustained-s (bench.sustained.SustainedOptions); None: no sustained run
-    sustained: Any = None
-    #: bench run --cooldown-to-c (bench.sustained.CooldownOptions); compare waits between runs itself
-    cooldown: Any = None
+    #: conversion options, None when no conversion was asked for
+    convert: Optional[ConvertOptions] = None
+    #: power sampling; None: the defaults (auto source, 10 Hz, 2 s idle window)
+    power: Optional[PowerOptions] = None
+    #: --sustained-s; None: no sustained run
+    sustained: Optional[SustainedOptions] = None
+    #: bench run --cooldown-to-c; compare waits between runs itself
+    cooldown: Optional[CooldownOptions] = None
     #: --profile: per-operator time (bench.profile); the run's latencies then include the profiler's overhead
     profile: bool = False
 
@@ -96,6 +112,114 @@ class RunConfig:
         for k, v in list(d.items()):
             if isinstance(v, Path):
                 d[k] = str(v)
-        if self.convert is not None and hasattr(self.convert, "to_dict"):
+        if self.convert is not None:
             d["convert"] = self.convert.to_dict()
         return d
+
+    @property
+    def conversion(self) -> ConvertOptions:
+        """The conversion options, their defaults when none were given (fp32, nothing copied, no reference)."""
+        from bench.convert.options import ConvertOptions
+
+        return self.convert if self.convert is not None else ConvertOptions()
+
+
+def timing_from_args(args: argparse.Namespace) -> Timing:
+    """--warmup-runs ... --until-stable, --mlperf-singlestream as a validated :class:`Timing`."""
+    timing = Timing(
+        warmup_runs=args.warmup_runs,
+        warmup_min_s=args.warmup_min_s,
+        min_runs=args.min_runs,
+        min_time_s=args.min_time_s,
+        max_time_s=args.max_time_s,
+        until_stable_pct=args.until_stable,
+    )
+    return (timing.mlperf_singlestream() if args.mlperf_singlestream else timing).validate()
+
+
+def run_config(
+    args: Optional[argparse.Namespace] = None,
+    *,
+    template: Optional[RunConfig] = None,
+    preset: Optional[str] = None,
+    **given: Any,
+) -> RunConfig:
+    """The one place a :class:`RunConfig` is built, in three layers, each over the one before:
+
+    1. the command line's run options (`run`, and the template of `compare`): ``args``; else ``template``'s fields;
+       a field in ``given`` is not read from ``args`` (nor checked there);
+    2. ``preset`` (bench.compare.presets): its framework and delegate, its precision on the conversion options, and
+       the calibration data only when it quantizes to int8 (never ``convert_only``);
+    3. ``given``: any RunConfig field, set last.
+    """
+    if args is not None:
+        values = _from_args(args, set(given))
+    elif template is not None:
+        values = {f.name: getattr(template, f.name) for f in fields(RunConfig)}
+    else:
+        values = {}
+    if preset is not None:
+        values.update(_preset_fields(preset, values.get("convert")))
+    values.update(given)
+    return RunConfig(**values)
+
+
+def _preset_fields(name: str, convert: Optional[ConvertOptions]) -> Dict[str, Any]:
+    from bench.compare.presets import PRESETS
+    from bench.convert.options import ConvertOptions
+
+    preset = PRESETS[name]
+    base = convert or ConvertOptions()
+    convert = replace(
+        base,
+        precision=preset.precision,
+        representative_data=base.representative_data if preset.needs_representative_data else None,
+        convert_only=False,
+    )
+    return {"framework": preset.framework, "delegate": preset.delegate, "convert": convert}
+
+
+#: RunConfig fields that are one command-line option each, taken as given (the option's argparse dest is the field)
+_AS_GIVEN = (
+    "model",
+    "data",
+    "framework",
+    "model_type",
+    "use_softmax",
+    "model_class_path",
+    "model_class_name",
+    "threads",
+    "delegate",
+    "delegate_path",
+    "edgetpu_device",
+    "output",
+    "label",
+    "random_weights",
+)
+
+
+def _from_args(args: argparse.Namespace, given: set) -> Dict[str, Any]:
+    """RunConfig fields from `run`'s options (bench.cli), checked; the fields in ``given`` are neither read nor
+    checked."""
+    from bench.convert import options as convert_options
+    from bench.power import SOURCES, PowerOptions
+    from bench.sustained import CooldownOptions, SustainedOptions
+
+    values: Dict[str, Any] = {"timing": timing_from_args(args)}
+    values.update({name: getattr(args, name) for name in _AS_GIVEN if name not in given})
+    threads = values.get("threads")
+    if threads is not None and threads < 1:  # 0 would read as "unset" in the runtimes
+        raise InputError(f"--threads {threads} is not a thread count", "pass --threads 1 or more, or leave it out")
+    values.update(
+        keep_raw=not args.no_raw,
+        profile=getattr(args, "profile", False),
+        convert=convert_options.from_args(args),
+        power=PowerOptions(args.power_source, args.power_cmd, args.power_hz, args.idle_s).validate(SOURCES),
+        sustained=None if args.sustained_s is None else SustainedOptions(args.sustained_s, args.window_s).validate(),
+    )
+    if "cooldown" not in given:
+        if args.cooldown_max_s < 0:
+            raise InputError(f"--cooldown-max-s {args.cooldown_max_s:g} is negative", "pass --cooldown-max-s 0 or more")
+        if args.cooldown_to_c is not None:
+            values["cooldown"] = CooldownOptions(args.cooldown_to_c, args.cooldown_max_s)
+    return {k: v for k, v in values.items() if k not in given}

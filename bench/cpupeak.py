@@ -30,9 +30,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
+
+from bench.records import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _cpu_jiffies() -> Tuple[int, int]:
 def _operands(np: Any, max_n: int) -> Tuple[int, Any, Any, Any]:
     """Square float32 operands grown until one product takes MIN_PRODUCT_S of CPU (an emulated CPU stays small)."""
     rng = np.random.default_rng(0)
-    n = min(max_n, MIN_N) // 2
+    n = int(min(max_n, MIN_N)) // 2  # the measuring child reads its arguments as floats
     while True:
         n *= 2
         a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
@@ -220,7 +221,7 @@ def measure(duration_s: float = MEASURE_S, window_s: float = WINDOW_S, max_n: in
         "others_cpu_share": others,
         "loadavg_1min_before": load_before,
         "idle": others is not None and others <= IDLE_OTHERS_MAX,
-        "measured_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "measured_utc": utc_now(),
     }
 
 
@@ -251,17 +252,20 @@ def describe(entry: Dict[str, Any]) -> str:
 def ensure(machine: Dict[str, Any], cache_root: Optional[Path] = None) -> Optional[Dict[str, Any]]:
     """For a CPU the table does not know and that was never measured here: measure it once now and cache it.
 
-    Called by compare and demo before their first run (never inside a measured run's process); not in an edgebench
-    device image (EDGEBENCH_IMAGE: no volume keeps its cache) or under emulation."""
+    Called by compare and demo before their first run (never inside a measured run's process); not under emulation,
+    and in an edgebench device image (EDGEBENCH_IMAGE) only when the cache root is a mount point: the launcher's cache
+    volume (launcher/profiles.py BENCH_CACHE_DIR) keeps it beyond the container; without it the measurement is lost."""
     from bench import peaks
+    from bench.convert.cache import default_root
 
     if peaks.board_knows_cpu(machine):
         return None
     found = cached(cache_root)
     if found is not None:
         return found
-    if machine.get("emulated") or machine.get("image"):
-        # an emulated CPU's peak means nothing, and an edgebench image's cache is gone with its container
+    kept = Path(cache_root or default_root()).is_mount()
+    if machine.get("emulated") or (machine.get("image") and not kept):
+        # an emulated CPU's peak means nothing, and an image's cache without the volume is gone with its container
         where = "emulated" if machine.get("emulated") else f"in image {machine.get('image')}, whose cache is not kept"
         log.info("no CPU peak measured here (%s): `edgebench peaks --measure` where the cache is kept", where)
         return None

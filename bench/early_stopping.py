@@ -144,7 +144,7 @@ def group_text(sections: Sequence[Dict[str, Any]]) -> str:
 
 
 def median_estimate_ms(sections: Sequence[Dict[str, Any]]) -> Optional[float]:
-    """Median of the runs' estimates (bench.comparison's summary figure), None when no run has one."""
+    """Median of the runs' estimates (bench.config_summary's summary figure), None when no run has one."""
     est = sorted(s["estimate_ms"] for s in sections if s and s.get("estimate_ms") is not None)
     if not est:
         return None

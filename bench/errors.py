@@ -51,7 +51,3 @@ class ConversionError(BenchError):
 
 class FidelityError(ConversionError):
     """A converted model does not compute the same function as its source."""
-
-
-class LauncherError(BenchError):
-    """The launcher could not run the container (no engine, no image, no device, ...)."""

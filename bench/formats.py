@@ -34,17 +34,10 @@ ALL = (
     NCNN,
 )
 
-#: Which runtime runs which format without conversion.
-NATIVE_RUNTIME = {
-    ONNX: "onnx",
-    TFLITE: "tflite",
-    EDGETPU_TFLITE: "coral",
-    TORCHSCRIPT: "pytorch",
-    TORCH_STATE_DICT: "pytorch",
-    TENSORRT_ENGINE: "tensorrt",
-    EXECUTORCH_PTE: "executorch",
-    OPENVINO_IR: "openvino",
-    NCNN: "ncnn",
+#: two-file formats carried as one stored zip (bench.bundle): format -> (graph file, weights file) inside it
+BUNDLE_MEMBERS = {
+    OPENVINO_IR: ("model.xml", "model.bin"),
+    NCNN: ("model.ncnn.param", "model.ncnn.bin"),
 }
 
 #: the first line of every ncnn .param file (ncnn src/net.cpp: load_param checks it)
@@ -108,9 +101,7 @@ def _detect_zip(path: Path) -> str:
         return TORCHSCRIPT
     if any(n.endswith("/data.pkl") or n == "data.pkl" for n in names):
         return TORCH_STATE_DICT
-    from bench import bundle
-
-    for fmt, (first, _) in bundle.MEMBERS.items():
+    for fmt, (first, _) in BUNDLE_MEMBERS.items():
         if first in names:
             return fmt
     raise ModelFormatError(

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import numpy as np
 
@@ -27,13 +28,31 @@ from bench.stats import median_interval, percentile
 
 log = logging.getLogger(__name__)
 
-#: called with "warm-up", then "measure" by measure(), between phases and never inside a timed loop; bench.compare's
-#: progress display listens (empty otherwise)
-PHASE_LISTENERS: List[Callable[[str], None]] = []
+#: the listeners registered by :func:`listening`, in order; never touched elsewhere
+_listeners: List[Callable[[str], None]] = []
 
 
-def _phase(name: str) -> None:
-    for listener in PHASE_LISTENERS:
+@contextmanager
+def listening(listener: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, ``listener`` is called with each phase's name: "warm-up", then "measure" by
+    :func:`measure` (and "sustained" by the runner), between phases and never inside a timed loop. Listeners: the
+    compare's progress display, the power sampler, the profiler, a compare child's pipe. Removed on leaving the block,
+    whatever happens."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
+def listeners() -> Tuple[Callable[[str], None], ...]:
+    """The listeners registered now, in order."""
+    return tuple(_listeners)
+
+
+def phase(name: str) -> None:
+    """Tell every listener that phase ``name`` starts."""
+    for listener in list(_listeners):
         listener(name)
 
 
@@ -100,7 +119,7 @@ def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
     pc = time.perf_counter_ns
     m = Measurement(outputs=np.empty(0))
 
-    _phase("warm-up")
+    phase("warm-up")
     _, m.first_inference_ns, _ = step(0)
 
     max_ns = int(timing.max_time_s * 1e9)
@@ -115,7 +134,7 @@ def measure(runtime: Runtime, data: Adapted, timing: Timing) -> Measurement:
             break
     m.warmup_runs, m.warmup_ns = runs, pc() - start
 
-    _phase("measure")
+    phase("measure")
     outputs = []
     invoke_ns, e2e_ns = m.invoke_ns, m.e2e_ns
     start = pc()

@@ -19,25 +19,40 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from bench import envvars
+
 log = logging.getLogger(__name__)
 
 #: the environment variable the launcher sets (JSON) and bench reads
-ENV = "EDGEBENCH_HOST_FACTS"
+ENV = envvars.HOST_FACTS
 #: the launcher's root for its host reads; tests point it at a fixture tree (unset: "/")
-ROOT_ENV = "EDGEBENCH_HOST_ROOT"
+ROOT_ENV = envvars.HOST_ROOT
 MODEL = Path("proc/device-tree/model")
 COMPATIBLE = Path("proc/device-tree/compatible")
 NV_TEGRA_RELEASE = Path("etc/nv_tegra_release")
+#: its first line, ``# R36 (release), REVISION: 4.0, ...`` (jtop/core/jetson_variables.py get_nvidia_l4t)
+_L4T = re.compile(r"#\s*R(\d+)\s*\(release\)(,\s*REVISION:\s*([\d.]+))?")
+
+
+def l4t_major(text: str) -> Optional[int]:
+    """36 from the text of /etc/nv_tegra_release (its REVISION not needed), None when it is not one."""
+    m = _L4T.match(text)
+    return int(m.group(1)) if m else None
+
+
+def l4t_release(text: str) -> Optional[str]:
+    """ "36.4.0" from the text of /etc/nv_tegra_release, None without its REVISION."""
+    m = _L4T.match(text)
+    return f"{m.group(1)}.{m.group(3)}" if m and m.group(3) else None
 
 
 def host_root() -> Path:
     """``$EDGEBENCH_HOST_ROOT`` (a fixture tree in tests), else ``/``."""
-    return Path(os.environ.get(ROOT_ENV) or "/")
+    return Path(envvars.read(ROOT_ENV) or "/")
 
 
 def _read(path: Path) -> Optional[str]:
@@ -59,9 +74,9 @@ def read_host(root: Optional[Path] = None) -> Dict[str, Any]:
     if compatible:
         facts["compatible"] = compatible
         facts["soc"] = compatible[-1]
-    m = re.match(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", _read(root / NV_TEGRA_RELEASE) or "")
-    if m:
-        facts["l4t"] = f"{m.group(1)}.{m.group(2)}"
+    l4t = l4t_release(_read(root / NV_TEGRA_RELEASE) or "")
+    if l4t:
+        facts["l4t"] = l4t
     return facts
 
 
@@ -72,7 +87,7 @@ def to_env(facts: Dict[str, Any]) -> Dict[str, str]:
 
 def handed() -> Dict[str, Any]:
     """The facts the launcher handed in (``$EDGEBENCH_HOST_FACTS``), or {} (not started by the launcher)."""
-    text = os.environ.get(ENV)
+    text = envvars.read(ENV)
     if not text:
         return {}
     try:

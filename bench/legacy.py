@@ -14,12 +14,17 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 log = logging.getLogger(__name__)
 
-#: the original's choices, in its order
-FRAMEWORKS = ("pytorch", "tflite", "onnx", "tensorrt", "coral")
+
+def frameworks() -> tuple:
+    """The original's choices, in its order (each runtime's ``original_cli_rank``)."""
+    from bench import runtimes
+
+    ranked = [cls for cls in runtimes.classes() if cls.original_cli_rank is not None]
+    return tuple(cls.name for cls in sorted(ranked, key=lambda cls: cls.original_cli_rank))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="evaluate.py", description="Usage of evaluate.sh (edgebench compatibility)")
     p.add_argument("model_path", type=Path, help="Path to the model file")
     p.add_argument("data_path", type=Path, help="Path to the data file")
-    p.add_argument("framework", choices=FRAMEWORKS, help="The framework that will be used to test the model")
+    p.add_argument("framework", choices=frameworks(), help="The framework that will be used to test the model")
     p.add_argument("--use-armnn", action="store_true", help="Use the ARM NN delegate (float32 TFLite models)")
     p.add_argument("--armnn-path", type=Path, default=None, help="Path to the ARM NN delegate library")
     p.add_argument("--use-softmax", action="store_true")
@@ -95,14 +100,3 @@ def translate(argv: List[str]) -> List[str]:
         if value is not None:
             out += [flag, str(value)]
     return out
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run an original-style call through ``bench run``; the exit code is ``bench``'s."""
-    import sys
-
-    from bench import cli
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="edgebench: %(levelname)s: %(message)s")
-    return cli.main(translate(args))

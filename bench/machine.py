@@ -1,28 +1,19 @@
-"""Machine facts and state: board, CPU, governor, temperatures, throttling, accelerator clocks, peak memory.
+"""Machine facts and state: board, CPU, governor, temperatures, throttling, peak memory; the accelerator facts are
+in bench.accelerators (its names are re-exported here for callers of ``machine.accelerator`` and friends).
 
 Every reader takes ``root`` (default ``/``), the prefix all sysfs/procfs/etc paths are read under, so tests feed it
 the fixture trees in ``tests/fixtures/sysfs/`` (fixture tests: they do not replace a board). Nothing is read at
-import time. The sampler thread sleeps between reads so it does not compete with the measurement for the CPU.
+import time. The sampler thread sleeps between reads so it does not compete with the measurement for the CPU. Which
+board a model string names, where its throttle flags and which thermal zones to skip are in the board table
+(bench.boards).
 
 Sources (vendor code read, not memory):
 
 * Raspberry Pi ``get_throttled``: raspberrypi/linux ``drivers/firmware/raspberrypi.c`` (platform driver
   ``raspberrypi-firmware``, sysfs attribute ``get_throttled`` printed as ``%x``) and
   ``drivers/hwmon/raspberrypi-hwmon.c`` (polls the firmware every ``2 * HZ`` asking it to clear the sticky bits,
-  value ``0xffff``). The firmware node is ``soc/soc:firmware`` on the Pi 4 but under ``soc@107c000000`` on the Pi 5
-  (``arch/arm64/boot/dts/broadcom/bcm2712.dtsi`` + ``bcm2712-rpi.dtsi``), so the file is found through the driver's
-  folder in ``/sys/bus/platform/drivers/raspberrypi-firmware/``.
-* Jetson (rbonghi/jetson_stats): PMIC thermal zones skipped (``jtop/core/temperature.py``, the Nano's ``PMIC-Die``
-  reads a fixed 100 C); L4T release from ``/etc/nv_tegra_release`` (``jtop/core/jetson_variables.py``
-  ``get_nvidia_l4t``); GPU frequencies from ``/sys/class/devfreq/*`` whose ``device/of_node/name`` is a known GPU
-  (``jtop/core/gpu.py``); EMC from debugfs (``jtop/core/memory.py`` ``read_emc``; root only, so usually absent in a
-  container); "clocks locked" as jetson_clocks leaves them: GPU min == max, EMC current == max
-  (``jtop/core/jetson_clocks.py`` ``jetson_clocks_alive``); the power mode from nvpmodel's status file
-  ``/var/lib/nvpmodel/status`` (``pmode:0000``) and the names in ``/etc/nvpmodel.conf``
-  (``< POWER_MODEL ID=0 NAME=MAXN >``, as ``jtop/core/nvpmodel.py`` parses ``nvpmodel -p``).
-* Coral: the USB IDs and udev rule of google-coral/libedgetpu ``debian/edgetpu-accelerator.rules``; the link speed
-  is the USB device's sysfs ``speed`` (Mb/s: 480 = USB 2, 5000 = USB 3); the libedgetpu flavour is the installed
-  package (``libedgetpu1-std`` or ``libedgetpu1-max``) in dpkg's status file.
+  value ``0xffff``). Where the file is on the Pi 4 and the Pi 5 is in each board's record.
+* Jetson thermal zones: PMIC zones skipped (rbonghi/jetson_stats ``jtop/core/temperature.py``; in bench.boards).
 """
 
 from __future__ import annotations
@@ -38,53 +29,36 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bench import hostfacts
+from bench import boards, envvars, hostfacts
+from bench.accelerators import (  # noqa: F401  re-exported: callers read them as machine.<name>
+    accelerator,
+    accelerator_flags,
+    coral_facts,
+    coral_usb_devices,
+    dpkg_packages,
+    gpu_node_name,
+    jetson_emc,
+    jetson_facts,
+    jetson_gpu,
+    l4t_release,
+    power_mode,
+)
+from bench.sysfs import read as _read
+from bench.sysfs import to_int as _int
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = Path("/")
 
-#: /proc/device-tree/model substring -> board id, first match wins ("Jetson Orin Nano" before "Jetson Nano")
-BOARDS = (
-    ("Jetson Orin", "jetson-orin"),
-    ("Jetson AGX Orin", "jetson-orin"),
-    ("Jetson Nano", "jetson-nano"),
-    ("Raspberry Pi 5", "rpi5"),
-    ("Raspberry Pi 4", "rpi4"),
-)
-
-#: USB vendor:product of a Coral USB Accelerator before (Global Unichip) and after (Google) its firmware loads;
-#: google-coral/libedgetpu debian/edgetpu-accelerator.rules
-CORAL_USB_IDS: Tuple[str, ...] = ("1a6e:089a", "18d1:9302")
+#: USB vendor:product of a Coral USB Accelerator (bench.boards.CORAL), under the name its callers import
+CORAL_USB_IDS: Tuple[str, ...] = boards.CORAL.usb_ids
 
 #: Raspberry Pi get_throttled bits: now (0-3) and "has occurred" (16-19, sticky until the hwmon poll clears them)
 THROTTLE_NOW = {0: "under-voltage", 1: "arm-frequency-capped", 2: "throttled", 3: "soft-temperature-limit"}
 THROTTLE_MASK_NOW = 0xF
 THROTTLE_MASK_STICKY = 0xF << 16
-#: where the firmware's sysfs file is: through the driver (Pi 4 and Pi 5), then the Pi 4's device path
-THROTTLED_GLOBS = (
-    "sys/bus/platform/drivers/raspberrypi-firmware/*/get_throttled",
-    "sys/devices/platform/soc/soc:firmware/get_throttled",
-)
 #: the hwmon driver clears the sticky bits every 2 s; sampling slower would miss whole windows
 HWMON_CLEAR_PERIOD_S = 2.0
-
-#: devfreq device names of Jetson GPUs (jetson_stats jtop/core/gpu.py KNOWN_GPU_DEVICE_NAMES)
-JETSON_GPU_NAMES = ("gv11b", "gp10b", "ga10b", "gb10b", "gpu")
-
-
-def _read(path: Path) -> Optional[str]:
-    try:
-        return path.read_text(errors="replace").strip().strip("\x00")
-    except OSError:
-        return None
-
-
-def _int(text: Optional[str], base: int = 10) -> Optional[int]:
-    try:
-        return int(text, base) if text else None
-    except ValueError:
-        return None
 
 
 def board(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
@@ -95,8 +69,11 @@ def board(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
     handed = hostfacts.handed() if not model else {}
     if handed.get("model"):
         model, source = str(handed["model"]), f"launcher ({hostfacts.ENV}: host {handed.get('root', '/')})"
-    board_id = next((bid for key, bid in BOARDS if key in model), "generic")
-    out: Dict[str, Any] = {"id": board_id, "model": model or platform.machine(), "source": source if model else "none"}
+    out: Dict[str, Any] = {
+        "id": boards.from_model(model).id,
+        "model": model or platform.machine(),
+        "source": source if model else "none",
+    }
     if handed.get("soc"):
         out["soc"] = handed["soc"]
     return out
@@ -134,7 +111,7 @@ def thermal(root: Path = DEFAULT_ROOT) -> List[Dict[str, Any]]:
     for zone in sorted((root / "sys/class/thermal").glob("thermal_zone*")):
         temp = _int(_read(zone / "temp"))
         zone_type = _read(zone / "type") or ""
-        if temp is None or "PMIC" in zone_type.upper():
+        if temp is None or any(skip in zone_type.upper() for skip in boards.SKIPPED_ZONE_TYPES):
             continue
         passive = []
         for trip_type in zone.glob("trip_point_*_type"):
@@ -155,7 +132,7 @@ def thermal(root: Path = DEFAULT_ROOT) -> List[Dict[str, Any]]:
 
 def throttled_file(root: Path = DEFAULT_ROOT) -> Optional[Path]:
     """The Raspberry Pi firmware's ``get_throttled`` file (Pi 4 and Pi 5), or None."""
-    for pattern in THROTTLED_GLOBS:
+    for pattern in boards.throttle_globs():
         found = sorted(root.glob(pattern))
         if found:
             return found[0]
@@ -226,10 +203,10 @@ def facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
         "os": _os_release(root),
         "python": platform.python_version(),
         "hostname": platform.node(),
-        "in_container": (root / ".dockerenv").exists() or bool(os.environ.get("EDGEBENCH_IMAGE")),
-        "image": os.environ.get("EDGEBENCH_IMAGE"),
+        "in_container": (root / ".dockerenv").exists() or bool(envvars.read(envvars.IMAGE)),
+        "image": envvars.read(envvars.IMAGE),
         # set by the launcher for foreign-architecture runs under qemu: such timings say nothing about a board
-        "emulated": bool(os.environ.get("EDGEBENCH_EMULATED")),
+        "emulated": bool(envvars.read(envvars.EMULATED)),
         "accelerator": accelerator(root),
         "memory_mb": memory_mb(root),  # tells the 4 GB Orin Nano from the 8 GB one (bench.peaks)
     }
@@ -245,145 +222,6 @@ def _os_release(root: Path) -> Optional[str]:
     text = _read(root / "etc/os-release") or ""
     m = re.search(r'^PRETTY_NAME="?([^"\n]+)"?', text, re.M)
     return m.group(1) if m else None
-
-
-# ---------- what decides accelerator numbers ----------
-
-
-def accelerator(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
-    """The machine facts that decide accelerator numbers, one section per accelerator found (empty elsewhere):
-    ``jetson`` (L4T release, power mode, GPU/EMC clocks, whether jetson_clocks locked them), ``coral`` (USB link
-    speed, libedgetpu flavour), ``armnn`` (installed ARM NN packages)."""
-    out: Dict[str, Any] = {}
-    jetson = jetson_facts(root)
-    if jetson:
-        out["jetson"] = jetson
-    coral = coral_facts(root)
-    if coral:
-        out["coral"] = coral
-    armnn = dpkg_packages(root, ("python3-pyarmnn", "libarmnn"))
-    if armnn:
-        out["armnn"] = {"packages": armnn}
-    return out
-
-
-def l4t_release(root: Path = DEFAULT_ROOT) -> Optional[str]:
-    """ "32.7.1" from ``# R32 (release), REVISION: 7.1, GCID: ...`` in /etc/nv_tegra_release (mounted from the host
-    by the launcher), else the release the launcher read on the host and handed in (bench.hostfacts)."""
-    m = re.match(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", _read(root / "etc/nv_tegra_release") or "")
-    return f"{m.group(1)}.{m.group(2)}" if m else hostfacts.handed().get("l4t")
-
-
-def power_mode(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
-    """nvpmodel's active mode from its status file (``pmode:0002``) and its name from /etc/nvpmodel.conf."""
-    m = re.search(r"pmode:(\d+)", _read(root / "var/lib/nvpmodel/status") or "")
-    if not m:
-        return None
-    mode = int(m.group(1))
-    names = dict(re.findall(r"<\s*POWER_MODEL\s+ID=(\d+)\s+NAME=([\w.-]+)", _read(root / "etc/nvpmodel.conf") or ""))
-    return {"id": mode, "name": names.get(str(mode))}
-
-
-def gpu_node_name(dev: Path) -> str:
-    """The device-tree node name of a devfreq device, from what a container can read: ``device/uevent``'s
-    ``OF_NAME`` (the kernel's of_device_uevent writes OF_NAME, OF_FULLNAME, OF_COMPATIBLE_N), else
-    ``device/of_node/name`` (jtop's way; of_node links into /sys/firmware, which Docker masks), else the folder name
-    after its unit address ("17000000.gpu" -> "gpu", "57000000.gpu", "17000000.ga10b")."""
-    m = re.search(r"^OF_NAME=(.+)$", _read(dev / "device/uevent") or "", re.M)
-    if m:
-        return m.group(1).strip().lower()
-    name = _read(dev / "device/of_node/name")
-    if name:
-        return name.lower()
-    return dev.name.rsplit(".", 1)[-1].lower() if "." in dev.name else ""
-
-
-def jetson_gpu(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
-    """GPU devfreq frequencies in MHz (cur/min/max) and governor; None when there is no Jetson GPU."""
-    for dev in sorted((root / "sys/class/devfreq").glob("*")):
-        if gpu_node_name(dev) not in JETSON_GPU_NAMES:
-            continue
-        hz = {k: _int(_read(dev / f"{k}_freq")) for k in ("cur", "min", "max")}
-        return {
-            "device": dev.name,
-            **{f"{k}_mhz": None if v is None else v / 1e6 for k, v in hz.items()},
-            "governor": _read(dev / "governor"),
-        }
-    return None
-
-
-def jetson_emc(root: Path = DEFAULT_ROOT) -> Optional[Dict[str, Any]]:
-    """EMC (memory clock) current and maximum in MHz from debugfs: Orin (bpmp) or Nano (tegra_bwmgr). Readable by
-    root only, so None in a non-root container."""
-    debug = root / "sys/kernel/debug"
-    for cur_path, max_path in (
-        (debug / "bpmp/debug/clk/emc/rate", debug / "bpmp/debug/clk/emc/max_rate"),
-        (debug / "clk/override.emc/clk_rate", debug / "tegra_bwmgr/emc_max_rate"),
-    ):
-        cur, top = _int(_read(cur_path)), _int(_read(max_path))
-        if cur is not None and top is not None:
-            return {"cur_mhz": cur / 1e6, "max_mhz": top / 1e6}
-    return None
-
-
-def jetson_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
-    """L4T release, power mode, GPU and EMC clocks, and whether the clocks are locked (jetson_clocks)."""
-    l4t, gpu = l4t_release(root), jetson_gpu(root)
-    if l4t is None and gpu is None:
-        return {}
-    emc = jetson_emc(root)
-    locked: Optional[bool] = None
-    if gpu and gpu["min_mhz"] is not None and gpu["max_mhz"] is not None:
-        locked = gpu["min_mhz"] == gpu["max_mhz"] and (emc is None or emc["cur_mhz"] == emc["max_mhz"])
-    return {"l4t": l4t, "power_mode": power_mode(root), "gpu": gpu, "emc": emc, "clocks_locked": locked}
-
-
-def coral_usb_devices(root: Path = DEFAULT_ROOT) -> List[Tuple[str, Path]]:
-    """(``vendor:product`` as sysfs spells it, sysfs folder) of every Coral USB Accelerator under ``root``."""
-    found = []
-    for dev in sorted((root / "sys/bus/usb/devices").glob("*")):
-        vid, pid = _read(dev / "idVendor"), _read(dev / "idProduct")
-        if vid and pid and f"{vid.lower()}:{pid.lower()}" in CORAL_USB_IDS:
-            found.append((f"{vid}:{pid}", dev))
-    return found
-
-
-def coral_facts(root: Path = DEFAULT_ROOT) -> Dict[str, Any]:
-    """USB link speed of each Coral found in sysfs and the installed libedgetpu flavour; {} without a Coral."""
-    devices = [
-        {"usb_path": dev.name, "id": usb_id, "speed_mbps": _int((_read(dev / "speed") or "").split(".")[0])}
-        for usb_id, dev in coral_usb_devices(root)
-    ]
-    packages = dpkg_packages(root, ("libedgetpu1-",))
-    if not devices and not packages:
-        return {}
-    flavour = next((name.rsplit("-", 1)[1] for name in packages if name.startswith("libedgetpu1-")), None)
-    return {"devices": devices, "libedgetpu": flavour, "packages": packages}
-
-
-def dpkg_packages(root: Path, prefixes: Tuple[str, ...]) -> Dict[str, str]:
-    """Installed Debian packages whose name starts with one of ``prefixes``: name -> version (dpkg status file)."""
-    text = _read(root / "var/lib/dpkg/status") or ""
-    found = {}
-    for block in text.split("\n\n"):
-        fields = dict(re.findall(r"^([A-Za-z-]+):\s*(.*)$", block, re.M))
-        name = fields.get("Package", "")
-        if name.startswith(prefixes) and fields.get("Status", "").endswith(" installed"):
-            found[name] = fields.get("Version", "")
-    return found
-
-
-def accelerator_flags(record: Dict[str, Any]) -> List[str]:
-    """Report flags for a result record: ``CLOCKS-UNLOCKED`` (a Jetson run without jetson_clocks: GPU/EMC clocks
-    scale with load, so latency depends on the governor) and ``CORAL-USB2`` (a Coral on a USB 2 link, 480 Mb/s)."""
-    acc = (record.get("machine") or {}).get("accelerator") or {}
-    flags = []
-    if (acc.get("jetson") or {}).get("clocks_locked") is False:
-        flags.append("CLOCKS-UNLOCKED")
-    coral = acc.get("coral") or {}
-    if record.get("framework") == "coral" and any(d.get("speed_mbps") == 480 for d in coral.get("devices", [])):
-        flags.append("CORAL-USB2")
-    return flags
 
 
 # ---------- the sampler ----------

@@ -7,7 +7,9 @@ GMACs, often printed as "4.1 GFLOPs"). One MAC is two operations: ``ops = 2 * ma
 * ONNX (shapes from ``onnx.shape_inference``): Conv ``N*Cout*Hout*Wout*(Cin/group)*kH*kW`` (a depthwise convolution
   has ``group == Cin``, so ``Cin/group == 1``); ConvTranspose ``N*Cin*Hin*Win*(Cout/group)*kH*kW``; Gemm ``M*N*K``;
   MatMul ``prod(output) * K``. The quantized operators count the same way and are labelled int8 (``by_precision``):
-  QLinearConv (weight is input 3) and ConvInteger (input 1) as Conv, QLinearMatMul and MatMulInteger as MatMul.
+  QLinearConv (weight is input 3) and ConvInteger (input 1) as Conv, QLinearMatMul and MatMulInteger as MatMul. A
+  float Conv, ConvTranspose, Gemm or MatMul whose activation and weight both come from a DequantizeLinear of an int8
+  or uint8 tensor (the QDQ format, which ONNX Runtime runs as one integer kernel) is int8 too.
 * TFLite (shapes from the interpreter's tensor details): CONV_2D ``prod(output) * kH*kW*Cin`` (filter OHWI);
   DEPTHWISE_CONV_2D ``prod(output) * kH*kW`` (filter 1HWC); FULLY_CONNECTED ``prod(output) * Cin`` (filter OI);
   BATCH_MATMUL ``prod(output) * K``; TRANSPOSE_CONV ``prod(input) * kH*kW*Cout``. For BATCH_MATMUL, ``K`` is the
@@ -158,6 +160,26 @@ def _onnx_node_macs(node: Any, shapes: Dict[str, List[int]]) -> Optional[int]:
     return _prod(out) * int(ins[0][-1]) if ins[0] and out else None  # MatMul family: A is input 0
 
 
+def _qdq_int8(model: Any) -> set:
+    """Outputs of DequantizeLinear nodes whose quantized input is int8 or uint8 (elem types from the initializers and
+    the inferred value_info)."""
+    int8_types = (2, 3)  # onnx.TensorProto.UINT8, INT8
+    types = {i.name: i.data_type for i in model.graph.initializer}
+    for vi in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
+        types[vi.name] = vi.type.tensor_type.elem_type
+    return {
+        n.output[0] for n in model.graph.node if n.op_type == "DequantizeLinear" and types.get(n.input[0]) in int8_types
+    }
+
+
+def _is_int8(node: Any, dequantized: set) -> bool:
+    """A quantized operator, or a float one between int8 DequantizeLinear nodes (activation and weight)."""
+    if node.op_type in ONNX_INT8_OPS:
+        return True
+    act, weight = _ONNX_CONV_INPUTS.get(node.op_type, (0, 1))
+    return len(node.input) > weight and node.input[act] in dequantized and node.input[weight] in dequantized
+
+
 def _onnx_kind(node: Any, shapes: Dict[str, List[int]]) -> str:
     group = _attr(node, "group", 1) if node.op_type in _ONNX_CONV_INPUTS else 1
     if group > 1 and node.op_type == "Conv":
@@ -175,7 +197,9 @@ def count_onnx(path: Path, input_shape: Optional[Sequence[int]] = None) -> Dict[
         vi.type.tensor_type.ClearField("shape")
     model = onnx.shape_inference.infer_shapes(model)
     shapes = _onnx_shapes(model)
+    dequantized = _qdq_int8(model)
     by_type: Dict[str, int] = {}
+    int8 = 0
     for node in model.graph.node:
         macs = _onnx_node_macs(node, shapes)
         if macs is None:
@@ -187,7 +211,8 @@ def count_onnx(path: Path, input_shape: Optional[Sequence[int]] = None) -> Dict[
         if macs:
             kind = _onnx_kind(node, shapes)
             by_type[kind] = by_type.get(kind, 0) + macs
-    res = _result(by_type, "onnx graph", sum(v for k, v in by_type.items() if k in ONNX_INT8_OPS))
+            int8 += macs if _is_int8(node, dequantized) else 0
+    res = _result(by_type, "onnx graph", int8)
     return {**res, "input_shape": used} if used else res
 
 

@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bench import comparison
-from bench.comparison import ConfigSummary
+from bench import config_summary, record_groups
+from bench.config_summary import ConfigSummary
 from bench.errors import FrameworkUnavailable, InputError
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,12 @@ def latency_chart(summaries: Sequence[ConfigSummary], title: str) -> Any:
 
 def accelerator_chart(summaries: Sequence[ConfigSummary], model: str) -> Optional[Any]:
     """Latency chart of the accelerator presets only; None (and a log line) when none of them ran."""
-    acc = [s for s in summaries if comparison.is_accelerator(s.config, s.framework)]
+    acc = [s for s in summaries if config_summary.is_accelerator(s.config, s.framework)]
     if not any(s.p50_ms is not None for s in acc):
         log.info(
             "%s: no accelerator config (%s) ran; no accelerators chart",
             model,
-            ", ".join(comparison.ACCELERATOR_PRESETS),
+            ", ".join(config_summary.accelerator_presets()),
         )
         return None
     return latency_chart(acc, f"{model}: accelerators, latency per config")
@@ -203,7 +203,7 @@ def run_chart(record: Dict[str, Any]) -> Any:
     for v in raw_ms:
         t += v / 1000.0
         elapsed.append(t)
-    label = comparison._key(record)[3]
+    label = record_groups.group_key(record)[3]
     fig, (ax_t, ax_h) = _figure(ncols=2)
     ax_t.plot(elapsed, raw_ms, marker=".", markersize=2, linestyle="none", color="black", rasterized=True)
     ax_t.set_xlabel("time spent in invoke calls (s)")
@@ -221,7 +221,9 @@ def run_chart(record: Dict[str, Any]) -> Any:
         ax_t.set_yscale("log")
         ax_h.set_xscale("log")
         ax_h.set_xlabel("invoke latency (ms, log scale)")
-    fig.suptitle(f"{comparison.model_name(record)}: {label} on {comparison.board_key(record)}, {len(raw_ms)} runs")
+    fig.suptitle(
+        f"{record_groups.model_name(record)}: {label} on {record_groups.board_key(record)}, {len(raw_ms)} runs"
+    )
     return fig
 
 
@@ -249,9 +251,9 @@ def sustained_chart(record: Dict[str, Any]) -> Any:
             ax.axvspan(xi - w["seconds"] / 2, xi + w["seconds"] / 2, color="tab:red", alpha=0.12)
     ax.legend(loc="upper left", fontsize=8)
     s = record["sustained"]
-    label = comparison._key(record)[3]
+    label = record_groups.group_key(record)[3]
     fig.suptitle(
-        f"{comparison.model_name(record)}: {label} on {comparison.board_key(record)}, sustained {s['seconds']:g} s"
+        f"{record_groups.model_name(record)}: {label} on {record_groups.board_key(record)}, sustained {s['seconds']:g} s"
         + (f", slowdown {s['slowdown']:.2f}x" if s.get("slowdown") else "")
     )
     return fig
@@ -290,12 +292,12 @@ def charts(records: Sequence[Dict[str, Any]], summaries: Sequence[ConfigSummary]
         figs[f"{model}_latency_vs_quality"] = pareto_chart(group, model)
     runs = [r for r in records if isinstance(r, dict) and (r.get("latency") or {}).get("raw_invoke_ns")]
     if runs:
-        figs[f"run_{comparison.model_name(runs[-1])}"] = run_chart(runs[-1])
+        figs[f"run_{record_groups.model_name(runs[-1])}"] = run_chart(runs[-1])
     else:
         log.info("no record keeps raw samples (--no-raw); no latency-over-time chart")
     sustained = [r for r in records if isinstance(r, dict) and (r.get("sustained") or {}).get("windows")]
     if sustained:
-        figs[f"sustained_{comparison.model_name(sustained[-1])}"] = sustained_chart(sustained[-1])
+        figs[f"sustained_{record_groups.model_name(sustained[-1])}"] = sustained_chart(sustained[-1])
     return {k: v for k, v in figs.items() if v is not None}
 
 
@@ -314,7 +316,7 @@ def write_plots(
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--plot {out_dir} is a file", "give a folder (it is created when missing)")
     if summaries is None:
-        summaries = comparison.summarize(list(records))
+        summaries = config_summary.summarize(list(records))
     written: List[Path] = []
     for stem, fig in charts(records, summaries).items():
         written += save(fig, out_dir, stem)

@@ -18,7 +18,7 @@ and ``profile_rows()`` (after the measurement: raw rows ``{"name", "type", "call
   --enable_op_profiling`` tool's), so the record says "not available for this runtime" and the run is not profiled.
 
 A profiled run's latencies include the profiler's overhead: the record is flagged (``profiled: True`` and a warning)
-and :mod:`bench.comparison` keeps profiled records apart from unprofiled ones.
+and :mod:`bench.config_summary` keeps profiled records apart from unprofiled ones.
 """
 
 from __future__ import annotations

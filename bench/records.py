@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 3
 #: the results file every command appends to unless told otherwise (bench and the launcher alike)
 DEFAULT_RESULTS = Path("results/results.jsonl")
+
+
+def utc_now() -> str:
+    """Now in UTC, to the second, ISO 8601 with a Z: ``2026-12-04T22:55:00Z``. Every timestamp edgebench writes (records'
+    ``created_utc``, manifests, verify reports, the measured CPU peak, fleet logs) is this one; strings compare in
+    time order."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

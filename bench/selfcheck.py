@@ -2,93 +2,43 @@
 
 from __future__ import annotations
 
-import ctypes.util
-import importlib
 import logging
-import os
 import platform
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from bench import __version__
 from bench.errors import BenchError, FrameworkUnavailable
+from bench.runtimes import probes
 
 log = logging.getLogger(__name__)
 
 
-def _runtime_probe(name: str) -> Callable[[], Dict[str, str]]:
-    def probe() -> Dict[str, str]:
-        from bench.runtimes import RUNTIMES
-
-        module = importlib.import_module(RUNTIMES[name].split(":")[0])
-        return module.probe()
-
-    return probe
-
-
-def _import_version(module: str, dist: Optional[str] = None) -> Callable[[], Dict[str, str]]:
-    def probe() -> Dict[str, str]:
-        mod = importlib.import_module(module)
-        return {dist or module: str(getattr(mod, "__version__", getattr(mod, "VERSION", "present")))}
-
-    return probe
-
-
-def _library(name: str, lib: str, env: Optional[str] = None) -> Callable[[], Dict[str, str]]:
-    """A delegate's shared library is installed (loading it may need the hardware, so only find it)."""
-
-    def probe() -> Dict[str, str]:
-        path = os.environ.get(env, "") if env else ""
-        if path and Path(path).is_file():
-            return {name: path}
-        found = ctypes.util.find_library(lib)
-        if not found:
-            for d in ("/usr/lib", "/usr/local/lib", "/usr/lib/aarch64-linux-gnu", "/usr/lib/x86_64-linux-gnu"):
-                hits = sorted(Path(d).glob(f"lib{lib}.so*")) if Path(d).is_dir() else []
-                if hits:
-                    found = str(hits[0])
-                    break
-        if not found:
-            raise FileNotFoundError(f"lib{lib}.so not found")
-        return {name: found}
-
-    return probe
-
-
-def _xnnpack() -> Dict[str, str]:
-    from bench.runtimes.tflite import interpreter_module
-
-    backend, _, version = interpreter_module()
-    return {"xnnpack": f"built into {backend} {version}"}
-
-
-#: selfcheck name -> runtime that `--model` runs for it, where they differ ("armnn" is the delegate library)
-RUNTIME_OF: Dict[str, Optional[str]] = {"pyarmnn": "armnn", "armnn": None, "edgetpu": None}
-
-#: name -> probe; a probe returns versions or raises
-CHECKS: Dict[str, Callable[[], Dict[str, str]]] = {
-    "pytorch": _runtime_probe("pytorch"),
-    "onnx": _runtime_probe("onnx"),
-    "tflite": _runtime_probe("tflite"),
-    "tensorrt": _runtime_probe("tensorrt"),
-    "coral": _runtime_probe("coral"),
-    "openvino": _runtime_probe("openvino"),
-    "ncnn": _runtime_probe("ncnn"),
-    "xnnpack": _xnnpack,
-    "executorch": _runtime_probe("executorch"),
-    "armnn": _library("armnn-delegate", "armnnDelegate", "EDGEBENCH_ARMNN_DELEGATE"),
-    "pyarmnn": _runtime_probe("armnn"),  # the armnn runtime (PyArmNN); "armnn" above is the TFLite delegate
-    "edgetpu": _library("libedgetpu", "edgetpu"),
-    "pycuda": _import_version("pycuda"),
-    "tensorflow": _import_version("tensorflow"),
-    "onnx2tf": _import_version("onnx2tf"),
+#: converter tools of the host image (no runtime runs them); each runtime's and delegate's check is its own
+TOOL_CHECKS: Dict[str, Callable[[], Dict[str, str]]] = {
+    "tensorflow": probes.import_version("tensorflow"),
+    "onnx2tf": probes.import_version("onnx2tf"),
 }
+
+
+def checks() -> Dict[str, Callable[[], Dict[str, str]]]:
+    """name -> probe (a probe returns versions or raises): every runtime's (and its extra ones), every delegate's, the
+    tools'."""
+    from bench import runtimes
+
+    return {**{name: probe for name, (probe, _) in runtimes.checks().items()}, **TOOL_CHECKS}
+
+
+def __getattr__(attr: str) -> Any:
+    if attr == "CHECKS":  # read lazily: the runtimes are found at first use, not at import
+        return checks()
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def check_all() -> Dict[str, Dict[str, str]]:
     results: Dict[str, Dict[str, str]] = {}
-    for name, probe in CHECKS.items():
+    for name, probe in checks().items():
         try:
             results[name] = {"ok": "yes", **probe()}
         except (BenchError, ImportError, OSError, AttributeError, RuntimeError) as exc:
@@ -97,10 +47,11 @@ def check_all() -> Dict[str, Dict[str, str]]:
 
 
 def main(required: List[str], model: Optional[Path] = None) -> int:
-    unknown = [r for r in required if r not in CHECKS]
+    known = checks()
+    unknown = [r for r in required if r not in known]
     if unknown:
         print(
-            f"edgebench: error: unknown selfcheck names {unknown}. Fix: use names from {sorted(CHECKS)}",
+            f"edgebench: error: unknown selfcheck names {unknown}. Fix: use names from {sorted(known)}",
             file=sys.stderr,
         )
         return 2
@@ -118,12 +69,14 @@ def main(required: List[str], model: Optional[Path] = None) -> int:
         )
         return FrameworkUnavailable.exit_code
     if model is not None:
-        from bench.runtimes import RUNTIMES, create
+        from bench.runtimes import checks as runtime_checks
+        from bench.runtimes import create
         from bench.runtimes.base import RuntimeOptions
 
+        runtime_of = {check: name for check, (_, name) in runtime_checks().items() if name}
         for check in required:
-            name = RUNTIME_OF.get(check, check)
-            if name not in RUNTIMES:
+            name = runtime_of.get(check)
+            if name is None:  # a delegate or a tool: nothing to run the model on
                 continue
             with create(name) as rt:
                 rt.load(model, RuntimeOptions())

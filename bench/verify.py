@@ -19,7 +19,6 @@ per path, so results can be contributed to the reference table in the README.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import os
@@ -27,8 +26,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bench.config import RunConfig, Timing
 from bench.errors import BenchError, InputError
+from bench.records import utc_now
+from bench.verify_models import (  # noqa: F401  (the model sets, also reachable from here)
+    DEFAULT_SOURCE,
+    VERIFY_TIMING,
+    ModelSet,
+    config_for,
+    preset_source,
+    preset_sources,
+    shipped_digits,
+    source_for,
+)
 from bench.verify_timing import (  # noqa: F401  (the published figures and their checks, also reachable from here)
     BOUND,
     PUBLISHED,
@@ -44,64 +53,7 @@ log = logging.getLogger(__name__)
 FP32_TOL = 1e-3
 FP16_REL = 1e-2
 INT8_TOP1 = 0.9
-#: short runs: verify checks that a path works and is in the right range, compare measures it properly
-VERIFY_TIMING = Timing(warmup_runs=5, warmup_min_s=0.2, min_runs=20, min_time_s=0.5, max_time_s=60.0)
 REFERENCE_SAMPLES = 100
-
-
-@dataclass(frozen=True)
-class ModelSet:
-    """The files one model exists as; each preset runs on the file in its runtime's own format when there is one."""
-
-    name: str
-    data: Path
-    files: Dict[str, Path]  #: kind -> file; kinds: pytorch, onnx, tflite, tflite-int8, edgetpu
-    class_path: Optional[Path] = None
-    class_name: Optional[str] = None
-    representative: Optional[Path] = None
-    random_weights: bool = False
-
-
-#: which file kind a preset runs on (falls back to the ONNX model, converted on the board when it can be)
-PRESET_SOURCE = {
-    "pytorch": "pytorch",
-    "onnx": "onnx",
-    "tflite": "tflite",
-    "tflite-fp16": "onnx",
-    "tflite-int8": "tflite-int8",
-    "tflite-nodelegate": "tflite",
-    "tflite-armnn": "tflite",
-    "armnn": "tflite",
-    "coral": "edgetpu",
-    "tensorrt-fp32": "onnx",
-    "tensorrt-fp16": "onnx",
-    "tensorrt-int8": "onnx",
-    "executorch": "pytorch",  # torch.export of the PyTorch model itself (no onnx2torch on the way)
-    "executorch-int8": "pytorch",
-    "ncnn": "onnx",
-    "ncnn-fp16": "onnx",
-    "openvino": "onnx",
-    "openvino-int8": "onnx",
-}
-
-
-def shipped_digits(edgetpu: Optional[Path] = None) -> ModelSet:
-    """The built-in digits CNN in every format the package ships (plus an Edge TPU build the user compiled)."""
-    from bench import models
-
-    files = {"pytorch": models.DIGITS_STATE_DICT, "onnx": models.DIGITS_ONNX, "tflite": models.DIGITS_TFLITE}
-    if models.DIGITS_TFLITE_INT8.is_file():
-        files["tflite-int8"] = models.DIGITS_TFLITE_INT8
-    if edgetpu is not None:
-        files["edgetpu"] = edgetpu
-    return ModelSet(
-        "digits",
-        models.DIGITS_TEST_DATA,
-        files,
-        models.DIGITS_CLASS_FILE,
-        models.DIGITS_CLASS_NAME,
-        representative=models.DIGITS_TEST_DATA,
-    )
 
 
 @dataclass
@@ -113,18 +65,6 @@ class PathResult:
     p50_ms: Optional[float] = None
     output_check: Dict[str, Any] = field(default_factory=dict)
     timing_check: Dict[str, Any] = field(default_factory=dict)
-
-
-def source_for(preset: str, models_: ModelSet) -> Tuple[Optional[Path], str]:
-    """(file the preset runs on, its kind), or (None, why not)."""
-    kind = PRESET_SOURCE[preset]
-    if kind in models_.files:
-        return models_.files[kind], kind
-    if kind == "edgetpu":
-        return None, "no Edge TPU-compiled model: compile the int8 model with edgetpu_compiler, pass --edgetpu-model"
-    if "onnx" in models_.files:
-        return models_.files["onnx"], "onnx"
-    return None, f"no {kind} model in the set"
 
 
 def why_skipped(preset: str, models_: ModelSet) -> Optional[str]:
@@ -142,41 +82,16 @@ def why_skipped(preset: str, models_: ModelSet) -> Optional[str]:
     return why_not(preset, source_format, models_.representative is not None)
 
 
-def _config(preset: str, models_: ModelSet, path: Path, output: Optional[Path], threads: Optional[int]) -> RunConfig:
-    from bench.compare.presets import PRESETS
-    from bench.convert.options import ConvertOptions
-
-    p = PRESETS[preset]
-    native_precision = PRESET_SOURCE[preset] in ("tflite-int8", "edgetpu")
-    convert = ConvertOptions(
-        precision="fp32" if native_precision else p.precision,
-        representative_data=models_.representative if p.needs_representative_data else None,
-    )
-    return RunConfig(
-        model=path,
-        data=models_.data,
-        framework=p.framework,
-        model_class_path=models_.class_path,
-        model_class_name=models_.class_name,
-        threads=threads,
-        delegate=p.delegate,
-        timing=VERIFY_TIMING,
-        output=output,
-        label=f"verify {preset}",
-        convert=convert,
-        random_weights=models_.random_weights,
-    )
-
-
 def reference_outputs(models_: ModelSet, x: Any) -> Tuple[str, Any]:
     """(name, outputs) of the CPU reference: ONNX Runtime on the ONNX model, else TFLite without delegates."""
-    from bench import runtimes
+    from bench import formats, runtimes
     from bench.infer import infer_all
     from bench.runtimes.base import RuntimeOptions
 
     tried = []
-    for framework, kind, delegate in (("onnx", "onnx", None), ("tflite", "tflite", "none")):
-        if kind not in models_.files:
+    for kind, delegate in ((formats.ONNX, None), (formats.TFLITE, "none")):  # "none": the built-in kernels
+        framework = runtimes.for_format(kind)
+        if kind not in models_.files or framework is None:
             continue
         rt = runtimes.create(framework)
         try:
@@ -231,7 +146,7 @@ def verify_path(
 
     path, kind = source_for(preset, models_)
     try:
-        record = runner.run_and_record(_config(preset, models_, path, output, threads))
+        record = runner.run_and_record(config_for(preset, models_, path, output, threads))
         got = _outputs_of(record, preset, models_, x)
     except BenchError as exc:
         return PathResult(preset, "fail", str(exc), model=str(path))
@@ -299,7 +214,7 @@ def run(
         emulated = bool(facts.get("emulated"))
         results.append(verify_path(preset, models_, x, ref, board, emulated, output, threads, timing))
     report = {
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_utc": utc_now(),
         "tool": runner.tool_info(),
         "machine": facts,
         "model": models_.name,
@@ -395,7 +310,7 @@ def main(args: Any) -> int:
     from bench.verify_timing import default_edgetpu_model
 
     timing = TimingModels(args.timing_models, args.edgetpu_timing_model or default_edgetpu_model())
-    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    started = utc_now()
     report, path = run(shipped_digits(args.edgetpu_model), presets, args.report_dir, args.output, args.threads, timing)
     print_summary(report)
     print(f"report: {path}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+from bench import envvars
+
 BOUND = 3.0
 
 
@@ -93,14 +95,12 @@ def check_timing(board: str, preset: str, model: str, p50_ms: float, emulated: b
 
 
 #: set by the rpi-coral image (vendor step on): Coral's Edge TPU-compiled MobileNet v2 from google-coral/test_data
-EDGETPU_TIMING_MODEL_ENV = "EDGEBENCH_EDGETPU_TIMING_MODEL"
+EDGETPU_TIMING_MODEL_ENV = envvars.EDGETPU_TIMING_MODEL
 
 
 def default_edgetpu_model() -> Optional[Path]:
     """The image's compiled MobileNet v2 (``$EDGEBENCH_EDGETPU_TIMING_MODEL``) when the file is there."""
-    import os
-
-    text = os.environ.get(EDGETPU_TIMING_MODEL_ENV)
+    text = envvars.read(EDGETPU_TIMING_MODEL_ENV)
     return Path(text) if text and Path(text).is_file() else None
 
 
@@ -119,7 +119,7 @@ def _random_images() -> Path:
 def timing_set(figure: Published, zoo_dir: Optional[Path], edgetpu: Optional[Path]) -> Optional[Any]:
     """The figure's own model as a model set (the zoo's ONNX and data; the Coral's compiled model), or None."""
     from bench.models import zoo
-    from bench.verify import ModelSet
+    from bench.verify_models import ModelSet
 
     if zoo_dir is None:
         if edgetpu is None or figure.preset != "coral":
@@ -141,7 +141,7 @@ def timing_run(
 ) -> Dict[str, Any]:
     """Time the published figure's own model on this path and hold it against the figure; what was done either way."""
     from bench import runner
-    from bench.verify import _config, source_for
+    from bench.verify_models import config_for, source_for
 
     figure = figure_for(board, preset)
     if figure is None:
@@ -155,5 +155,5 @@ def timing_run(
             else f"--timing-models DIR (edgebench zoo --models {figure.model})"
         )
         return {"ok": True, "note": f"{figure.source} is for {figure.model}: not timed (pass {what})"}
-    record = runner.run_and_record(_config(preset, timed, path, output, threads))
+    record = runner.run_and_record(config_for(preset, timed, path, output, threads))
     return check_timing(board, preset, figure.model, record.latency.invoke["p50_ms"], False)

@@ -1,7 +1,10 @@
 """Build the edgebench images from docker-bake.hcl: `docker buildx bake` where buildx exists, plain builds otherwise.
 
 Without buildx (Docker engine 20.10 from Debian, this build machine) the bake file is read with python-hcl2 and every
-target/platform pair becomes one classic ``docker build --platform``. A classic image store keeps one architecture per
+target/platform pair becomes one classic ``docker build --platform``. Each image is two targets: ``<target>-stack``
+(images/<target>/Dockerfile, the runtime stack) and ``<target>`` (images/edgebench/Dockerfile, the edgebench layer)
+whose named context ``runtime-stack`` is ``target:<target>-stack``; the classic builder has no named contexts, so
+the stack is built first and its ``<tag>-<arch>`` goes in as the build argument that names the context (``BASE``). A classic image store keeps one architecture per
 tag, so each build is tagged ``<tag>-<arch>`` and, when the target has a single platform or the platform is the
 engine's own, also ``<tag>``. The launcher looks for both.
 
@@ -58,6 +61,8 @@ BAKE_FILE = REPO / "docker-bake.hcl"
 CA_SOURCE = Path("/usr/local/share/ca-certificates")
 CA_DIR = REPO / "build" / "ca-certificates"
 BUILD_TIMEOUT_S = 3600
+#: the edgebench layer every image ends with (user, bench/, selfcheck, entrypoint), on top of a runtime stack
+EDGEBENCH_LAYER = "images/edgebench/Dockerfile"
 # Public base -> Debian suite of the local debootstrap base standing in for it.
 LOCAL_BASE_SUITES = {"debian:bookworm-slim": "bookworm", "debian:bullseye-slim": "bullseye"}
 
@@ -172,6 +177,11 @@ def build_env(target_name: str) -> Optional[Dict[str, str]]:
     if needs_classic_builder(target_name):
         return {**os.environ, "DOCKER_BUILDKIT": "0"}
     return None
+
+
+def has_selfcheck(target: Target) -> bool:
+    """The edgebench layer ends with the selfcheck; a runtime stack has none (nothing of bench is in it)."""
+    return target.dockerfile == EDGEBENCH_LAYER
 
 
 def arch_of(platform: str) -> str:
@@ -343,13 +353,14 @@ def plain_build_args(
     """Build arguments for one classic build, with the air-gapped substitutions applied."""
     arch = arch_of(platform)
     args = dict(target.args)
-    args["EDGEBENCH_GIT_COMMIT"] = git_commit()
+    if has_selfcheck(target):  # the edgebench layer records it; a stack has no use for it
+        args["EDGEBENCH_GIT_COMMIT"] = git_commit()
+    for key, value in list(args.items()):  # an argument naming a `target:` context: that target's image, built first
+        ctx = target.contexts.get(value, "")
+        if ctx.startswith("target:"):
+            args[key] = f"{bake.targets[ctx.split(':', 1)[1]].tags[0]}-{arch}"
     base = args.get("BASE_IMAGE")
-    ctx = target.contexts.get(base or "")
-    if ctx and ctx.startswith("target:"):
-        parent = bake.targets[ctx.split(":", 1)[1]]
-        args["BASE_IMAGE"] = f"{parent.tags[0]}-{arch}"
-    elif local_bases != "no" and base in LOCAL_BASE_SUITES:
+    if local_bases != "no" and base in LOCAL_BASE_SUITES:
         local = f"edgebench-base:{LOCAL_BASE_SUITES[base]}-{arch}"
         if local_bases == "yes" or (image_arch_of(local) == arch and image_arch_of(base) != arch):
             log.info("%s %s: FROM %s (local debootstrap base standing in for %s)", target.name, platform, local, base)
@@ -499,7 +510,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if args.platform and platform not in args.platform:
                     continue
                 build_args = plain_build_args(bake, target, platform, args.local_bases, args.wheelhouse, wheel_url)
-                foreign = arch_of(platform) != native
+                foreign = arch_of(platform) != native and has_selfcheck(target)
                 if foreign:
                     log.info("%s: foreign platform %s under qemu: selfcheck runs after the build", name, platform)
                     build_args["SELFCHECK"] = "0"

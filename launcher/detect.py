@@ -5,29 +5,27 @@ Every reader takes a root prefix (default ``/``) so tests feed it the fixture tr
 Detection runs on the machine the launcher runs on, so it answers for a local engine only; against a remote engine
 (DOCKER_HOST=ssh://...) name the device explicitly.
 
-Jetson: "NVIDIA Jetson Orin Nano Developer Kit" contains "Nano", so the model string alone is not enough. The L4T
-major release decides when the model is ambiguous: R32 is JetPack 4 (Nano, TX1/TX2), R35/R36 are JetPack 5/6 (Orin,
-Xavier). Format ``# R36 (release), REVISION: 4.0, ...``, parsed as rbonghi/jetson_stats does
-(``jtop/core/jetson_variables.py`` ``get_nvidia_l4t``).
+Which words name which board, and which L4T release each Jetson image needs, are in the board table (bench.boards).
+Jetson: "NVIDIA Jetson Orin Nano Developer Kit" contains "Nano", so the model string alone is not enough: the Jetson
+boards are tried newest L4T first, and the L4T major release decides when the model is ambiguous. Format
+``# R36 (release), REVISION: 4.0, ...``, parsed as rbonghi/jetson_stats does (``jtop/core/jetson_variables.py``
+``get_nvidia_l4t``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Iterable, List, Optional
 
-from launcher.profiles import CORAL_USB_IDS
+from bench import boards, hostfacts
 
 log = logging.getLogger(__name__)
 
 ROOT = Path("/")
-DEVICE_TREE_MODEL = Path("proc/device-tree/model")
+DEVICE_TREE_MODEL = hostfacts.MODEL
 USB_DEVICES = Path("sys/bus/usb/devices")
-NV_TEGRA_RELEASE = Path("etc/nv_tegra_release")
-#: the L4T major release the jetson-orin image is built on (images/jetson-orin: l4t-jetpack r36, JetPack 6)
-ORIN_L4T_MAJOR = 36
+NV_TEGRA_RELEASE = hostfacts.NV_TEGRA_RELEASE
 
 
 def board_model(path: Path = ROOT / DEVICE_TREE_MODEL) -> str:
@@ -54,27 +52,48 @@ def usb_ids(root: Path = ROOT / USB_DEVICES) -> List[str]:
 def l4t_major(path: Path = ROOT / NV_TEGRA_RELEASE) -> Optional[int]:
     """32 from ``# R32 (release), REVISION: 7.1, ...``; None without the file (not a Jetson, or not readable)."""
     try:
-        m = re.match(r"#\s*R(\d+)\s*\(release\)", path.read_text(errors="replace"))
+        return hostfacts.l4t_major(path.read_text(errors="replace"))
     except OSError:
         return None
-    return int(m.group(1)) if m else None
 
 
 def coral_present(ids: Iterable[str]) -> bool:
-    return any(i in CORAL_USB_IDS for i in ids)
+    return any(i in boards.CORAL.usb_ids for i in ids)
+
+
+def _in_family(lower_model: str, family: str) -> bool:
+    return any(all(word in lower_model for word in words) for words in boards.FAMILIES[family])
+
+
+def _names(lower_model: str, board: boards.Board) -> bool:
+    return any(word in lower_model for word in board.auto_contains)
 
 
 def jetson_profile(model: str, l4t: Optional[int]) -> Optional[str]:
-    """jetson-orin or jetson-nano for a Jetson model string (and L4T major), None for other boards."""
+    """jetson-orin or jetson-nano for a Jetson model string (and L4T major), None for other boards.
+
+    The first Jetson record, newest L4T first, whose words the model contains or whose generation the L4T release is
+    (``l4t_from``) takes it; its profile only when the release is its image's (or unknown, where it allows that)."""
     m = model.lower()
-    if "jetson" not in m and not ("nvidia" in m and "nano" in m):
+    if not _in_family(m, boards.FAMILY_JETSON):
         return None
-    if "orin" in m or (l4t is not None and l4t >= 35):
-        # the jetson-orin image is JetPack 6 (L4T R36, CUDA 12.6 userspace): a JetPack 5 board (R35) cannot run it
-        return "jetson-orin" if l4t == ORIN_L4T_MAJOR else None
-    if "nano" in m and (l4t is None or l4t == 32):
-        return "jetson-nano"
+    for b in sorted(boards.in_family(boards.FAMILY_JETSON), key=lambda b: -(b.l4t_major or 0)):
+        if _names(m, b) or (b.l4t_from is not None and l4t is not None and l4t >= b.l4t_from):
+            ok = l4t == b.l4t_major or (l4t is None and b.l4t_unknown_ok)
+            return b.profile if ok else None  # e.g. a JetPack 5 Orin (R35) cannot run the JetPack 6 image
     return None  # a Jetson without a profile here (TX2, Xavier): `host` would be wrong too, so say so
+
+
+def _no_jetson_profile(model: str, l4t: Optional[int]) -> Exception:
+    from launcher.errors import LauncherError
+
+    jetsons = boards.in_family(boards.FAMILY_JETSON)
+    images = " and ".join(f"{b.profile} (L4T R{b.l4t_major}, JetPack {b.jetpack})" for b in jetsons)
+    return LauncherError(
+        f"no profile for {model!r} ({f'L4T R{l4t}' if l4t else 'L4T release unknown: no /etc/nv_tegra_release'})",
+        f"the images here are {images}: flash a supported JetPack, or name the device: "
+        + " or ".join(f"DEVICE={b.profile}" for b in jetsons),
+    )
 
 
 def detect(model: str, ids: Iterable[str], l4t: Optional[int] = None) -> str:
@@ -83,26 +102,19 @@ def detect(model: str, ids: Iterable[str], l4t: Optional[int] = None) -> str:
     if jetson:
         return jetson
     m = model.lower()
-    if "jetson" in m:
-        from bench.errors import LauncherError
-
-        raise LauncherError(
-            f"no profile for {model!r} ({f'L4T R{l4t}' if l4t else 'L4T release unknown: no /etc/nv_tegra_release'})",
-            f"the images here are jetson-nano (L4T R32, JetPack 4) and jetson-orin (L4T R{ORIN_L4T_MAJOR}, JetPack 6): "
-            "flash a supported JetPack, or name the device: DEVICE=jetson-nano or DEVICE=jetson-orin",
-        )
-    if "raspberry pi" in m:
-        if coral_present(ids):
-            return "rpi-coral"
-        return "rpi5" if "raspberry pi 5" in m else "rpi4"
-    return "host"
+    if boards.FAMILY_JETSON in m:
+        raise _no_jetson_profile(model, l4t)
+    if _in_family(m, boards.FAMILY_PI):
+        if coral_present(ids) and boards.CORAL.family == boards.FAMILY_PI:
+            return boards.CORAL.profile
+        named = [b for b in boards.in_family(boards.FAMILY_PI) if _names(m, b)]
+        return str((named[0] if named else boards.by_id(boards.PI_FALLBACK)).profile)
+    return str(boards.GENERIC.profile)
 
 
 def auto(root: Optional[Path] = None) -> str:
     """The profile for the machine under ``root`` (default: ``$EDGEBENCH_HOST_ROOT`` or ``/``, bench.hostfacts)."""
-    from bench.hostfacts import host_root
-
-    root = host_root() if root is None else root
+    root = hostfacts.host_root() if root is None else root
     model, ids, l4t = (
         board_model(root / DEVICE_TREE_MODEL),
         usb_ids(root / USB_DEVICES),

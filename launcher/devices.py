@@ -1,5 +1,6 @@
 """What a profile's container gets beyond the image, and the checks before it starts, as plain functions (no Docker
-calls): the Coral's USB node permissions, the TensorRT engine-cache volume, read-only host facts, and the
+calls): the Coral's USB node permissions, the TensorRT engine-cache volume, the edgebench cache volume (the CPU
+peak measured once per board), read-only host facts, and the
 ``docker run`` command line a profile implies (``python -m launcher ... --print``).
 
 Coral: a non-root container user (uid 1000, group plugdev) can open the Coral only if the host's udev rule gave its
@@ -11,20 +12,18 @@ re-enumerates from 1a6e:089a to 18d1:9302 when its firmware loads, so both need 
 from __future__ import annotations
 
 import logging
-import platform
 import shlex
 import stat
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bench import hostfacts
+from bench import envvars, hostfacts
 from bench.machine import coral_usb_devices
-from launcher.profiles import CORAL_USB_IDS, Profile
+from launcher.profiles import BENCH_CACHE_DIR, CORAL_USB_IDS, Profile
 
 log = logging.getLogger(__name__)
 
 PLUGDEV_GID = 46
-_DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 UDEV_RULES_FILE = "/etc/udev/rules.d/99-edgetpu-accelerator.rules"
 #: google-coral/libedgetpu debian/edgetpu-accelerator.rules, verbatim
 UDEV_RULES = tuple(
@@ -143,6 +142,7 @@ def extra_mounts(profile: Profile, local: bool) -> List[Any]:
     mounts += [Mount(target=dst, source=src, type="bind", read_only=True) for src, dst in sensor_mounts(profile, local)]
     if profile.engine_cache:
         mounts.append(Mount(target=profile.engine_cache, source=profile.cache_volume, type="volume"))
+    mounts.append(Mount(target=BENCH_CACHE_DIR, source=profile.bench_cache_volume, type="volume"))  # the CPU peak
     return mounts
 
 
@@ -150,7 +150,8 @@ def extra_env(profile: Profile, local: bool = True) -> Dict[str, str]:
     """EDGEBENCH_ENGINE_CACHE: where the TensorRT runtime keeps built engines (the volume above); and the board's
     identity as the host sees it (bench.hostfacts: model, SoC, L4T release; Docker masks /sys/firmware in the
     container), read here on a local engine only."""
-    env = {"EDGEBENCH_ENGINE_CACHE": profile.engine_cache} if profile.engine_cache else {}
+    env = {envvars.ENGINE_CACHE: profile.engine_cache} if profile.engine_cache else {}
+    env[envvars.CACHE_DIR] = BENCH_CACHE_DIR  # the cache volume above: a CPU peak measured once is kept
     if local:
         env.update(hostfacts.to_env(hostfacts.read_host()))
     else:
@@ -194,24 +195,3 @@ def docker_run_argv(opts: Dict[str, Any], image: str, command: Sequence[str]) ->
 def print_command(argv: Sequence[str]) -> str:
     """One shell line (shlex-quoted), for a board without a Python to run the launcher."""
     return shlex.join(list(argv))
-
-
-def docker_run_for(job: Any) -> List[str]:
-    """The ``docker run`` argv a launcher job implies on the board's own engine, without contacting any engine:
-    the profile's image tag (or ``job.image``), inputs bind-mounted read-only at their absolute paths, and the
-    results file's folder mounted at /work/results so bench appends to it directly."""
-    import dataclasses
-
-    from launcher import run as run_mod
-
-    job = dataclasses.replace(job, mount_mode="bind", engine_local=True)  # planned for the engine on the board itself
-    argv, mapping = run_mod.plan_inputs(job)
-    image = job.image or run_mod.image_candidates(job.profile)[0]
-    engine_arch = job.profile.arch or _DOCKER_ARCH.get(platform.machine(), platform.machine())
-    opts = run_mod.container_options(job, engine_arch, mapping)
-    opts["environment"]["EDGEBENCH_IMAGE"] = image
-    if argv and argv[0] in ("run", "demo"):
-        results = job.results.resolve()
-        opts["mounts"].append({"Type": "bind", "Source": str(results.parent), "Target": "/work/results"})
-        argv += ["--output", f"/work/results/{results.name}"]
-    return docker_run_argv(opts, image, argv)

@@ -1,54 +1,61 @@
 """Device profiles: plain frozen data saying which image a board runs and what the container gets.
 
 A profile names a bake target (the image ``<registry>/edgebench-<target>:<version>``), the platform the image is
-built for, and the container options the board needs. Nothing here talks to Docker.
+built for, and the container options the board needs. The board's own files and nodes (host facts, power sensors,
+device nodes and their groups; the Coral's USB bus and cgroup rule) come from its record in bench.boards; what is
+only Docker's (image, platform, runtime, engine-cache volume, emulation) is declared here. Nothing here talks to
+Docker.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
-# USB vendor:product IDs of a Coral USB Accelerator, before (Global Unichip) and after (Google) its firmware loads:
-# defined once, in the machine module the images carry too.
-from bench.machine import CORAL_USB_IDS
+from bench import boards
+
+# the Coral's USB vendor:product IDs, under the name the launcher's callers import (bench.boards.CORAL)
+CORAL_USB_IDS = boards.CORAL.usb_ids
 
 __all__ = ["CORAL_USB_IDS", "ENGINE_CACHE_DIR", "JETSON_HOST_FILES", "PROFILES", "Emulation", "Profile", "get"]
 
 #: where the TensorRT engine cache volume is mounted in the Jetson images (the image creates it owned by uid 1000,
 #: so a new named volume starts with that owner); the container gets it as EDGEBENCH_ENGINE_CACHE
 ENGINE_CACHE_DIR = "/work/engine-cache"
+#: where every profile's edgebench cache volume (``edgebench-cache-<profile>``) is mounted: the CPU peak measured once
+#: per board (bench/cpupeak.py) lives there between containers; the images create it owned by the image user, so a
+#: new named volume starts with that owner; the container gets it as EDGEBENCH_CACHE_DIR
+BENCH_CACHE_DIR = "/work/cache"
 
-#: host files that say what decides Jetson numbers (L4T release, nvpmodel power mode and its names), read-only;
-#: bench/machine.py reads them (sources named there)
-JETSON_HOST_FILES = ("/etc/nv_tegra_release", "/var/lib/nvpmodel/status", "/etc/nvpmodel.conf")
+_BY_ID = {b.id: b for b in (*boards.BOARDS, boards.GENERIC)}
+#: host files that say what decides Jetson numbers (L4T release, nvpmodel power mode and its names), read-only
+JETSON_HOST_FILES = _BY_ID["jetson-nano"].host_files
 
-#: power sensors (bench/power), (host path, container path), bind-mounted read-only when present on a local engine.
-#: Jetson: the INA3221 driver trees (JetPack 4 IIO, JetPack 5/6 hwmon; Docker's read-only /sys shows them already,
-#: the explicit mount keeps them under a runtime that masks more of /sys) and the jtop service's socket.
-JETSON_SENSORS = (
-    ("/sys/bus/i2c/drivers/ina3221x", "/sys/bus/i2c/drivers/ina3221x"),
-    ("/sys/bus/i2c/drivers/ina3221", "/sys/bus/i2c/drivers/ina3221"),
-    ("/run/jtop.sock", "/run/jtop.sock"),
-)
-#: RAPL on a workstation: Docker masks /sys/devices/virtual/powercap (CVE-2020-8694), where /sys/class/powercap's
-#: links point, so the real folder is mounted where bench/power/rapl.py also looks
-HOST_SENSORS = (("/sys/devices/virtual/powercap", "/run/edgebench/powercap"),)
-#: Raspberry Pi 5 PMIC: `vcgencmd pmic_read_adc` (the host's binary: the Debian-based image has no raspi-utils) ...
-RPI5_SENSORS = (("/usr/bin/vcgencmd", "/usr/bin/vcgencmd"),)
-#: ... which asks the firmware through a mailbox device, opened O_RDONLY then ioctl (raspberrypi/utils
-#: vcgencmd/vcgencmd.c mbox_open; it links only libc): newer vcgencmd opens /dev/vcio_gencmd first and falls back to
-#: /dev/vcio, so both are given, read-only, where present
-RPI5_SENSOR_DEVICES = ("/dev/vcio_gencmd", "/dev/vcio")
-#: Jetson GPU device nodes the nvidia runtime passes in (JetPack 4: /dev/nvhost-*, /dev/nvmap; JetPack 6:
-#: /dev/nvgpu/igpu0/*), group video on L4T: their host group ids are added to the container user's groups
-JETSON_GPU_NODES = (
-    "/dev/nvhost-ctrl",
-    "/dev/nvhost-ctrl-gpu",
-    "/dev/nvhost-gpu",
-    "/dev/nvmap",
-    "/dev/nvgpu/igpu0/ctrl",
-)
+
+def _pis() -> Tuple[str, ...]:
+    return tuple(b.id for b in boards.in_family(boards.FAMILY_PI))
+
+
+def _files_of(board: Union[boards.Board, boards.Accelerator]) -> Dict[str, Any]:
+    """The Profile fields a board's (or accelerator's) record decides: its host files, power sensors and sensor
+    nodes, device nodes and their groups; an accelerator's mounts, cgroup rules and groups, and the boards of its
+    family."""
+    if isinstance(board, boards.Accelerator):
+        return {
+            "boards": tuple(b.id for b in boards.in_family(board.family)),
+            "device_mounts": board.device_mounts,
+            "device_cgroup_rules": board.device_cgroup_rules,
+            "needs_coral": board is boards.CORAL,
+            "groups": board.device_groups,
+        }
+    return {
+        "boards": (board.id,),
+        "host_files": board.host_files,
+        "sensors": board.power_sensors,
+        "sensor_devices": board.sensor_devices,
+        "group_nodes": board.device_nodes,
+        "groups": board.device_groups,
+    }
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,16 @@ class Profile:
     groups: Tuple[str, ...] = ()
     #: host device nodes (the runtime's or the device mounts') whose group ids the launcher adds, where present
     group_nodes: Tuple[str, ...] = ()
+    #: the board ids (bench.boards; ``generic`` for a workstation) the image is for: `fleet status` checks them
+    boards: Tuple[str, ...] = ()
 
     @property
     def cache_volume(self) -> Optional[str]:
         return f"edgebench-trt-cache-{self.name}" if self.engine_cache else None
+
+    @property
+    def bench_cache_volume(self) -> str:
+        return f"edgebench-cache-{self.name}"
 
     @property
     def arch(self) -> Optional[str]:
@@ -96,7 +109,11 @@ PROFILES: Dict[str, Profile] = {
     p.name: p
     for p in (
         Profile(
-            "host", "host", None, "this workstation: every runtime and the conversion toolchain", sensors=HOST_SENSORS
+            "host",
+            "host",
+            None,
+            "this workstation: every runtime and the conversion toolchain",
+            **_files_of(boards.GENERIC),
         ),
         Profile(
             "rpi4",
@@ -104,6 +121,7 @@ PROFILES: Dict[str, Profile] = {
             "linux/arm64",
             "Raspberry Pi 4 (Cortex-A72): LiteRT, ONNX Runtime, torch CPU",
             emulated_cpu="cortex-a72",
+            **_files_of(_BY_ID["rpi4"]),
         ),
         Profile(
             "rpi5",
@@ -111,8 +129,7 @@ PROFILES: Dict[str, Profile] = {
             "linux/arm64",
             "Raspberry Pi 5 (Cortex-A76): LiteRT, ONNX Runtime, torch CPU",
             emulated_cpu="cortex-a72",  # qemu 7.2 has no cortex-a76 model; the A72 runs the same code paths
-            sensors=RPI5_SENSORS,
-            sensor_devices=RPI5_SENSOR_DEVICES,
+            **_files_of(_BY_ID["rpi5"]),
         ),
         Profile(
             "rpi-armnn",
@@ -120,19 +137,15 @@ PROFILES: Dict[str, Profile] = {
             "linux/arm64",
             "Raspberry Pi 4/5 with ARM NN (pyarmnn CpuAcc, TFLite delegate)",
             emulated_cpu="cortex-a72",
+            boards=_pis(),
         ),
         Profile(
             "rpi-coral",
             "rpi-coral",
             "linux/arm64",
             "Coral USB Accelerator on a Raspberry Pi: Python 3.9, tflite-runtime, libedgetpu, pycoral",
-            # The Coral re-enumerates (1a6e:089a -> 18d1:9302) when libedgetpu loads its firmware, so a single
-            # --device node would go stale: the USB bus is bind-mounted and USB (major 189) allowed by cgroup rule.
-            device_mounts=("/dev/bus/usb",),
-            device_cgroup_rules=("c 189:* rmw",),
-            needs_coral=True,
-            groups=("plugdev",),  # libedgetpu's udev rule gives the Coral's node to plugdev
             emulated_cpu="cortex-a72",
+            **_files_of(boards.CORAL),
         ),
         Profile(
             "jetson-nano",
@@ -141,10 +154,7 @@ PROFILES: Dict[str, Profile] = {
             "Jetson Nano: L4T r32.7.1, TensorRT 8.2, pycuda",
             runtime="nvidia",
             engine_cache=ENGINE_CACHE_DIR,
-            host_files=JETSON_HOST_FILES,
-            sensors=JETSON_SENSORS,
-            groups=("video",),
-            group_nodes=JETSON_GPU_NODES,
+            **_files_of(_BY_ID["jetson-nano"]),
         ),
         Profile(
             "jetson-orin",
@@ -153,10 +163,7 @@ PROFILES: Dict[str, Profile] = {
             "Jetson Orin (Orin Nano/NX/AGX): L4T r36 (JetPack 6), TensorRT 10, Python 3.10",
             runtime="nvidia",
             engine_cache=ENGINE_CACHE_DIR,
-            host_files=JETSON_HOST_FILES,
-            sensors=JETSON_SENSORS,
-            groups=("video",),
-            group_nodes=JETSON_GPU_NODES,
+            **_files_of(_BY_ID["jetson-orin"]),
         ),
     )
 }
@@ -182,7 +189,7 @@ class Emulation:
 
 
 def get(name: str) -> Profile:
-    from bench.errors import LauncherError
+    from launcher.errors import LauncherError
 
     if name not in PROFILES:
         raise LauncherError(f"unknown device {name!r}", f"use one of: auto, {', '.join(PROFILES)}")

@@ -17,7 +17,6 @@ preset (launcher compare does it in the host image) and the device measures the 
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import os
@@ -28,8 +27,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from bench import envvars
 from bench.compare.presets import NAMES, PRESETS
 from bench.errors import BenchError, InputError
+from bench.records import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +40,18 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class Artifact:
-    """A preset's model file, run as it is. ``origin`` None: a built-in export (runner.demo), not annotated."""
+    """A preset's model file, run as it is. ``origin`` None: a built-in export (bench.compare.demo), not annotated."""
 
     path: Path
     reference: Optional[Path] = None  #: .npz of source outputs, checked on this device after the run
     conversion: Dict[str, Any] = field(default_factory=dict)  #: the conversion as recorded where it ran
     origin: Optional[str] = None  #: "--artifact" or the manifest's path
-    model_class_path: Optional[Path] = None  #: a PyTorch state_dict's class (runner.demo)
+    model_class_path: Optional[Path] = None  #: a PyTorch state_dict's class (bench.compare.demo)
     model_class_name: Optional[str] = None
 
 
 def of(value: Any) -> Artifact:
-    """An Artifact, also from runner.demo's (path, class file, class name) tuples."""
+    """An Artifact, also from bench.compare.demo's (path, class file, class name) tuples."""
     if isinstance(value, Artifact):
         return value
     path, cls_path, cls_name = value
@@ -154,10 +155,6 @@ def conversion_section(artifact: Artifact, measured: Dict[str, Any]) -> Dict[str
 # ------------------------------------------------------------------------------ the convert-only step writing DIR
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _store(src: Path, out: Path, name: str, sha: str) -> str:
     """Copy ``src`` into ``out`` as ``<sha12>-<name>`` (one copy per distinct file); its name in ``out``."""
     target = out / f"{sha[:12]}-{name}"
@@ -246,10 +243,10 @@ def convert_presets(plan: Any, out: Path) -> Dict[str, Any]:
         "source_model": plan.source_model,
         "converted_on": {
             "where": "host",
-            "image": os.environ.get("EDGEBENCH_IMAGE") or None,
+            "image": envvars.read(envvars.IMAGE) or None,
             "arch": platform.machine(),
             "hostname": platform.node(),
-            "created_utc": _now(),
+            "created_utc": utc_now(),
         },
         "presets": {},
         "not_converted": dict(plan.skipped),

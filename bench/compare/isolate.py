@@ -71,10 +71,10 @@ def _child(config: Any, conn: Any, level: int, counts: Dict[str, Any]) -> None:
         from bench.errors import BenchError
         from bench.records import to_json_line  # as JSON: a pickled dict could hold e.g. torch's TorchVersion
 
-        harness.PHASE_LISTENERS.append(lambda name: conn.send(("phase", name)))
         known = set(counts)
         try:
-            record = runner.run(config, counts)
+            with harness.listening(lambda name: conn.send(("phase", name))):
+                record = runner.run(config, counts)
             conn.send(("counts", {k: v for k, v in counts.items() if k not in known}))
             conn.send(("record", to_json_line(record)))
         except BenchError as exc:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from bench.compare.presets import NAMES, PRESETS, Preset, checks_for
-from bench.config import RunConfig
+from bench.config import RunConfig, run_config
 from bench.errors import BenchError, InputError
 from bench.sustained import DEFAULT_COOLDOWN_MAX_S  # --cooldown-to-c's cap, shared with bench run
 
@@ -44,7 +44,7 @@ class Job:
     label: str  # "tflite-int8", or "tflite-int8 @4t" when several thread counts are swept
     config: str  # preset name
     threads: Optional[int]
-    run: RunConfig  # what bench.runner runs (output None: bench.compare.run appends the record itself)
+    run: RunConfig  # what bench.runner runs (output None: bench.compare.rounds appends the record itself)
     artifact: Any = None  # bench.compare.artifacts.Artifact this preset runs as it is (converted elsewhere), or None
 
 
@@ -55,7 +55,7 @@ class Plan:
     protocol: Protocol
     seed: int
     baseline: str
-    output: Optional[Path]  # None: records are returned, not written (runner.demo without a file)
+    output: Optional[Path]  # None: records are returned, not written (bench.compare.demo without a file)
     source_model: Dict[str, Any]
     skipped: Tuple[Tuple[str, str], ...] = ()  # (preset, reason) left out by --all
     done: FrozenSet[Tuple[str, int]] = field(default_factory=frozenset)  # (label, round) with an ok record
@@ -198,50 +198,47 @@ def select_all(
 
 
 def _jobs(template: RunConfig, configs: Sequence[str], threads: Sequence[Optional[int]], artifacts: Dict) -> List[Job]:
-    from bench.convert.options import ConvertOptions
-
-    base = template.convert or ConvertOptions()
     from bench.compare.artifacts import of
+
+    base = template.conversion
 
     jobs = []
     for name in configs:
-        preset = PRESETS[name]
         art = of(artifacts[name]) if name in artifacts else None
         model, cls_path, cls_name = (
             (art.path, art.model_class_path, art.model_class_name)
             if art is not None
             else (template.model, template.model_class_path, template.model_class_name)
         )
-        convert = replace(
-            base,
-            precision=preset.precision,
-            representative_data=base.representative_data if preset.needs_representative_data else None,
-            convert_only=False,
-        )
+        as_is: Dict[str, Any] = {}
         if art is not None and not builds_on_device(name, art):
             # run as it is: nothing to convert (its precision is in its conversion section)
-            convert = replace(
-                convert, precision="fp32", representative_data=None, output=None, fidelity_reference=art.reference
+            as_is["convert"] = replace(
+                base,
+                precision="fp32",
+                representative_data=None,
+                convert_only=False,
+                output=None,
+                fidelity_reference=art.reference,
             )
         for t in threads:
             label = name if len(threads) == 1 else f"{name} @{t}t"
-            run = replace(
-                template,
+            run = run_config(
+                template=template,
+                preset=name,
                 model=Path(model),
                 model_class_path=cls_path,
                 model_class_name=cls_name,
-                framework=preset.framework,
                 threads=t,
-                delegate=preset.delegate,
-                convert=convert,
                 output=None,
+                **as_is,
             )
             jobs.append(Job(label, name, t, run, art))
     return jobs
 
 
 def _for_configs(artifacts: Dict[str, Any], configs: Sequence[str]) -> Dict[str, Any]:
-    """The artifacts of ``configs``. runner.demo's built-in exports ((path, class file, class name) tuples) are keyed
+    """The artifacts of ``configs``. bench.compare.demo's built-in exports ((path, class file, class name) tuples) are keyed
     by framework and serve every fp32 preset of that framework (tflite: tflite-nodelegate and tflite-armnn too)."""
     out = {}
     for name in configs:
@@ -254,11 +251,13 @@ def _for_configs(artifacts: Dict[str, Any], configs: Sequence[str]) -> Dict[str,
 
 
 def builds_on_device(name: str, artifact: Any) -> bool:
-    """A TensorRT preset given an ONNX file: the engine is still built here, at the preset's precision (int8
-    calibrated on the representative data); every other artifact is run as it is."""
-    from bench import formats
+    """A preset whose runtime builds its own format on the device (TensorRT) given an ONNX file: the engine is still
+    built here, at the preset's precision (int8 calibrated on the representative data); every other artifact is run as
+    it is."""
+    from bench import formats, runtimes
 
-    return PRESETS[name].framework == "tensorrt" and formats.detect(artifact.path) != formats.TENSORRT_ENGINE
+    cls = runtimes.runtime_class(PRESETS[name].framework)
+    return cls.builds_on_device and formats.detect(artifact.path) != cls.target
 
 
 def make_plan(

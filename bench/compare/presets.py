@@ -1,5 +1,5 @@
 """The compare presets: a name a user reads on a chart -> what is run. Plain frozen data, no I/O, no imports of
-frameworks. ``bench.compare.plan`` validates names against this table and ``bench.compare.run`` turns each preset
+frameworks. ``bench.compare.plan`` validates names against this table and ``bench.compare.rounds`` turns each preset
 into a RunConfig (framework, delegate, conversion precision).
 """
 
@@ -11,7 +11,7 @@ from typing import Dict, Optional, Tuple
 
 @dataclass(frozen=True)
 class Preset:
-    #: runtime name in bench.runtimes.RUNTIMES
+    #: runtime name (bench.runtimes)
     framework: str
     #: precision of the measured model; anything but fp32 is made by a conversion from the source model
     precision: str
@@ -57,16 +57,11 @@ PRESETS: Dict[str, Preset] = {
 
 NAMES: Tuple[str, ...] = tuple(PRESETS)
 
-#: selfcheck name (bench.selfcheck.CHECKS) of each runtime, where it differs from the runtime's name:
-#: the selfcheck "armnn" is the ARM NN *delegate* library, "pyarmnn" the PyArmNN module the armnn runtime uses
-RUNTIME_CHECK: Dict[str, str] = {"armnn": "pyarmnn"}
-#: selfcheck name of each delegate a preset names; "none" needs nothing beyond the interpreter
-DELEGATE_CHECK: Dict[str, str] = {"armnn": "armnn", "edgetpu": "edgetpu", "xnnpack": "xnnpack"}
-
 
 def checks_for(preset: Preset) -> Tuple[str, ...]:
-    """The selfcheck names that must pass for ``preset`` to run here."""
-    names = [RUNTIME_CHECK.get(preset.framework, preset.framework)]
-    if preset.delegate in DELEGATE_CHECK:
-        names.append(DELEGATE_CHECK[preset.delegate])
-    return tuple(names)
+    """The selfcheck names that must pass for ``preset`` to run here: its runtime's, its delegate's (both declared
+    by the runtime: ``Runtime.selfcheck``, ``Delegate.selfcheck``)."""
+    from bench import runtimes
+
+    delegate = runtimes.delegate(preset.delegate)
+    return (runtimes.check_name(preset.framework),) + ((delegate.selfcheck,) if delegate and delegate.selfcheck else ())

@@ -2,12 +2,13 @@
 
 On a terminal a rich Live display is redrawn by rich's own refresh thread, which sleeps between redraws
 (``REFRESH_PER_SECOND``); the main thread only assigns attributes, between runs and between the harness's phases
-(``bench.harness.PHASE_LISTENERS``), never inside a timed loop. ``benchmarks/progress_overhead.py`` measures what the
+(``bench.harness.listening``), never inside a timed loop. ``benchmarks/progress_overhead.py`` measures what the
 redraws cost an inference. When stderr is not a terminal: one plain log line per conversion and per run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -31,8 +32,9 @@ class Progress:
         self._live_wanted = live
         self._live: Any = None
         self._swapped: List[Any] = []
+        self._listening = contextlib.ExitStack()  # the harness's phases, while the display is open
 
-    # -- called by bench.compare.run between runs, and by the harness between phases ------------------------------
+    # -- called by bench.compare.rounds between runs, and by the harness between phases ------------------------------
     def converting(self, i: int, n: int, label: str) -> None:
         self.label, self.phase, self.run_t0 = label, f"convert {i}/{n}", time.monotonic()
         if self._live is None:
@@ -76,7 +78,7 @@ class Progress:
     def __enter__(self) -> Progress:
         from bench import harness
 
-        harness.PHASE_LISTENERS.append(self.set_phase)
+        self._listening.enter_context(harness.listening(self.set_phase))
         console = self._console
         if self._live_wanted is not False:
             from rich.console import Console
@@ -87,10 +89,7 @@ class Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        from bench import harness
-
-        if self.set_phase in harness.PHASE_LISTENERS:
-            harness.PHASE_LISTENERS.remove(self.set_phase)
+        self._listening.close()
         if self._live is not None:
             self._live.stop()
             for handler, stream in self._swapped:

@@ -17,11 +17,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 
+from bench import envvars
 from bench.hashing import sha256_path
+from bench.records import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,8 @@ CACHE_SCHEMA = 1
 
 
 def default_root() -> Path:
-    env = os.environ.get("EDGEBENCH_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "edgebench"
+    """The cache root when no --cache-dir is given (bench.envvars.cache_root: $EDGEBENCH_CACHE_DIR, else XDG's)."""
+    return envvars.cache_root()
 
 
 def root_for(cache_dir: Optional[Path]) -> Path:
@@ -47,10 +45,6 @@ def root_for(cache_dir: Optional[Path]) -> Path:
 def make_key(parts: Dict[str, Any]) -> str:
     blob = json.dumps({"cache_schema": CACHE_SCHEMA, **parts}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -136,19 +136,8 @@ EDGES: Dict[Tuple[str, str], Edge] = {
     ),
 }
 
-#: the model format each framework is converted to
-FRAMEWORK_TARGET: Dict[str, Optional[str]] = {
-    "onnx": F.ONNX,
-    "tflite": F.TFLITE,
-    "tensorrt": F.TENSORRT_ENGINE,
-    "coral": F.EDGETPU_TFLITE,
-    "armnn": F.TFLITE,  # PyArmNN's TFLite parser
-    "executorch": F.EXECUTORCH_PTE,
-    "openvino": F.OPENVINO_IR,
-    "ncnn": F.NCNN,
-    "pytorch": None,  # nothing converts *to* PyTorch
-    "tensorflow": F.SAVEDMODEL,  # no benchmark runtime; reachable through bench.convert.convert()
-}
+#: targets of bench.convert.pipeline.convert_for that no benchmark runtime runs (each runtime's is its ``target``)
+OTHER_TARGETS: Dict[str, str] = {"tensorflow": F.SAVEDMODEL}
 
 
 def plan(source_format: str, target_format: str, precision: str = "fp32") -> List[Edge]:
@@ -230,9 +219,14 @@ def preflight(chain: List[Edge]) -> None:
 
 
 def target_for(framework: str) -> str:
-    if framework not in FRAMEWORK_TARGET:
-        raise ConversionError(f"unknown framework {framework!r}", f"use one of: {', '.join(FRAMEWORK_TARGET)}")
-    target = FRAMEWORK_TARGET[framework]
+    """The format a model is converted to for ``framework`` (the runtime's ``target``)."""
+    from bench import runtimes
+
+    cls = runtimes.find(framework)
+    if cls is None and framework not in OTHER_TARGETS:
+        known = [*runtimes.names(), *OTHER_TARGETS]
+        raise ConversionError(f"unknown framework {framework!r}", f"use one of: {', '.join(known)}")
+    target = cls.target if cls is not None else OTHER_TARGETS[framework]
     if target is None:
         raise ConversionError(
             f"nothing converts to {framework}", "give a PyTorch model (state_dict with its class, or TorchScript)"

@@ -238,9 +238,9 @@ def to_pte(step: Step) -> StepResult:
     from bench import formats
 
     if step.input_shape is None and step.edge.source == formats.ONNX:  # e.g. tf2onnx's output inside a chain
-        from bench.convert.pipeline import _source_input_shape
+        from bench.convert.planning import source_input_shape
 
-        step = replace(step, input_shape=_source_input_shape(step.source, formats.ONNX, step.runtime_options, None))
+        step = replace(step, input_shape=source_input_shape(step.source, formats.ONNX, step.runtime_options, None))
     if step.input_shape is None or any(int(d) <= 0 for d in step.input_shape):
         raise ConversionError(
             f"the input shape of {step.source.name} is not fixed ({step.input_shape}), and torch.export for "
@@ -287,7 +287,7 @@ def to_pte(step: Step) -> StepResult:
 
 def _count_macs(torch: Any, module: Any, x: Any) -> Dict[str, Any]:
     """MACs of one batch-1 forward of the source module (torch FlopCounterMode, as bench.runtimes.pytorch counts),
-    kept in the step's record so bench.compute has a count for a .pte whose source graph is not ONNX or TFLite."""
+    kept in the step's record so bench.peak_share has a count for a .pte whose source graph is not ONNX or TFLite."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)

@@ -41,18 +41,6 @@ MIN_TOP1_AGREEMENT = 0.98
 MAX_ACCURACY_DROP = 0.01
 MAX_MSE_INCREASE = 0.10
 
-_RUNTIME_FOR = {
-    formats.ONNX: "onnx",
-    formats.TFLITE: "tflite",
-    formats.EDGETPU_TFLITE: "coral",
-    formats.TORCHSCRIPT: "pytorch",
-    formats.TORCH_STATE_DICT: "pytorch",
-    formats.TENSORRT_ENGINE: "tensorrt",
-    formats.EXECUTORCH_PTE: "executorch",
-    formats.OPENVINO_IR: "openvino",
-    formats.NCNN: "ncnn",
-}
-
 
 def open_runtime(
     path: Path, fmt: str, runtime_options: RuntimeOptions, input_shape: Optional[Tuple[int, ...]]
@@ -67,7 +55,10 @@ def open_runtime(
 
         rt: Runtime = TFRuntime()
     else:
-        rt = runtimes.create(_RUNTIME_FOR[fmt])
+        name = runtimes.for_format(fmt)
+        if name is None:
+            raise InputError(f"no runtime runs {fmt} models", "convert the model to a format a runtime loads")
+        rt = runtimes.create(name)
     opts = runtime_options
     if fmt in (formats.TORCHSCRIPT, formats.TORCH_STATE_DICT) and input_shape and not opts.input_shape:
         opts = replace(opts, input_shape=tuple(input_shape))

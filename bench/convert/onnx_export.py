@@ -8,10 +8,11 @@ on every model tried; the opset is recorded.
 from __future__ import annotations
 
 import logging
-import os
 import traceback
+from pathlib import Path
 from typing import Optional, Tuple
 
+from bench import boards, envvars
 from bench.convert.edges import Step, StepResult
 from bench.convert.options import DEFAULT_OPSET
 from bench.errors import BenchError, ConversionError
@@ -25,10 +26,7 @@ TENSORRT8_OPSET = 13
 #: RuntimeOptions.extra key the conversion pipeline may set to the chain's final format
 CHAIN_TARGET_KEY = "convert_target"
 #: the device profile the conversion is for, set by the launcher on a host-image conversion done for a device
-TARGET_DEVICE_ENV = "EDGEBENCH_TARGET_DEVICE"
-#: device profiles (launcher/profiles.py) whose TensorRT reads fewer opsets than the default: an export for one of
-#: them uses this opset wherever it runs (the Nano's JetPack 4.6 has TensorRT 8.2)
-DEVICE_TENSORRT_OPSET = {"jetson-nano": (TENSORRT8_OPSET, "8.2")}
+TARGET_DEVICE_ENV = envvars.TARGET_DEVICE
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 
@@ -43,8 +41,9 @@ def opset_for(chain_target: Optional[str], tensorrt_version: str, device: Option
     """
     from bench import formats
 
-    if device in DEVICE_TENSORRT_OPSET:
-        opset, trt = DEVICE_TENSORRT_OPSET[device]
+    board = boards.by_profile(device)  # a board whose TensorRT reads fewer opsets: this opset wherever it runs
+    if board is not None and board.tensorrt_max_opset is not None:
+        opset, trt = board.tensorrt_max_opset, board.tensorrt
         return opset, f"for {device}: its TensorRT {trt} parses ONNX opset {opset} at most"
     major = tensorrt_version.split(".")[0]
     if chain_target in (None, formats.TENSORRT_ENGINE) and major == "8":
@@ -52,9 +51,34 @@ def opset_for(chain_target: Optional[str], tensorrt_version: str, device: Option
     return DEFAULT_OPSET, "default"
 
 
+def _opset(step: Step) -> Tuple[int, str]:
+    """(opset, why): ``--opset``, else the one the target device's (or this machine's) TensorRT parses."""
+    from bench.convert.tools import package_version
+
+    if step.options.opset:
+        return step.options.opset, "--opset"
+    device = envvars.read(TARGET_DEVICE_ENV)
+    return opset_for(step.runtime_options.extra.get(CHAIN_TARGET_KEY), package_version("tensorrt"), device)
+
+
+def _checked_opset(out: Path, opset: int) -> int:
+    """The opset the exported file declares, after onnx.checker passed it; ConversionError otherwise."""
+    import onnx
+
+    if not out.is_file():
+        raise ConversionError(f"torch.onnx.export wrote no {out.name}", "re-run with -v to see the exporter's output")
+    try:
+        onnx.checker.check_model(str(out))
+    except Exception as exc:
+        raise ConversionError(
+            f"the exported ONNX model does not pass onnx.checker: {exc}", "try another --opset"
+        ) from exc
+    model_proto = onnx.load(str(out), load_external_data=False)
+    return max((o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")), default=opset)
+
+
 def export(step: Step) -> StepResult:
     import numpy as np
-    import onnx
     import torch
 
     from bench import formats
@@ -68,13 +92,7 @@ def export(step: Step) -> StepResult:
     fmt = formats.detect(step.source)
     ro = step.runtime_options
     model = load_module(step.source, fmt, ro.model_class_path, ro.model_class_name)
-    from bench.convert.tools import package_version
-
-    if step.options.opset:
-        opset, opset_reason = step.options.opset, "--opset"
-    else:
-        device = os.environ.get(TARGET_DEVICE_ENV)
-        opset, opset_reason = opset_for(ro.extra.get(CHAIN_TARGET_KEY), package_version("tensorrt"), device)
+    opset, opset_reason = _opset(step)
     x = torch.from_numpy(np.zeros(step.input_shape, dtype=np.float32))
     n_bytes = sum(p.numel() * p.element_size() for p in model.parameters()) + sum(
         b.numel() * b.element_size() for b in model.buffers()
@@ -102,16 +120,7 @@ def export(step: Step) -> StepResult:
             f"torch.onnx.export failed on {step.source.name}: {last}",
             "check the model runs on a tensor of the data's shape; try another --opset",
         ) from exc
-    if not out.is_file():
-        raise ConversionError(f"torch.onnx.export wrote no {out.name}", "re-run with -v to see the exporter's output")
-    try:
-        onnx.checker.check_model(str(out))
-    except Exception as exc:
-        raise ConversionError(
-            f"the exported ONNX model does not pass onnx.checker: {exc}", "try another --opset"
-        ) from exc
-    model_proto = onnx.load(str(out), load_external_data=False)
-    opset_seen = max((o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")), default=opset)
+    opset_seen = _checked_opset(out, opset)
     notes = []
     if external:
         notes.append(f"weights are {n_bytes / 2**30:.1f} GB, over protobuf's 2 GB limit: stored as external data")

@@ -8,7 +8,7 @@ imported only inside functions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from bench import formats
 from bench.errors import ModelFormatError, UnsupportedModelError
@@ -25,54 +25,9 @@ class TFModel:
         fmt = fmt or formats.detect(self.path)
         module = tf.Module()
         if fmt == formats.KERAS:
-            import keras
-
-            try:
-                model = keras.models.load_model(str(self.path), compile=False)
-            except Exception as exc:
-                raise ModelFormatError(f"Keras model {self.path} could not be loaded: {exc}", "re-save it") from exc
-            if len(model.inputs) != 1 or len(model.outputs) != 1:
-                raise UnsupportedModelError(
-                    f"Keras model {self.path.name} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
-                    "only single-input single-output models are converted",
-                    "save a model with one input and one output",
-                )
-            shape = tuple(model.inputs[0].shape)
-            dtype = tf.as_dtype(model.inputs[0].dtype)
-            name = "input"
-            module.model = model
-
-            def fn(x: Any) -> Any:
-                return model(x, training=False)
-
+            name, shape, dtype, fn = _keras_function(self.path, module)
         elif fmt == formats.SAVEDMODEL:
-            try:
-                obj = tf.saved_model.load(str(self.path))
-            except Exception as exc:
-                raise ModelFormatError(f"SavedModel {self.path} could not be loaded: {exc}", "re-export it") from exc
-            sigs = dict(getattr(obj, "signatures", {}) or {})
-            if not sigs:
-                raise UnsupportedModelError(
-                    f"SavedModel {self.path} has no signatures", "save it with a serving_default signature"
-                )
-            sig = sigs.get("serving_default") or next(iter(sigs.values()))
-            _, kwargs = sig.structured_input_signature
-            outputs = sig.structured_outputs
-            if len(kwargs) != 1 or len(outputs) != 1:
-                raise UnsupportedModelError(
-                    f"SavedModel {self.path.name} has inputs {list(kwargs)} and outputs {list(outputs)}; "
-                    "only single-input single-output models are converted",
-                    "export a model with one input and one output",
-                )
-            ((name, spec),) = kwargs.items()
-            (out_key,) = outputs.keys()
-            shape = tuple(spec.shape)
-            dtype = spec.dtype
-            module.obj = obj
-
-            def fn(x: Any) -> Any:
-                return sig(**{name: x})[out_key]
-
+            name, shape, dtype, fn = _savedmodel_function(self.path, module)
         else:
             raise ModelFormatError(
                 f"{self.path} is a {fmt} model, not a TensorFlow one", "give a SavedModel or Keras file"
@@ -94,6 +49,59 @@ class TFModel:
 
     def __call__(self, x: Any) -> Any:
         return self.concrete(x).numpy()
+
+
+def _keras_function(path: Path, module: Any) -> Tuple[str, Tuple[Any, ...], Any, Callable[[Any], Any]]:
+    """(input name, input shape, dtype, the model as a function) of a Keras file; the model kept on ``module``."""
+    import keras
+    import tensorflow as tf
+
+    try:
+        model = keras.models.load_model(str(path), compile=False)
+    except Exception as exc:
+        raise ModelFormatError(f"Keras model {path} could not be loaded: {exc}", "re-save it") from exc
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise UnsupportedModelError(
+            f"Keras model {path.name} has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "only single-input single-output models are converted",
+            "save a model with one input and one output",
+        )
+    module.model = model
+
+    def fn(x: Any) -> Any:
+        return model(x, training=False)
+
+    return "input", tuple(model.inputs[0].shape), tf.as_dtype(model.inputs[0].dtype), fn
+
+
+def _savedmodel_function(path: Path, module: Any) -> Tuple[str, Tuple[Any, ...], Any, Callable[[Any], Any]]:
+    """(input name, input shape, dtype, its serving signature as a function) of a SavedModel; kept on ``module``."""
+    import tensorflow as tf
+
+    try:
+        obj = tf.saved_model.load(str(path))
+    except Exception as exc:
+        raise ModelFormatError(f"SavedModel {path} could not be loaded: {exc}", "re-export it") from exc
+    sigs = dict(getattr(obj, "signatures", {}) or {})
+    if not sigs:
+        raise UnsupportedModelError(f"SavedModel {path} has no signatures", "save it with a serving_default signature")
+    sig = sigs.get("serving_default") or next(iter(sigs.values()))
+    _, kwargs = sig.structured_input_signature
+    outputs = sig.structured_outputs
+    if len(kwargs) != 1 or len(outputs) != 1:
+        raise UnsupportedModelError(
+            f"SavedModel {path.name} has inputs {list(kwargs)} and outputs {list(outputs)}; "
+            "only single-input single-output models are converted",
+            "export a model with one input and one output",
+        )
+    ((name, spec),) = kwargs.items()
+    (out_key,) = outputs.keys()
+    module.obj = obj
+
+    def fn(x: Any) -> Any:
+        return sig(**{name: x})[out_key]
+
+    return name, tuple(spec.shape), spec.dtype, fn
 
 
 class TFRuntime(Runtime):

@@ -37,8 +37,8 @@ def onnx_to_tflite_fp32(onnx_path: Path, out: Path, keep_input: str = "") -> Pat
 
 def onnx_to_tflite_int8(onnx_path: Path, data: Path, out: Path) -> Path:
     """Full-integer int8 TFLite through edgebench's conversion (the path `--quantization` takes), copied to ``out``."""
-    from bench.convert import convert_for
     from bench.convert.options import ConvertOptions
+    from bench.convert.pipeline import convert_for
     from bench.formats import ONNX
     from bench.runtimes.base import RuntimeOptions
 

@@ -21,12 +21,14 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from bench.boards import INA3221_HWMON, INA3221_IIO
 from bench.power.base import ESTIMATE, MEASURED, PowerSource, Unavailable, read_number
 
 #: jtop/core/power.py total_power: the rails that are the module's whole input
 TOTAL_RAILS = ("POM_5V_IN", "VDD_IN")
-IIO_GLOB = "sys/bus/i2c/drivers/ina3221x/*/iio:device*"
-HWMON_GLOB = "sys/bus/i2c/drivers/ina3221/*/hwmon/hwmon*"
+#: under the driver folders of the Jetson records (bench.boards), as paths under the root
+IIO_GLOB = INA3221_IIO.lstrip("/") + "/*/iio:device*"
+HWMON_GLOB = INA3221_HWMON.lstrip("/") + "/*/hwmon/hwmon*"
 #: hwmon channel 7 of the ina3221 driver is the sum of shunt voltages, not a rail (jtop skips it)
 SUM_OF_SHUNTS_CHANNEL = 7
 

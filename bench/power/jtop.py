@@ -24,10 +24,11 @@ import importlib
 from pathlib import Path
 from typing import Any, Optional
 
+from bench.boards import JTOP_SOCKET
 from bench.power.base import ESTIMATE, MEASURED, PowerSource, Unavailable
 from bench.power.jetson import TOTAL_RAILS
 
-SOCKET = "run/jtop.sock"
+SOCKET = JTOP_SOCKET.lstrip("/")  # the Jetson records' socket (bench.boards), under the root
 
 
 class Jtop(PowerSource):

@@ -26,10 +26,11 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
+from bench.boards import RAPL_MOUNT
 from bench.power.base import ESTIMATE, PowerSource, Unavailable
 
 #: top-level zones: the class folder on a host, the launcher's read-only mount in a container
-ZONE_GLOBS = ("sys/class/powercap/intel-rapl:*", "run/edgebench/powercap/intel-rapl/intel-rapl:*")
+ZONE_GLOBS = ("sys/class/powercap/intel-rapl:*", RAPL_MOUNT[1].lstrip("/") + "/intel-rapl/intel-rapl:*")
 _TOP_LEVEL = re.compile(r"intel-rapl:\d+")
 PACKAGE_PREFIX = "package-"
 PLATFORM = "psys"

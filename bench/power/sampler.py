@@ -3,7 +3,7 @@
 The thread reads the source ``hz`` times a second and sleeps between reads (``Event.wait``), so it takes no CPU from
 the measurement beyond the reads themselves (benchmarks/harness_overhead.py measures that). Each reading is tagged
 with the phase it was taken in: ``idle`` (the window before the run, model loaded, nothing running), then the
-harness's phases (``warm-up``, ``measure``; bench.harness.PHASE_LISTENERS calls :meth:`PowerSampler.phase` between
+harness's phases (``warm-up``, ``measure``; bench.harness.listening makes the harness call :meth:`PowerSampler.phase` between
 phases, never inside the timed loop), then ``done`` when the runner has the measurement back. Warm-up readings are
 not used.
 

@@ -166,6 +166,11 @@ def backends_used(opt_network: Any) -> Dict[str, int]:
 
 class ArmNNRuntime(Runtime):
     name = "armnn"
+    target = formats.TFLITE  # PyArmNN's TFLite parser; model_suffix None: `launcher chain` does not offer it
+    accelerator = True
+    selfcheck = "pyarmnn"  # the selfcheck "armnn" is the TFLite runtime's ARM NN delegate library
+    threads_meaning = "nothing: not settable in ARM NN 20.08 (CpuAcc uses one thread per core; recorded as asked)"
+    verify_files = {"fp32": "tflite"}
     formats = (formats.TFLITE,)
 
     def setup(self) -> None:

@@ -22,7 +22,7 @@ from bench import formats
 from bench.errors import FrameworkUnavailable
 from bench.machine import CORAL_USB_IDS
 from bench.runtimes.base import RuntimeOptions
-from bench.runtimes.tflite import EDGETPU_LIB, TFLiteRuntime, interpreter_module, load_delegate_quietly
+from bench.runtimes.tflite import EDGETPU, EDGETPU_LIB, TFLiteRuntime, interpreter_module, load_delegate_quietly
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,18 @@ def _pycoral_facts() -> Dict[str, str]:
 
 class CoralRuntime(TFLiteRuntime):
     name = "coral"
-    formats = (formats.EDGETPU_TFLITE,)
+    target = formats.EDGETPU_TFLITE
+    default_for = (formats.EDGETPU_TFLITE,)
+    model_suffix = "_edgetpu.tflite"
+    device = "tpu"
+    accelerator = True
     delegates = ("edgetpu",)  # an Edge TPU model runs through the Edge TPU delegate only
+    delegate_facts = {"edgetpu": EDGETPU}
+    threads_meaning = "the interpreter's num_threads, for the operators that fall back to the CPU"
+    verify_files = {"int8": "edgetpu"}  # the Edge TPU runs nothing but int8
+    original_cli_rank = 4
     default_delegate = "edgetpu"
+    formats = (formats.EDGETPU_TFLITE,)
 
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         edgetpu = _pycoral()

@@ -83,6 +83,12 @@ def _spec(name: str, info: Any) -> TensorSpec:
 
 class ExecuTorchRuntime(Runtime):
     name = "executorch"
+    target = formats.EXECUTORCH_PTE
+    default_for = (formats.EXECUTORCH_PTE,)
+    model_suffix = ".pte"
+    threads_meaning = "the size of ExecuTorch's process-wide threadpool, which the XNNPACK delegate runs on"
+    # torch.export of the PyTorch model itself (no onnx2torch on the way); the XNNPACK delegate is in the .pte
+    verify_files = {"fp32": "pytorch", "int8": "pytorch"}
     formats = (formats.EXECUTORCH_PTE,)
 
     def setup(self) -> None:
@@ -211,7 +217,7 @@ def program_facts(path: Path) -> Dict[str, Any]:
     ]
     outside = sorted({f"{o.name}.{o.overload}" if o.overload else o.name for o in ops})
     backends = sorted({d.id for d in plan.delegates})
-    return {  # "xnnpack" as TFLite's records name it (bench.comparison.adhoc_label leaves it out of labels)
+    return {  # "xnnpack" as TFLite's records name it (bench.record_groups.adhoc_label leaves it out of labels)
         "delegate": "xnnpack" if backends == ["XnnpackBackend"] else ",".join(backends) or "none",
         "delegate_backends": backends,
         "delegate_calls": kinds.count("DelegateCall"),

@@ -69,6 +69,11 @@ def _input_shape(meta: Dict[str, Any], options: RuntimeOptions, path: Path) -> T
 
 class NcnnRuntime(Runtime):
     name = "ncnn"
+    target = formats.NCNN
+    default_for = (formats.NCNN,)
+    model_suffix = "_ncnn.zip"  # bench.bundle: the .param and .bin in one stored zip
+    threads_meaning = "opt.num_threads"
+    reports_precision = True  # describe: fp16 only where the CPU has fp16 arithmetic
     formats = (formats.NCNN,)
 
     def setup(self) -> None:
@@ -131,7 +136,7 @@ class NcnnRuntime(Runtime):
         opt = self._net.opt
         return {
             "num_threads": self._threads,
-            # the arithmetic precision (bench.compute): fp16 only where the CPU computes in it
+            # the arithmetic precision (bench.peak_share): fp16 only where the CPU computes in it
             "precision": "fp16" if self._fp16 and self._asimdhp else "fp32",
             "storage": "fp16" if self._fp16 else "fp32",
             **{name: bool(getattr(opt, name)) for name in _FP16_OPTIONS},

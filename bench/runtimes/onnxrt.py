@@ -47,6 +47,11 @@ def _spec(arg: Any) -> TensorSpec:
 
 class OnnxRuntime(Runtime):
     name = "onnx"
+    target = formats.ONNX
+    default_for = (formats.ONNX,)
+    model_suffix = ".onnx"
+    threads_meaning = "SessionOptions.intra_op_num_threads (inter-op threads 1)"
+    original_cli_rank = 2
     formats = (formats.ONNX,)
 
     def setup(self) -> None:

@@ -76,6 +76,11 @@ def compile_config(ov: Any, threads: Any, profile: bool) -> Dict[Any, Any]:
 
 class OpenVINORuntime(Runtime):
     name = "openvino"
+    target = formats.OPENVINO_IR
+    default_for = (formats.OPENVINO_IR,)
+    model_suffix = "_openvino.zip"  # bench.bundle: the .xml and .bin in one stored zip
+    threads_meaning = "the CPU plugin's INFERENCE_NUM_THREADS (latency hint, one stream)"
+    reports_precision = True  # describe: int8 when the IR has FakeQuantize
     formats = (formats.OPENVINO_IR,)
 
     def setup(self) -> None:

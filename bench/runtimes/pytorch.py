@@ -31,6 +31,20 @@ def probe() -> Dict[str, str]:
     return {"torch": _torch().__version__}
 
 
+def _no_dynamo_import(counter: type) -> None:
+    """Keep FlopCounterMode from importing torch._dynamo (2-5 s, more than a count's own work) when dynamo is not
+    loaded: torch wraps every dispatch mode's __torch_dispatch__ in torch._disable_dynamo, which imports dynamo on the
+    first call unless the raw function already carries its disabled form (torch/_compile.py). Without dynamo loaded
+    nothing is being compiled, so the raw function is its own disabled form. Any other torch: left as it is."""
+    from torch.utils import flop_counter
+
+    mode = getattr(flop_counter, "_FlopCounterMode", None)
+    raw = getattr(getattr(mode, "__dict__", {}).get("__torch_dispatch__"), "__wrapped__", None)
+    if counter is flop_counter.FlopCounterMode and raw is not None and "torch._dynamo" not in sys.modules:
+        if getattr(raw, "__dynamo_disable", None) is None:
+            setattr(raw, "__dynamo_disable", raw)
+
+
 def _import_class(class_path: Path, class_name: str) -> type:
     class_path = Path(class_path)
     if not class_path.is_file():
@@ -109,6 +123,10 @@ def _count_inputs(model: Any) -> int:
 
 class PyTorchRuntime(Runtime):
     name = "pytorch"
+    default_for = (formats.TORCHSCRIPT, formats.TORCH_STATE_DICT)  # target None: nothing converts *to* PyTorch
+    threads_meaning = "torch.set_num_threads (intra-op threads)"
+    verify_files = {"fp32": "pytorch"}
+    original_cli_rank = 0
     formats = (formats.TORCHSCRIPT, formats.TORCH_STATE_DICT)
 
     def setup(self) -> None:
@@ -163,9 +181,10 @@ class PyTorchRuntime(Runtime):
 
     def count_macs(self) -> Dict[str, Any]:
         """MACs of one batch-1 forward pass, from torch's FlopCounterMode (aten conv/mm/addmm/bmm: 2 FLOPs a MAC);
-        untimed, after the measurement (bench.compute)."""
+        untimed, after the measurement (bench.peak_share)."""
         from torch.utils.flop_counter import FlopCounterMode
 
+        _no_dynamo_import(FlopCounterMode)
         x = self._torch.zeros(tuple(self.input.shape), dtype=getattr(self._torch, self.input.dtype))
         counter = FlopCounterMode(display=False)
         with counter:

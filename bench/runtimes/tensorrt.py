@@ -40,6 +40,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from bench import formats
 from bench.errors import BenchError, ConversionError, FrameworkUnavailable, ModelFormatError, UnsupportedModelError
 from bench.hashing import sha256_path
+from bench.runtimes import probes
 from bench.runtimes.base import Runtime, RuntimeOptions, TensorSpec
 from bench.runtimes.trt_cache import (  # noqa: F401  (engine_cache_dir, ENGINE_CACHE_ENV: the cache's public names here too)
     ENGINE_CACHE_ENV,
@@ -271,6 +272,16 @@ def layer_profiler(trt: Any) -> Any:
 
 class TensorRTRuntime(Runtime):
     name = "tensorrt"
+    target = formats.TENSORRT_ENGINE
+    default_for = (formats.TENSORRT_ENGINE,)
+    model_suffix = ".engine"
+    device = "gpu"
+    accelerator = True
+    extra_checks = {"pycuda": probes.import_version("pycuda")}
+    threads_meaning = "nothing: the GPU runs the engine"
+    reports_precision = True  # the engine's precision (describe)
+    builds_on_device = True  # an engine is valid for one TensorRT version on one GPU
+    original_cli_rank = 3
     formats = (formats.ONNX, formats.TENSORRT_ENGINE)
 
     def setup(self) -> None:

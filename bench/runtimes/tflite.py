@@ -20,19 +20,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple
 
-from bench import formats
+from bench import envvars, formats
 from bench.errors import FrameworkUnavailable, ModelFormatError, UnsupportedModelError
-from bench.runtimes.base import Runtime, RuntimeOptions, TensorSpec
+from bench.runtimes import probes
+from bench.runtimes.base import Delegate, Runtime, RuntimeOptions, TensorSpec
 
 log = logging.getLogger(__name__)
 
 #: Delegate library names, overridable by environment for images that install them elsewhere.
-ARMNN_DELEGATE_ENV = "EDGEBENCH_ARMNN_DELEGATE"
+ARMNN_DELEGATE_ENV = envvars.ARMNN_DELEGATE
 ARMNN_DELEGATE_LIB = "libarmnnDelegate.so"
 EDGETPU_LIB = "libedgetpu.so.1"
 
@@ -91,7 +91,7 @@ def probe() -> Dict[str, str]:
 
 
 def armnn_delegate_path() -> str:
-    return os.environ.get(ARMNN_DELEGATE_ENV, ARMNN_DELEGATE_LIB)
+    return envvars.read(ARMNN_DELEGATE_ENV, ARMNN_DELEGATE_LIB) or ""
 
 
 def armnn_delegate_fix(path: Optional[str]) -> str:
@@ -99,7 +99,7 @@ def armnn_delegate_fix(path: Optional[str]) -> str:
     options = "--armnn-path (evaluate.py) or --delegate-path (edgebench run)"  # legacy.py turns the one into the other
     if path:
         return f"give the path of {ARMNN_DELEGATE_LIB} with {options}, or leave it out in the rpi-armnn image"
-    if os.environ.get(ARMNN_DELEGATE_ENV):
+    if envvars.read(ARMNN_DELEGATE_ENV):
         return f"point {ARMNN_DELEGATE_ENV} at {ARMNN_DELEGATE_LIB}, or give its path with {options}"
     return f"use the rpi-armnn image built with the ARM NN delegate, or give its path with {options}"
 
@@ -201,12 +201,44 @@ def _spec(d: Dict[str, Any]) -> TensorSpec:
     )
 
 
+def probe_xnnpack() -> Dict[str, str]:
+    """XNNPACK is built into the interpreter (LiteRT applies it to float models by itself)."""
+    backend, _, version = interpreter_module()
+    return {"xnnpack": f"built into {backend} {version}"}
+
+
+#: the Edge TPU delegate (libedgetpu): the Coral runtime's only delegate
+EDGETPU = Delegate(
+    "edgetpu", device="tpu", accelerator=True, selfcheck="edgetpu", probe=probes.library("libedgetpu", "edgetpu")
+)
+DELEGATES: Dict[str, Delegate] = {
+    "xnnpack": Delegate("xnnpack", selfcheck="xnnpack", probe=probe_xnnpack),
+    # the selfcheck "armnn" is the ARM NN *delegate* library; the armnn runtime (PyArmNN) is "pyarmnn"
+    "armnn": Delegate(
+        "armnn",
+        accelerator=True,
+        selfcheck="armnn",
+        probe=probes.library("armnn-delegate", "armnnDelegate", ARMNN_DELEGATE_ENV),
+    ),
+    "edgetpu": EDGETPU,
+    # "none": BUILTIN_WITHOUT_DEFAULT_DELEGATES, TFLite's reference kernels; needs nothing beyond the interpreter
+    "none": Delegate("none"),
+}
+
+
 class TFLiteRuntime(Runtime):
     name = "tflite"
-    formats = (formats.TFLITE,)
-    delegates = ("xnnpack", "armnn", "edgetpu", "none")
+    target = formats.TFLITE
+    default_for = (formats.TFLITE,)
+    model_suffix = ".tflite"
+    delegates = tuple(DELEGATES)
+    delegate_facts = DELEGATES
+    threads_meaning = "the interpreter's num_threads (and the ARM NN delegate's number-of-threads)"
+    verify_files = {"fp32": "tflite", "int8": "tflite-int8"}
+    original_cli_rank = 1
     #: delegate used when the options name none; the Coral runtime sets "edgetpu"
     default_delegate: Optional[str] = None
+    formats = (formats.TFLITE,)
 
     def setup(self) -> None:
         interpreter_module()

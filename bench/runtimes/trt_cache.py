@@ -1,7 +1,7 @@
 """The TensorRT engine cache: where built engines live and what makes one valid (bench.runtimes.tensorrt uses it).
 
 One cache root, ``$EDGEBENCH_ENGINE_CACHE`` (the launcher mounts a named volume there for the Jetson profiles), else
-``<EDGEBENCH_CACHE or ~/.cache/edgebench>/tensorrt``; the runtime's and the conversion step's engines both go there.
+``<the cache root>/tensorrt`` (bench.envvars.cache_root); the runtime's and the conversion step's engines both go there.
 An engine is valid for one libnvinfer on one GPU architecture: the key holds the version of the libnvinfer this
 process mapped (its real file name in /proc/self/maps, e.g. ``libnvinfer.so.8.2.1``; the bindings' ``__version__``
 is only what they were built against) and the compute capability (pycuda ``Device.compute_capability()``,
@@ -15,15 +15,17 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
-ENGINE_CACHE_ENV = "EDGEBENCH_ENGINE_CACHE"
+from bench import envvars
+
+ENGINE_CACHE_ENV = envvars.ENGINE_CACHE
 
 
 def engine_cache_dir() -> Path:
-    """``$EDGEBENCH_ENGINE_CACHE`` (a named volume under the launcher), else ``<EDGEBENCH_CACHE or ~/.cache>/tensorrt``."""
-    explicit = os.environ.get(ENGINE_CACHE_ENV)
+    """``$EDGEBENCH_ENGINE_CACHE`` (a named volume under the launcher), else ``<the cache root>/tensorrt``."""
+    explicit = envvars.read(ENGINE_CACHE_ENV)
     if explicit:
         return Path(explicit)
-    return Path(os.environ.get("EDGEBENCH_CACHE", Path.home() / ".cache" / "edgebench")) / "tensorrt"
+    return envvars.cache_root() / "tensorrt"
 
 
 def engine_cache_key(onnx_sha256: str, precision: str, trt_version: str, gpu: str) -> str:

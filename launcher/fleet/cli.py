@@ -92,7 +92,8 @@ def _plan(args: argparse.Namespace, extra: List[str]):
 
 
 def cmd_run(args: argparse.Namespace, extra: List[str]) -> int:
-    from launcher.fleet import convert, progress, run, summary
+    from launcher.fleet import boards as fleet_boards
+    from launcher.fleet import convert, progress, summary
     from launcher.fleet import plan as plan_mod
 
     boards = inventory.load(args.inventory).select(_names(args.boards))
@@ -118,9 +119,9 @@ def cmd_run(args: argparse.Namespace, extra: List[str]) -> int:
     for c in plan.configs:
         conversions.setdefault(c.name, convert.Conversion(c))
     show = progress.make(plain=True if args.plain else None)
-    ctx = run.Context(plan=plan, conversions=conversions, work=args.work, progress=show)
+    ctx = fleet_boards.Context(plan=plan, conversions=conversions, work=args.work, progress=show)
     try:
-        results = run.run_fleet(ctx, boards, done)
+        results = fleet_boards.run_fleet(ctx, boards, done)
     finally:
         show.close()
     print(summary.render(plan, results))
@@ -134,7 +135,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, format="fleet: %(message)s", stream=sys.stderr
     )
     if not args.verbose:  # the launcher's per-container lines: in the board logs and the progress display already
-        logging.getLogger("launcher.run").setLevel(logging.WARNING)
+        logging.getLogger("launcher.container").setLevel(logging.WARNING)
     try:
         if args.command == "status":
             return cmd_status(args)

@@ -43,7 +43,7 @@ def _inventory(second_url: str, path: Path) -> Path:
 
 def _edgebench(args: List[str]) -> int:
     log.info("edgebench %s", " ".join(args))
-    return subprocess.run([sys.executable, "-m", "bench", *args]).returncode
+    return subprocess.run([sys.executable, "-m", "launcher.console", *args]).returncode
 
 
 def main() -> int:
@@ -54,8 +54,8 @@ def main() -> int:
     import docker
 
     from launcher import profiles
+    from launcher.container import image_candidates
     from launcher.fleet.localengine import LocalEngine
-    from launcher.run import image_candidates
 
     system = docker.from_env(timeout=600)
     tags = {}

@@ -14,7 +14,7 @@ import socket
 import urllib.parse
 from typing import Any, Dict
 
-from bench.errors import LauncherError
+from launcher.errors import LauncherError
 from launcher.fleet.inventory import LOCAL_SOCKET, Board
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """What a fleet run is: its id, its (config, round) units in their shuffled order, and what is already done.
 
-The id follows record["compare"]["id"] (docs: INTERFACES): sha256 of the canonical JSON of the model's and data's
+The id follows record["compare"]["id"] (docs/record.md): sha256 of the canonical JSON of the model's and data's
 sha256, the config list, the thread setting and the run options, so a resumed run finds its own records. Rounds are
 not part of it: `--resume --rounds 5` after 3 rounds adds rounds 3 and 4.
 """

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from bench import envvars
 from launcher import profiles
 from launcher.fleet import engine
 from launcher.fleet.inventory import Board
@@ -19,16 +20,6 @@ log = logging.getLogger(__name__)
 
 #: python run in the board's image for "detected as" (the image's entrypoint is `python -m bench`)
 DETECT = "import json; from bench.machine import board; print(json.dumps(board()))"
-#: board id (bench.machine) each profile expects; "generic" is any machine without a known device-tree model
-EXPECTED_BOARD = {
-    "host": "generic",
-    "rpi4": "rpi4",
-    "rpi5": "rpi5",
-    "rpi-armnn": "rpi",
-    "rpi-coral": "rpi",
-    "jetson-nano": "jetson-nano",
-    "jetson-orin": "jetson-orin",
-}
 
 
 @dataclass
@@ -51,7 +42,7 @@ class BoardStatus:
 
 def _image_commit(client: Any, tag: str) -> str:
     env = client.images.get(tag).attrs.get("Config", {}).get("Env") or []
-    return next((e.split("=", 1)[1][:12] for e in env if e.startswith("EDGEBENCH_GIT_COMMIT=")), "")
+    return next((e.split("=", 1)[1][:12] for e in env if e.startswith(f"{envvars.GIT_COMMIT}=")), "")
 
 
 def _detect(client: Any, image: str, board: Board) -> str:
@@ -73,7 +64,7 @@ def _detect(client: Any, image: str, board: Board) -> str:
 def check(board: Board, detect: bool = True) -> BoardStatus:
     """One board's status; never raises (every problem becomes a line). Emulated boards are not detected: the
     machine under qemu is the workstation."""
-    from launcher.run import resolve_image
+    from launcher.container import resolve_image
 
     st = BoardStatus(board.name, board.profile, board.engine)
     try:
@@ -96,8 +87,8 @@ def check(board: Board, detect: bool = True) -> BoardStatus:
             st.detected = _detect(client, st.image, board)
         except Exception as exc:
             st.problems.append(f"detection run failed: {str(exc).splitlines()[0][:200]}")
-    want = EXPECTED_BOARD.get(board.profile)
-    if st.detected and want and not st.detected.startswith(want):
+    want = profile.boards  # the board ids (bench.boards) the profile's image is for
+    if st.detected and want and st.detected not in want:
         st.problems.append(f"profile {board.profile!r} but the board is detected as {st.detected!r}")
     return st
 

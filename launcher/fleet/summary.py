@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import List
 
+from launcher.fleet.boards import BoardResult
 from launcher.fleet.plan import Plan
-from launcher.fleet.run import BoardResult
 
 
 def render(plan: Plan, results: List[BoardResult]) -> str:

@@ -25,20 +25,19 @@ Quality: accuracy (classification) or MSE (regression) change against the run of
 model (``compare.source_model.sha256`` equal to the record's model sha256), else against the baseline.
 Random-weight models (``quality.not_meaningful``) get no quality figure.
 
-Records written by ``bench run`` alone (no ``compare`` section) form ad-hoc groups labelled from their
-framework, precision, delegate and threads, so plots and csv work on them too (``compare_id`` is "").
+Groups are bench.record_groups's: records written by ``bench run`` alone (no ``compare`` section) form ad-hoc
+groups too, so plots and csv work on them (``compare_id`` is "").
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import statistics
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from bench.record_groups import PROFILED_SUFFIX, group_records, is_profiled, value_at
 from bench.stats import bootstrap_median, percentile
 
 log = logging.getLogger(__name__)
@@ -46,12 +45,25 @@ log = logging.getLogger(__name__)
 BOOTSTRAP_B = 10_000
 BOOTSTRAP_SEED = 20_240_601
 CONFIDENCE = 0.95
-#: presets that run on an accelerator (the accelerators chart); names from bench/compare/presets.py
-ACCELERATOR_PRESETS = ("tensorrt-fp32", "tensorrt-fp16", "tensorrt-int8", "coral", "tflite-armnn", "armnn")
 ESTIMATOR = (
     f"speedup = median(baseline raw invoke samples) / median(config raw samples), rounds pooled; "
     f"{CONFIDENCE:.0%} percentile bootstrap interval, B={BOOTSTRAP_B}, seed={BOOTSTRAP_SEED}"
 )
+
+
+def accelerator_presets() -> Tuple[str, ...]:
+    """Presets that run on an accelerator (the accelerators chart): their runtime or delegate declares it."""
+    from bench import runtimes
+    from bench.compare.presets import PRESETS
+
+    return tuple(name for name, p in PRESETS.items() if runtimes.is_accelerator(p.framework, p.delegate))
+
+
+def is_accelerator(config: str, framework: str = "") -> bool:
+    """An accelerator preset, or (a run outside a compare has no preset name) a runtime that declares it."""
+    from bench import runtimes
+
+    return config in accelerator_presets() or runtimes.is_accelerator(framework)
 
 
 @dataclass
@@ -97,7 +109,7 @@ class ConfigSummary:
     gops_per_s: Optional[float] = None  # operations per inference (record.compute.ops) / p50_ms
     pct_of_peak: Optional[float] = None  # of the record's peak for its device and precision (bench.peaks)
     compute_note: str = ""  # why there is no share of peak (no int8 peak for this CPU, no graph to count, ...)
-    peak_error: str = ""  # a share above 100 %: the error it is and its cause (bench.compute.over_peak_error)
+    peak_error: str = ""  # a share above 100 %: the error it is and its cause (bench.peak_share.over_peak_error)
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     #: MLPerf early-stopping p90 (bench.early_stopping), median over the ok runs, and the fewest queries of a run
@@ -106,102 +118,6 @@ class ConfigSummary:
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
-
-
-def value_at(d: Any, *keys: str) -> Any:
-    """``d[k1][k2]...`` of a record, or None where a level is missing or not a dict (also used by bench.report)."""
-    for k in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(k)
-    return d
-
-
-#: machine.board.id of a machine that is none of the known boards (bench/machine.py): a workstation, a server
-GENERIC_BOARD = "generic"
-#: dropped from a CPU model string to name a generic board: "Intel(R) Xeon(R) CPU @ 2.20GHz" -> "Intel Xeon"
-_CPU_NAME_NOISE = re.compile(r"\((?:R|TM|tm)\)|\bCPU\b|\bProcessor\b|\bwith\b.*$|@.*$")
-
-
-def board_key(record: Dict[str, Any]) -> str:
-    """fleet.board when present, else machine.board.id (INTERFACES.md); a generic board (a workstation) is named by
-    its CPU, so two workstations never pool and a reader sees what "generic" was."""
-    fleet_name = value_at(record, "fleet", "board")
-    if fleet_name:
-        return str(fleet_name)
-    board = value_at(record, "machine", "board", "id")
-    if board == GENERIC_BOARD:
-        cpu = value_at(record, "machine", "cpu")
-        return generic_board_name(cpu if isinstance(cpu, dict) else {})
-    return str(board or "unknown")
-
-
-def generic_board_name(cpu: Dict[str, Any]) -> str:
-    """``generic x86_64 (AMD EPYC, 2 cores)`` from the record's machine.cpu; ``generic`` when it has none."""
-    name = " ".join(str(x) for x in (GENERIC_BOARD, cpu.get("arch")) if x)
-    model = " ".join(_CPU_NAME_NOISE.sub(" ", str(cpu.get("model") or "")).split())
-    cores = f"{cpu['cores']} cores" if cpu.get("cores") else ""
-    detail = ", ".join(x for x in (model, cores) if x)
-    return f"{name} ({detail})" if detail else name
-
-
-#: runtimes that only run on an accelerator (for runs made outside a compare, which have no preset name)
-ACCELERATOR_FRAMEWORKS = ("tensorrt", "coral", "armnn")
-
-
-def is_accelerator(config: str, framework: str = "") -> bool:
-    return config in ACCELERATOR_PRESETS or framework in ACCELERATOR_FRAMEWORKS
-
-
-def adhoc_label(record: Dict[str, Any]) -> str:
-    """A label for a record written outside a compare: framework[-precision][-delegate][ @Nt]."""
-    label = str(record.get("framework") or "?")
-    precision = value_at(record, "options", "convert", "precision")
-    if precision and precision != "fp32":
-        label += f"-{precision}"
-    delegate = value_at(record, "runtime", "delegate") or value_at(record, "options", "delegate")
-    if delegate and delegate not in ("default", "xnnpack"):
-        label += f"-{delegate}"
-    threads = value_at(record, "options", "threads")
-    return label + (f" @{threads}t" if threads else "")
-
-
-def model_name(record: Dict[str, Any]) -> str:
-    """Stem of the source model of a compare, else of the converted-from model, else of the model run."""
-    path = (
-        value_at(record, "compare", "source_model", "path")
-        or value_at(record, "conversion", "source")
-        or value_at(record, "model", "path")
-        or value_at(record, "options", "model")
-        or "model"
-    )
-    name = Path(str(path).rstrip("/")).name
-    return name.split(".", 1)[0] or name
-
-
-#: appended to the label of --profile records, so they form their own groups and never pool with unprofiled ones
-PROFILED_SUFFIX = " (profiled)"
-
-
-def is_profiled(record: Dict[str, Any]) -> bool:
-    return bool(value_at(record, "profile", "profiled"))
-
-
-def _key(record: Dict[str, Any]) -> Tuple[str, str, str, str]:
-    cmp = record.get("compare") or {}
-    label = str(cmp.get("label") or cmp.get("config") or adhoc_label(record))
-    label += PROFILED_SUFFIX if is_profiled(record) else ""
-    return str(cmp.get("id") or ""), board_key(record), model_name(record), label
-
-
-def group_records(records: Iterable[Dict[str, Any]]) -> Dict[Tuple[str, str, str, str], List[Dict[str, Any]]]:
-    """Records by (compare id, board, model, label), in first-seen order; non-run lines are skipped."""
-    groups: Dict[Tuple[str, str, str, str], List[Dict[str, Any]]] = {}
-    for r in records:
-        if not isinstance(r, dict) or "framework" not in r or "status" not in r:
-            continue
-        groups.setdefault(_key(r), []).append(r)
-    return groups
 
 
 def pooled_raw_ms(records: Sequence[Dict[str, Any]]) -> List[float]:
@@ -338,8 +254,8 @@ def _compute(s: ConfigSummary, ok: Sequence[Dict[str, Any]]) -> None:
     peak = _median_of(c.get("peak_gops") for c in counted)
     if peak:
         pct = 100.0 * s.gops_per_s / peak
-        if pct > 100.0:  # impossible: shown as the error it is, with its cause (bench.compute)
-            from bench.compute import over_peak_error
+        if pct > 100.0:  # impossible: shown as the error it is, with its cause (bench.peak_share)
+            from bench.peak_share import over_peak_error
 
             s.peak_error = over_peak_error(pct, str(counted[0].get("peak_kind") or "unknown"))
         else:
@@ -435,41 +351,3 @@ def summarize(records: List[Dict[str, Any]], baseline: Optional[str] = None) -> 
 def _display_order(s: ConfigSummary) -> Tuple[int, int]:
     """Baseline first, then the user's order of configs; first seen otherwise (sorted() is stable)."""
     return (0 if s.is_baseline else 1, s.order if s.order is not None else 1 << 30)
-
-
-#: facts that change what a latency means; records of one board compared side by side should agree on them
-ENVIRONMENT_FACTS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
-    ("CPU governor", ("machine", "cpu", "governor")),
-    ("CPU max MHz", ("machine", "cpu", "max_freq_mhz")),
-    ("Jetson clocks locked", ("machine", "accelerator", "jetson", "clocks_locked")),
-    ("Jetson power mode", ("machine", "accelerator", "jetson", "power_mode", "name")),
-    ("Coral USB speed (Mb/s)", ("machine", "accelerator", "coral", "devices")),
-    ("emulated", ("machine", "emulated")),
-    ("container image", ("machine", "image")),
-)
-
-
-def environment_differences(records: Iterable[Dict[str, Any]]) -> List[str]:
-    """What differs between the ok records of one board (and between runs of one runtime): ``board: fact:
-    value (n runs), value (m runs)``. Runtime versions are compared per framework; empty when all agree."""
-    seen: Dict[Tuple[str, str], Dict[str, int]] = {}
-    for r in records:
-        if not isinstance(r, dict) or r.get("status") != "ok":
-            continue
-        board = board_key(r)
-        for name, path in ENVIRONMENT_FACTS:
-            value = value_at(r, *path)
-            if name.startswith("Coral") and value is not None:
-                value = sorted(d.get("speed_mbps") for d in value)
-            seen.setdefault((board, name), {}).setdefault(str(value), 0)
-            seen[(board, name)][str(value)] += 1
-        versions = value_at(r, "runtime", "versions") or {}
-        fact = f"{r.get('framework')} versions"
-        text = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
-        seen.setdefault((board, fact), {}).setdefault(text or "None", 0)
-        seen[(board, fact)][text or "None"] += 1
-    return [
-        f"{board}: {name} differs: " + ", ".join(f"{v} ({n} run{'s' * (n > 1)})" for v, n in values.items())
-        for (board, name), values in seen.items()
-        if len(values) > 1
-    ]

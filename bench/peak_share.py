@@ -33,12 +33,13 @@ _COUNTABLE = (formats.ONNX, formats.TFLITE, formats.EDGETPU_TFLITE)
 
 
 def device_of(framework: str, delegate: Optional[str], runtime: Dict[str, Any]) -> str:
-    """cpu, gpu or tpu: where the runtime's arithmetic runs."""
-    if framework == "tensorrt" or any("CUDA" in p or "Tensorrt" in p for p in runtime.get("providers") or []):
+    """cpu, gpu, tpu or npu: where the runtime's arithmetic runs (the runtime's and its delegate's ``device``; ONNX
+    Runtime on a GPU execution provider)."""
+    from bench import runtimes
+
+    if any("CUDA" in p or "Tensorrt" in p for p in runtime.get("providers") or []):
         return "gpu"
-    if framework == "coral" or delegate == "edgetpu" or runtime.get("delegate") == "edgetpu":
-        return "tpu"
-    return "cpu"
+    return runtimes.device_of(framework, delegate, runtime.get("delegate"))
 
 
 def _board(machine: Dict[str, Any]) -> Dict[str, Any]:
@@ -106,7 +107,7 @@ def precision_of(
     ``counted_precision``: the precision most of the counted MACs are in (bench.opcount's ``precision``)."""
     if device == "tpu":
         return {"precision": "int8"}
-    if framework in ("tensorrt", "openvino", "ncnn"):  # the runtime reports what it computes in
+    if _reports_precision(framework):  # the runtime reports what it computes in
         return {"precision": str(runtime.get("precision") or "fp32")}
     if counted_precision == "int8":  # quantized ONNX operators (QLinearConv, MatMulInteger, ...)
         return {"precision": "int8"}
@@ -119,6 +120,13 @@ def precision_of(
         if weights == "float16":
             return {"precision": "fp32", "note": "fp16 weights, dequantized to fp32 by the CPU kernels"}
     return {"precision": "fp32"}
+
+
+def _reports_precision(framework: str) -> bool:
+    from bench import runtimes
+
+    cls = runtimes.find(framework)
+    return bool(cls is not None and cls.reports_precision)
 
 
 def tflite_weight_dtype(path: Path) -> str:

@@ -1,20 +1,19 @@
 """The compare protocol: convert everything first, then rounds of shuffled runs, one record per run.
 
-1. Every job's conversion runs once, through the runner's own conversion (``bench.convert.convert_for``, cached),
+1. Every job's conversion runs once, through the runner's own conversion (``bench.convert.pipeline.convert_for``, cached),
    before any timing starts; its wall time goes to ``compare.conversion_s`` (0 when cached or none), never to
    latency. A refused or failed conversion becomes that config's error record in every round, without retrying.
 2. Round r runs every pending job once in ``plan.order(r)``, a shuffle seeded by (seed, r), so drift and heat hit
    every config alike and a resumed compare repeats the same orders. Between runs: ``--cooldown-s``, then, with
    ``--cooldown-to-c``, a capped wait until the hottest thermal zone (bench.machine.thermal) is below the limit.
 3. Each run is ``bench.runner.run`` in a fresh process (bench.compare.isolate); its record gets ``compare`` (see
-   INTERFACES.md) and is appended at once (bench.records.append_jsonl), so a killed compare keeps every finished
+   docs/record.md) and is appended at once (bench.records.append_jsonl), so a killed compare keeps every finished
    run. A failed or crashed run is recorded with its error and the others go on. A model's operation count (untimed,
    after the measurement) is made by its first run and handed to the later ones.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import time
 from dataclasses import replace
@@ -26,19 +25,15 @@ from bench.compare.plan import Job, Plan
 from bench.compare.progress import Progress
 from bench.config import RunConfig
 from bench.errors import BenchError
-from bench.records import RunRecord, append_jsonl
+from bench.records import RunRecord, append_jsonl, utc_now
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _error_record(config: RunConfig, error: str) -> RunRecord:
     """A record for a run that failed before the runner could make one (an unexpected exception)."""
     return RunRecord(
-        created_utc=_now(),
+        created_utc=utc_now(),
         tool=runner.tool_info(),
         framework=config.framework,
         runtime={},
@@ -164,5 +159,5 @@ def execute(
 def _copy(rec: RunRecord) -> RunRecord:
     """The conversion's error record, once per (config, round): the run it stands for failed now."""
     copy = RunRecord.from_dict(rec.to_dict())
-    copy.created_utc = _now()
+    copy.created_utc = utc_now()
     return copy

@@ -4,7 +4,7 @@
 * One thread per board; on a board the runs are strictly one at a time (a rule, not an option): the board's thread
   runs its units in order, and before each one waits until no other edgebench container runs on that engine (another
   fleet run, or a run orphaned by a lost SSH connection). Two boards of one inventory may not share an engine.
-* Each unit is one `bench run` in the board's image through launcher.run (inputs copied in with put_archive, results
+* Each unit is one `bench run` in the board's image through launcher.container (inputs copied in with put_archive, results
   copied out), so a remote engine needs nothing but Docker and the image.
 * A board that is unreachable, lacks its image, times out or is lost mid-way gets error records for what it did not
   finish and does not stop the others; `--resume` runs only the (board, config, round) units without an ok record.
@@ -19,13 +19,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from bench import __version__
-from bench.errors import BenchError, LauncherError
+from bench.errors import BenchError
+from bench.records import utc_now
 from launcher import profiles
+from launcher.errors import LauncherError
 from launcher.fleet import engine
 from launcher.fleet.convert import Config, Conversion
 from launcher.fleet.inventory import Board
@@ -68,10 +69,6 @@ class Context:
     stop: threading.Event = field(default_factory=threading.Event)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _fleet_section(plan: Plan, board: Board, ident: Dict[str, Any]) -> Dict[str, Any]:
     return {"board": board.name, "profile": board.profile, "engine": ident, "id": plan.id}
 
@@ -91,7 +88,7 @@ def _error_record(ctx: Context, board: Board, ident: Dict, unit: Tuple[int, int,
 
     config = unit[2]
     rec = RunRecord(
-        created_utc=_now(),
+        created_utc=utc_now(),
         tool={"name": "edgebench", "version": __version__},
         framework=config.framework,
         runtime={},
@@ -141,7 +138,7 @@ def _last_error_line(log_path: Path, offset: int) -> str:
 
 def _run_unit(ctx: Context, client: Any, board: Board, ident: Dict, unit: Tuple[int, int, Config], logf: Any) -> str:
     """Run one (config, round) on the board and append its records; return "" or the error."""
-    from launcher.run import Job, run
+    from launcher.container import Job, run
 
     r, _, config = unit
     conv = ctx.conversions[config.name]
@@ -163,7 +160,7 @@ def _run_unit(ctx: Context, client: Any, board: Board, ident: Dict, unit: Tuple[
         engine_local=engine.is_local(client),
     )
     _wait_until_idle(client, board, ctx.stop)
-    logf.write(f"\n==> {_now()} {config.name} round {r}\n".encode())
+    logf.write(f"\n==> {utc_now()} {config.name} round {r}\n".encode())
     logf.flush()
     start = logf.tell()
     return _record_outcome(ctx, board, ident, unit, run(job, client=client, out=logf, err=logf), start)
@@ -187,7 +184,7 @@ def _record_outcome(
 
 
 def _connect(board: Board, ctx: Context) -> Tuple[Any, Dict[str, Any]]:
-    from launcher.run import resolve_image
+    from launcher.container import resolve_image
 
     client = engine.connect(board)
     ident = engine.identity(client)

@@ -10,6 +10,7 @@ Used by bench.runner as a context manager around ``harness.measure``::
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -23,6 +24,7 @@ class PowerRun:
         self.root = root
         self.sampler: Optional[PowerSampler] = None
         self.reason = ""
+        self._listening = contextlib.ExitStack()  # the sampler hears the harness's phases while the run is open
 
     def __enter__(self) -> PowerRun:
         from bench import harness
@@ -30,7 +32,7 @@ class PowerRun:
         source, self.reason = open_source(self.options, self.root)
         if source is not None:
             self.sampler = PowerSampler(source, self.options.hz).start()
-            harness.PHASE_LISTENERS.append(self.sampler.phase)
+            self._listening.enter_context(harness.listening(self.sampler.phase))
             idle_window(self.sampler, self.options.idle_s)
         return self
 
@@ -39,11 +41,8 @@ class PowerRun:
             self.sampler.phase("done")
 
     def __exit__(self, *exc: object) -> None:
-        from bench import harness
-
         if self.sampler is not None:
-            if self.sampler.phase in harness.PHASE_LISTENERS:
-                harness.PHASE_LISTENERS.remove(self.sampler.phase)
+            self._listening.close()
             self.sampler.stop()
 
     def summary(self, inferences: int, measured_s: float) -> Dict[str, Any]:

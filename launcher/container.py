@@ -12,29 +12,27 @@ capabilities dropped and ``no-new-privileges``; never ``--privileged``.
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 import logging
 import os
+import platform
 import shutil
 import sys
-import tarfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, List, Optional, Tuple
 
-from bench import __version__
-from bench.errors import LauncherError
-from bench.records import DEFAULT_RESULTS, append_jsonl
+from bench import __version__, envvars
+from bench.records import DEFAULT_RESULTS
 from launcher import detect, devices
+from launcher.archive import RESULTS_IN_CONTAINER, collect_dir, collect_records, inputs_tar, results_tar
+from launcher.errors import LauncherError
 from launcher.profiles import Emulation, Profile
 
 log = logging.getLogger(__name__)
 
 IN_DIR = PurePosixPath("/in")
-RESULTS_IN_CONTAINER = PurePosixPath("/work/results/launcher.jsonl")
 CPUINFO_DIR = Path(__file__).resolve().parent / "cpuinfo"
 #: registry of the images when EDGEBENCH_REGISTRY names none (read when an image is looked up, not at import)
 DEFAULT_REGISTRY = "edgebench"
@@ -42,6 +40,8 @@ DEFAULT_REGISTRY = "edgebench"
 PATH_OPTIONS = ("--model-class-path", "--representative-data-path", "--transposed-data-path", "--fidelity-reference")
 EXIT_TIMEOUT = 124
 EXIT_INTERRUPTED = 130
+#: engine architecture of a machine (platform.machine()), for a job planned without an engine
+_DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def engine_is_local() -> bool:
 def image_candidates(profile: Profile, registry: Optional[str] = None, version: str = __version__) -> List[str]:
     """Tags to look for: the bake tag, then the per-architecture tag a plain (non-buildx) build also writes.
     ``registry``: default EDGEBENCH_REGISTRY, else DEFAULT_REGISTRY."""
-    registry = registry or os.environ.get("EDGEBENCH_REGISTRY") or DEFAULT_REGISTRY
+    registry = registry or envvars.read(envvars.REGISTRY) or DEFAULT_REGISTRY
     tag = f"{registry}/edgebench-{profile.target}:{version}"
     return [tag] + ([f"{tag}-{profile.arch}"] if profile.arch else [])
 
@@ -185,72 +185,6 @@ def plan_inputs(job: Job) -> Tuple[List[str], Dict[Path, PurePosixPath]]:
     return [by_text.get(a, a) for a in job.bench_argv], mapping
 
 
-def inputs_tar(mapping: Dict[Path, PurePosixPath]) -> bytes:
-    """A tar of the inputs under in/, root-owned, read-only (dirs 0555, files 0444)."""
-    buf = io.BytesIO()
-
-    def ro(info: tarfile.TarInfo) -> tarfile.TarInfo:
-        info.uid = info.gid = 0
-        info.uname = info.gname = "root"
-        info.mode = 0o555 if info.isdir() else 0o444
-        return info
-
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        dirs = {PurePosixPath(*c.parts[1:i]) for c in mapping.values() for i in range(2, len(c.parts))}
-        for d in sorted(dirs, key=lambda p: len(p.parts)):
-            info = tarfile.TarInfo(str(d))
-            info.type = tarfile.DIRTYPE
-            tar.addfile(ro(info))
-        for local, target in mapping.items():
-            tar.add(str(local), arcname=str(PurePosixPath(*target.parts[1:])), filter=ro)
-    return buf.getvalue()
-
-
-def _read_archive(container: Any, path: str) -> Optional[tarfile.TarFile]:
-    import docker
-
-    try:
-        stream, _ = container.get_archive(path)
-    except docker.errors.NotFound:
-        return None
-    return tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r")
-
-
-def collect_records(container: Any, results: Path, skip_bytes: int = 0) -> List[Dict[str, Any]]:
-    """Copy the run's JSON lines out and append the complete ones to ``results``; return them. Appended through
-    bench.records, the one writer: one O_APPEND write per record, never glued to a torn last line.
-
-    ``skip_bytes``: the length of the seeded copy of ``results`` (:func:`seed_results`), never appended twice."""
-    tar = _read_archive(container, str(RESULTS_IN_CONTAINER))
-    if tar is None:
-        return []
-    member = tar.getmembers()[0]
-    data = tar.extractfile(member).read()[skip_bytes:].decode() if member.isfile() else ""
-    records = []
-    for line in data.split("\n"):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            log.warning("dropping an incomplete result line (the run was stopped while writing it)")
-    for record in records:
-        append_jsonl(results, record)
-    if records:
-        log.info("appended %d record(s) to %s", len(records), results)
-    return records
-
-
-def results_tar(content: bytes) -> bytes:
-    """A tar holding ``content`` as the container's results file (writable by the image's non-root user)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(str(RESULTS_IN_CONTAINER.relative_to("/")))
-        info.size, info.mode, info.uid, info.gid = len(content), 0o666, 1000, 1000
-        tar.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
-
-
 def seed_results(container: Any, job: Job) -> int:
     """Put the caller's results file into the container (``job.seed_results``); return its length in bytes."""
     if not job.seed_results or not job.results.is_file():
@@ -259,25 +193,6 @@ def seed_results(container: Any, job: Job) -> int:
     if not container.put_archive("/", results_tar(content)):
         raise LauncherError("copying the earlier results into the container failed", "check the engine's disk space")
     return len(content)
-
-
-def collect_dir(container: Any, path: str, dest: Path) -> List[Path]:
-    """Copy a container folder's files into ``dest`` (flat names, no path traversal)."""
-    tar = _read_archive(container, path)
-    out = []
-    if tar is None:
-        return out
-    dest.mkdir(parents=True, exist_ok=True)
-    for m in tar.getmembers():
-        if m.isfile():
-            parts = PurePosixPath(m.name).parts[1:]
-            if not parts or ".." in parts:
-                continue
-            target = dest.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(tar.extractfile(m).read())
-            out.append(target)
-    return out
 
 
 def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixPath]) -> Dict[str, Any]:
@@ -325,7 +240,7 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
             Mount(target="/proc/cpuinfo", source=str(CPUINFO_DIR / emu.cpuinfo_file), type="bind", read_only=True)
         )
         env["QEMU_CPU"] = emu.cpu
-        env["EDGEBENCH_EMULATED"] = f"qemu-user {emu.cpu}"  # for the record: timings say nothing about the board
+        env[envvars.EMULATED] = f"qemu-user {emu.cpu}"  # for the record: timings say nothing about the board
     opts.update(devices.sensor_options(p, on_host))  # power sensors' device nodes, read-only (launcher/devices.py)
     if p.device_cgroup_rules:
         opts["device_cgroup_rules"] = list(p.device_cgroup_rules)
@@ -336,18 +251,14 @@ def container_options(job: Job, engine_arch: str, mapping: Dict[Path, PurePosixP
     return opts
 
 
-def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outcome:
-    """Run the job; always removes the container; results already finished are kept on failure or Ctrl-C."""
-    out = out or sys.stdout.buffer
-    err = err or sys.stderr.buffer
-    argv, mapping = plan_inputs(job)  # checks inputs before touching Docker
-    client = client or connect()
+def create(client: Any, job: Job, argv: List[str], mapping: Dict[Path, PurePosixPath]) -> Tuple[Any, str]:
+    """The created (not started) container of the job and its image: device checked, image resolved, options set."""
     engine_arch = client.version().get("Arch", "")
     if job.accelerator:
         check_device(client, job.profile, job.engine_local)
     image = resolve_image(client, job.profile, engine_arch, job.image, job.pull)
     opts = container_options(job, engine_arch, mapping)
-    opts["environment"]["EDGEBENCH_IMAGE"] = image  # recorded in every result (machine.image)
+    opts["environment"][envvars.IMAGE] = image  # recorded in every result (machine.image)
     command = [*argv]
     if command and command[0] in ("run", "demo", "compare", "verify"):
         command += ["--output", str(RESULTS_IN_CONTAINER)]
@@ -355,31 +266,39 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
     import docker
 
     try:
-        container = client.containers.create(image, command=command, detach=True, **opts)
+        return client.containers.create(image, command=command, detach=True, **opts), image
     except docker.errors.APIError as exc:
         raise LauncherError(
             f"the engine refused to create the container: {exc.explanation or exc}", "see the engine's message"
         ) from exc
-    outcome = Outcome(exit_code=1, records=[], image=image)
-    timer: Optional[threading.Timer] = None
-    seeded = 0
+
+
+def _copy_in(container: Any, job: Job, mapping: Dict[Path, PurePosixPath]) -> int:
+    """The inputs (copy mode) and the seeded results file into the container; the seeded file's length."""
+    if job.mount_mode == "copy" and mapping:
+        if not container.put_archive("/", inputs_tar(mapping)):
+            raise LauncherError("copying the inputs into the container failed", "check the engine's disk space")
+    return seed_results(container, job)
+
+
+def stream(container: Any, job: Job, outcome: Outcome, out: Any, err: Any) -> None:
+    """Start the container and copy its output to ``out``/``err`` until it exits or ``job.timeout_s`` kills it;
+    the exit code goes into ``outcome``."""
+    import docker
+
+    start = time.monotonic()
+
+    def on_timeout() -> None:
+        outcome.timed_out = True
+        log.error("timeout after %.0f s: killing the container", job.timeout_s)
+        try:
+            container.kill()
+        except Exception as exc:  # already gone
+            log.debug("kill after timeout: %s", exc)
+
+    timer = threading.Timer(job.timeout_s, on_timeout)
+    timer.daemon = True
     try:
-        if job.mount_mode == "copy" and mapping:
-            if not container.put_archive("/", inputs_tar(mapping)):
-                raise LauncherError("copying the inputs into the container failed", "check the engine's disk space")
-        seeded = seed_results(container, job)
-        start = time.monotonic()
-
-        def on_timeout() -> None:
-            outcome.timed_out = True
-            log.error("timeout after %.0f s: killing the container", job.timeout_s)
-            try:
-                container.kill()
-            except Exception as exc:  # already gone
-                log.debug("kill after timeout: %s", exc)
-
-        timer = threading.Timer(job.timeout_s, on_timeout)
-        timer.daemon = True
         try:
             container.start()
         except docker.errors.APIError as exc:
@@ -393,12 +312,38 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
         for chunk_out, chunk_err in container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True):
             if outcome.seconds_to_first_output is None:
                 outcome.seconds_to_first_output = time.monotonic() - start
-            for stream, chunk in ((out, chunk_out), (err, chunk_err)):
+            for where, chunk in ((out, chunk_out), (err, chunk_err)):
                 if chunk:
-                    stream.write(chunk)
-                    stream.flush()
+                    where.write(chunk)
+                    where.flush()
         status = container.wait(timeout=job.timeout_s + 60)
         outcome.exit_code = EXIT_TIMEOUT if outcome.timed_out else int(status.get("StatusCode", 1))
+    finally:
+        timer.cancel()
+
+
+def collect(container: Any, job: Job, outcome: Outcome, seeded: int) -> None:
+    """The run's records appended to ``job.results`` (past the ``seeded`` bytes), ``job.collect``'s folders copied
+    out; the container is removed whatever happens."""
+    try:
+        outcome.records = collect_records(container, job.results, seeded)
+        for cdir, local in job.collect:
+            collect_dir(container, cdir, local)
+    finally:
+        container.remove(force=True)
+
+
+def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outcome:
+    """Run the job; always removes the container; results already finished are kept on failure or Ctrl-C."""
+    out = out or sys.stdout.buffer
+    err = err or sys.stderr.buffer
+    argv, mapping = plan_inputs(job)  # checks inputs before touching Docker
+    container, image = create(client or connect(), job, argv, mapping)
+    outcome = Outcome(exit_code=1, records=[], image=image)
+    seeded = 0
+    try:
+        seeded = _copy_in(container, job, mapping)
+        stream(container, job, outcome, out, err)
     except KeyboardInterrupt:
         outcome.interrupted = True
         outcome.exit_code = EXIT_INTERRUPTED
@@ -408,12 +353,22 @@ def run(job: Job, client: Any = None, out: Any = None, err: Any = None) -> Outco
         except Exception as exc:
             log.debug("stop: %s", exc)
     finally:
-        if timer is not None:
-            timer.cancel()
-        try:
-            outcome.records = collect_records(container, job.results, seeded)
-            for cdir, local in job.collect:
-                collect_dir(container, cdir, local)
-        finally:
-            container.remove(force=True)
+        collect(container, job, outcome, seeded)
     return outcome
+
+
+def docker_run_for(job: Job) -> List[str]:
+    """The ``docker run`` argv a launcher job implies on the board's own engine, without contacting any engine:
+    the profile's image tag (or ``job.image``), inputs bind-mounted read-only at their absolute paths, and the
+    results file's folder mounted at /work/results so bench appends to it directly."""
+    job = dataclasses.replace(job, mount_mode="bind", engine_local=True)  # planned for the engine on the board itself
+    argv, mapping = plan_inputs(job)
+    image = job.image or image_candidates(job.profile)[0]
+    engine_arch = job.profile.arch or _DOCKER_ARCH.get(platform.machine(), platform.machine())
+    opts = container_options(job, engine_arch, mapping)
+    opts["environment"][envvars.IMAGE] = image
+    if argv and argv[0] in ("run", "demo"):
+        results = job.results.resolve()
+        opts["mounts"].append({"Type": "bind", "Source": str(results.parent), "Target": "/work/results"})
+        argv += ["--output", f"/work/results/{results.name}"]
+    return devices.docker_run_argv(opts, image, argv)
