@@ -241,7 +241,7 @@ exit 0
 def test_jetson_targets_build_with_the_classic_builder_even_with_buildx(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 8 defect 2: BuildKit ignores the nvidia default runtime in RUN steps; Jetson images need DOCKER_BUILDKIT=0.
+    """BuildKit ignores the nvidia default runtime in RUN steps; Jetson images need DOCKER_BUILDKIT=0.
     A stand-in docker CLI records what images/build.py runs (no image is built)."""
     require("hcl2")
     import importlib.util
@@ -262,9 +262,11 @@ def test_jetson_targets_build_with_the_classic_builder_even_with_buildx(
     bake = [ln for ln in lines if " buildx bake " in ln]
     assert len(bake) == 1 and bake[0].endswith(" host") and "jetson" not in bake[0]
     builds = [ln for ln in lines if ln.split(" ", 2)[1] == "build"]
-    assert [b.split()[0] for b in builds] == ["DOCKER_BUILDKIT=0", "DOCKER_BUILDKIT=0"]
+    # each Jetson image: its runtime stack, then the edgebench layer on it, both classic
+    assert [b.split()[0] for b in builds] == ["DOCKER_BUILDKIT=0"] * 4
     assert any("images/jetson-nano/Dockerfile" in b for b in builds)
     assert any("images/jetson-orin/Dockerfile" in b for b in builds)
+    assert sum("images/edgebench/Dockerfile" in b for b in builds) == 2
 
 
 @pytest.mark.parametrize(
@@ -320,8 +322,8 @@ def test_an_export_for_a_nano_on_the_workstation_is_opset_13(
 def test_the_launcher_names_the_device_for_a_host_conversion() -> None:
     import argparse
 
-    from launcher import cli
+    from launcher import workflows
 
     args = argparse.Namespace(device="jetson-nano", command="chain")
-    assert cli._target_env(args) == {"EDGEBENCH_TARGET_DEVICE": "jetson-nano"}
-    assert cli._target_env(argparse.Namespace(device=None, command="convert")) == {}
+    assert workflows._target_env(args) == {"EDGEBENCH_TARGET_DEVICE": "jetson-nano"}
+    assert workflows._target_env(argparse.Namespace(device=None, command="convert")) == {}

@@ -70,7 +70,7 @@ def test_orin_is_told_from_nano(model: str, l4t: object, expected: str) -> None:
 
 
 def test_a_jetson_without_a_profile_is_an_error_not_host() -> None:
-    from bench.errors import LauncherError
+    from launcher.errors import LauncherError
 
     with pytest.raises(LauncherError, match="DEVICE=jetson-nano or DEVICE=jetson-orin"):
         detect.detect("NVIDIA Jetson TX2 Developer Kit", [], 32)
@@ -80,6 +80,39 @@ def test_l4t_major_reads_nv_tegra_release() -> None:
     assert detect.l4t_major(FIXTURES / "jetson-nano/idle/etc/nv_tegra_release") == 32
     assert detect.l4t_major(FIXTURES / "jetson-orin/idle/etc/nv_tegra_release") == 36
     assert detect.l4t_major(FIXTURES / "rpi5/idle/etc/nv_tegra_release") is None
+
+
+# ---------- the board table ----------
+
+
+def test_board_records_and_profiles_name_each_other() -> None:
+    from bench import boards
+
+    ids = {b.id for b in boards.BOARDS} | {boards.GENERIC.id}
+    assert len(ids) == len(boards.BOARDS) + 1, "board ids are unique"
+    for record in (*boards.BOARDS, boards.GENERIC, boards.CORAL):
+        assert record.profile in profiles.PROFILES, record.id
+    for p in profiles.PROFILES.values():
+        assert p.boards and set(p.boards) <= ids, p.name
+
+
+def test_a_model_string_naming_one_board_names_it_whatever_the_table_order() -> None:
+    from bench import boards
+
+    words = [(b.id, w) for b in boards.BOARDS for w in b.model_contains]
+    for bid, word in words:
+        assert not [other for other, w in words if other != bid and w in word], (bid, word)
+        assert boards.from_model(f"NVIDIA {word} Developer Kit").id == bid
+    assert boards.from_model("Raspberry Pi Compute Module 4").id == "generic"  # "Raspberry Pi 4" is not in it
+
+
+def test_peaks_in_a_board_record_carry_its_id() -> None:
+    from bench import boards
+
+    for b in boards.BOARDS:
+        assert all(p.board == b.id for p in b.peaks), b.id
+    assert [p.board for p in boards.CORAL.peaks] == ["*"]  # the Coral's peak applies on any host board
+    assert {p.board for p in boards.all_peaks()} == {"rpi4", "rpi5", "jetson-nano", "jetson-orin", "*"}
 
 
 # ---------- Raspberry Pi throttling ----------
@@ -206,14 +239,14 @@ def test_coral_link_speed_and_libedgetpu_flavour() -> None:
 
 
 def test_report_status_carries_the_accelerator_flags() -> None:
-    from bench import report
+    from bench import report_tables
 
     record = {
         "framework": "coral",
         "status": "ok",
         "machine": {"board": {"id": "rpi4"}, "accelerator": machine.accelerator(FIXTURES / "rpi4" / "throttled")},
     }
-    assert "CORAL-USB2" in report.rows([record])[0][-1]
+    assert "CORAL-USB2" in report_tables.rows([record])[0][-1]
 
 
 def test_generic_machine_has_no_accelerator_section(tmp_path: Path) -> None:
@@ -298,17 +331,17 @@ def test_coral_node_needs_a_non_root_group_read_write_or_world_read_write(
 
 
 def test_coral_check_runs_before_the_container_starts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench.errors import LauncherError
-    from launcher import run as run_mod
+    from launcher import container
+    from launcher.errors import LauncherError
 
-    monkeypatch.setattr(run_mod.detect, "usb_ids", lambda: ["18d1:9302"])
-    monkeypatch.setattr(run_mod.devices, "coral_access_problem", lambda: "the Coral's device node is group 0")
+    monkeypatch.setattr(container.detect, "usb_ids", lambda: ["18d1:9302"])
+    monkeypatch.setattr(container.devices, "coral_access_problem", lambda: "the Coral's device node is group 0")
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     with pytest.raises(LauncherError, match='GROUP="plugdev"'):
         # device_mounts emptied: this machine may have no /dev/bus/usb, checked before the group
         import dataclasses
 
-        run_mod.check_device(object(), dataclasses.replace(profiles.PROFILES["rpi-coral"], device_mounts=()))
+        container.check_device(object(), dataclasses.replace(profiles.PROFILES["rpi-coral"], device_mounts=()))
 
 
 # ---------- Jetson profiles: engine cache volume, host facts ----------
@@ -317,14 +350,15 @@ def test_coral_check_runs_before_the_container_starts(monkeypatch: pytest.Monkey
 @pytest.mark.parametrize("name", ["jetson-nano", "jetson-orin"])
 def test_jetson_container_spec_mounts_the_engine_cache_volume(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     require_docker_sdk()
-    from launcher.run import Job, container_options
+    from launcher.container import Job, container_options
 
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     profile = profiles.PROFILES[name]
     opts = container_options(Job(profile=profile, bench_argv=("demo",)), "arm64", {})
     volumes = [m for m in opts["mounts"] if m["Type"] == "volume"]
     assert volumes == [
-        {"Target": "/work/engine-cache", "Source": f"edgebench-trt-cache-{name}", "Type": "volume", "ReadOnly": False}
+        {"Target": "/work/engine-cache", "Source": f"edgebench-trt-cache-{name}", "Type": "volume", "ReadOnly": False},
+        {"Target": "/work/cache", "Source": f"edgebench-cache-{name}", "Type": "volume", "ReadOnly": False},
     ]
     assert opts["environment"]["EDGEBENCH_ENGINE_CACHE"] == "/work/engine-cache"
     assert opts["runtime"] == "nvidia" and "privileged" not in opts
@@ -340,9 +374,11 @@ def test_only_jetson_profiles_have_an_engine_cache() -> None:
 
 
 def test_jetson_images_create_the_cache_mount_point_for_uid_1000() -> None:
+    layer = (REPO / "images" / "edgebench" / "Dockerfile").read_text()  # on every stack: gives /work to uid 1000
+    assert "useradd --create-home --uid 1000" in layer and "chown -R bench:bench /work" in layer
     for target in ("jetson-nano", "jetson-orin"):
         text = (REPO / "images" / target / "Dockerfile").read_text()
-        assert profiles.ENGINE_CACHE_DIR in text and "chown -R bench:bench /work" in text, target
+        assert f"mkdir -p {profiles.ENGINE_CACHE_DIR}" in text, target
 
 
 def test_host_facts_are_mounted_only_when_present_and_local(tmp_path: Path) -> None:
@@ -482,14 +518,14 @@ def test_a_new_volume_takes_the_owner_of_the_image_folder() -> None:
     Jetson images create /work/engine-cache owned by bench (checked above on their Dockerfiles)."""
     from docker.types import Mount
 
-    from tests.docker_helpers import REGISTRY, VERSION, docker_client, ensure_image, image_arch
+    from tests.docker_helpers import docker_client, ensure_image
 
     client = docker_client()
     arch = client.version()["Arch"]
-    tag = f"{REGISTRY}/edgebench-host:{VERSION}-{arch}"
-    if image_arch(tag) != arch:  # any build of the host image will do: only its /work/results owner matters
-        tag = ensure_image("host", f"linux/{arch}")
-    for target, expected in (("/work/results", "1000 writable"), (profiles.ENGINE_CACHE_DIR, "0 denied")):
+    tag = ensure_image("host", f"linux/{arch}")  # this tree's image (the layer cache makes a rebuild cheap)
+    # /work/cache: the edgebench cache volume (the CPU peak measured once per board), made by the shared image layer
+    cases = (("/work/results", "1000 writable"), (profiles.BENCH_CACHE_DIR, "1000 writable"))
+    for target, expected in (*cases, (profiles.ENGINE_CACHE_DIR, "0 denied")):
         container = client.containers.create(
             tag,
             entrypoint=[
@@ -509,3 +545,41 @@ def test_a_new_volume_takes_the_owner_of_the_image_folder() -> None:
         finally:
             container.remove(v=True, force=True)  # the anonymous volume goes with it
         assert " ".join(out) == expected, (target, out)
+
+
+@pytest.mark.parametrize(
+    "profile, detected, ok",
+    [
+        ("host", "generic", True),
+        ("rpi-armnn", "rpi5", True),  # the ARM NN image is for either Pi
+        ("rpi-coral", "rpi4", True),
+        ("rpi5", "rpi4", False),
+        ("jetson-orin", "jetson-nano", False),
+        ("rpi-armnn", "jetson-orin", False),
+    ],
+)
+def test_fleet_status_holds_the_detected_board_to_the_profiles_boards(
+    profile: str, detected: str, ok: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contract test (no engine): `fleet status` with the engine calls replaced; the real-engine counterpart is
+    tests/test_fleet.py::test_two_engines_one_over_ssh ("detected as generic" on the host profile)."""
+    from launcher import container as run_mod
+    from launcher.fleet import status
+    from launcher.fleet.inventory import Board
+
+    class Containers:
+        def list(self, **_: object) -> list:
+            return []
+
+    class Client:
+        containers = Containers()
+
+    arch = profiles.PROFILES[profile].arch or "amd64"
+    monkeypatch.setattr(status.engine, "connect", lambda board: Client())
+    monkeypatch.setattr(status.engine, "identity", lambda client: {"arch": arch})
+    monkeypatch.setattr(run_mod, "resolve_image", lambda *a, **k: "edgebench/image")
+    monkeypatch.setattr(status, "_image_commit", lambda client, tag: "")
+    monkeypatch.setattr(status, "_detect", lambda client, image, board: detected)
+    st = status.check(Board("b", profile, "local"))
+    assert st.detected == detected
+    assert (st.problems == []) is ok, st.problems

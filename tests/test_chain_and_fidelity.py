@@ -24,9 +24,10 @@ import pytest
 
 from bench import formats, models
 from bench.config import RunConfig, Timing
-from bench.convert import ConvertOptions, convert_for, edges, fidelity
+from bench.convert import edges, fidelity
 from bench.convert.edges import StepResult
-from bench.convert.options import split_argv
+from bench.convert.options import ConvertOptions, split_argv
+from bench.convert.pipeline import convert_for
 from bench.errors import FidelityError, FrameworkUnavailable, InputError
 from bench.records import DEFAULT_RESULTS
 from bench.runtimes.base import RuntimeOptions
@@ -61,7 +62,7 @@ def test_conversion_defaults_are_defined_once() -> None:
 def test_one_default_results_path() -> None:
     from bench import cli as bench_cli
     from launcher import cli as launcher_cli
-    from launcher.run import Job
+    from launcher.container import Job
 
     run_args = bench_cli.build_parser().parse_args(["run", "m.onnx", "d.npz", "--framework", "onnx"])
     assert run_args.output == DEFAULT_RESULTS
@@ -109,7 +110,7 @@ def _check_appended(results: Path, got: List[Dict[str, Any]]) -> None:
 
 
 def test_contract_launcher_appends_through_bench_records_with_the_torn_line_guard(tmp_path: Path) -> None:
-    from launcher.run import collect_records
+    from launcher.container import collect_records
 
     results = tmp_path / "results.jsonl"
     results.write_bytes(TORN_RESULTS)
@@ -120,7 +121,7 @@ def test_contract_launcher_appends_through_bench_records_with_the_torn_line_guar
 def test_launcher_collects_records_from_a_real_container(tmp_path: Path) -> None:
     """The same through the Docker engine: a container of the base image (created, not started) holding a results
     file with a torn last line at the launcher's path."""
-    from launcher.run import RESULTS_IN_CONTAINER, collect_records
+    from launcher.container import RESULTS_IN_CONTAINER, collect_records
     from tests.docker_helpers import docker_client, ensure_bases
 
     ensure_bases()
@@ -169,7 +170,7 @@ def test_each_runtime_validates_its_own_delegates() -> None:
 def test_chain_argv_hands_conversion_options_to_the_host_conversion() -> None:
     extra = ["--precision", "int8", "--representative-data-path", "rep.npz", "--threads", "4", "--model-type",
              "classification", "--min-runs=5", "--opset=13", "--convert-output", "out/m.tflite"]  # fmt: skip
-    from launcher.cli import chain_argv
+    from launcher.workflows import chain_argv
 
     to_convert, to_run, copy_to = chain_argv(extra)
     assert to_convert == ["--precision", "int8", "--representative-data-path", "rep.npz", "--model-type",
@@ -185,8 +186,8 @@ def test_chain_runs_the_int8_conversion_on_the_host_and_the_int8_model_on_the_de
     """The launcher's two container runs, with the engine replaced by a recorder (the real Docker chain is in
     tests/test_docker_e2e.py): the conversion gets the conversion options, the device the converted model only."""
     from bench.records import append_jsonl
-    from launcher import cli
-    from launcher.run import Outcome
+    from launcher import cli, workflows
+    from launcher.container import Outcome
 
     jobs: List[Any] = []
     out, results = tmp_path / "converted", tmp_path / "results.jsonl"
@@ -203,7 +204,7 @@ def test_chain_runs_the_int8_conversion_on_the_host_and_the_int8_model_on_the_de
             append_jsonl(results, {"status": "ok", "conversion": conv})
         return Outcome(exit_code=0, records=[], image="img")
 
-    monkeypatch.setattr(cli, "run", fake_run)
+    monkeypatch.setattr(workflows, "run", fake_run)
     rep = models.DIGITS_TEST_DATA
     code = cli.main(["chain", "--device", "host", "--no-pull", str(models.DIGITS_ONNX), str(rep), "--framework",
                      "tflite", "--out", str(out), "--results", str(results), "--", "--precision", "int8",

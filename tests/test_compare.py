@@ -22,7 +22,7 @@ import pytest
 
 from bench import models
 from bench.compare import plan as compare_plan
-from bench.compare import run as compare_run
+from bench.compare import rounds as compare_rounds
 from bench.compare.presets import NAMES, PRESETS
 from bench.compare.progress import Progress
 from bench.config import RunConfig
@@ -31,7 +31,7 @@ from .conftest import REPO, require, run_cli
 
 FAST = ["--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "5", "--min-time-s", "0"]
 ONNX, DATA = models.DIGITS_ONNX, models.DIGITS_TEST_DATA
-#: the keys INTERFACES.md fixes for record["compare"]
+#: the keys of record["compare"] (docs/record.md)
 COMPARE_KEYS = {
     "id",
     "config",
@@ -245,14 +245,14 @@ def test_cooldown_waits_for_the_board_with_a_cap(caplog: pytest.LogCaptureFixtur
 
     slept: List[float] = []
     temps = iter([80.0, 70.0, 60.0, 50.0])
-    compare_run.cool_down(plan(cooldown_s=2, cooldown_to_c=55), slept.append, lambda: next(temps))
+    compare_rounds.cool_down(plan(cooldown_s=2, cooldown_to_c=55), slept.append, lambda: next(temps))
     assert slept == [2, 1.0, 1.0, 1.0]
     slept.clear()
     with caplog.at_level(logging.WARNING):
-        compare_run.cool_down(plan(cooldown_to_c=55, cooldown_max_s=3), slept.append, lambda: 90.0)
+        compare_rounds.cool_down(plan(cooldown_to_c=55, cooldown_max_s=3), slept.append, lambda: 90.0)
         assert slept == [1.0, 1.0, 1.0] and "still 90.0 C" in caplog.text
         slept.clear()
-        compare_run.cool_down(plan(cooldown_to_c=55), slept.append, lambda: None)
+        compare_rounds.cool_down(plan(cooldown_to_c=55), slept.append, lambda: None)
         assert slept == [] and "no readable thermal zone" in caplog.text
 
 
@@ -264,13 +264,13 @@ def test_progress_display_renders_from_its_thread_and_detaches() -> None:
     live_console = Console(file=io.StringIO(), force_terminal=True, width=120)
     with Progress(total=3, rounds=2, live=True, console=live_console) as progress:
         progress.starting(2, "tflite-int8", 1)
-        harness._phase("measure")  # what harness.measure calls between warm-up and measurement
+        harness.phase("measure")  # what harness.measure calls between warm-up and measurement
         assert progress.phase == "measure"
         out = Console(file=io.StringIO(), width=120)
         with out.capture() as cap:
             out.print(progress.render())
     assert all(s in cap.get() for s in ("run 2/3", "round 2/2", "tflite-int8", "measure")), cap.get()
-    assert progress.set_phase not in harness.PHASE_LISTENERS
+    assert progress.set_phase not in harness.listeners()
 
 
 def test_isolated_run_reports_phases_and_its_own_record() -> None:
@@ -334,21 +334,21 @@ def test_isolated_runs_count_a_model_once_and_hand_the_count_on() -> None:
 
 def test_compare_counts_each_model_once_over_its_rounds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     require("onnxruntime")
-    from bench import compute
+    from bench import peak_share
 
     calls: List[str] = []
-    real = compute.count_ops
+    real = peak_share.count_ops
 
     def counting(rt, path, fmt, conversion, shape):  # type: ignore[no-untyped-def]
         calls.append(str(path))
         return real(rt, path, fmt, conversion, shape)
 
-    monkeypatch.setattr(compute, "count_ops", counting)
+    monkeypatch.setattr(peak_share, "count_ops", counting)
     from bench.config import Timing
 
     template = RunConfig(model=ONNX, data=DATA, framework="", output=tmp_path / "r.jsonl", timing=Timing(1, 0, 5, 0))
     plan = compare_plan.make_plan(template, ["onnx"], [None], compare_plan.Protocol(rounds=3))
-    records = compare_run.execute(plan, live=False, sleep=lambda _: None, isolated=False)
+    records = compare_rounds.execute(plan, live=False, sleep=lambda _: None, isolated=False)
     assert [r.status for r in records] == ["ok"] * 3
     assert len(calls) == 1 and len({r.compute["macs"] for r in records}) == 1
 

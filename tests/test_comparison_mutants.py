@@ -1,4 +1,4 @@
-"""bench/comparison.py pinned down case by case, so a changed comparison fails a test (the mutation audit's survivors).
+"""bench/config_summary.py pinned down case by case, so a changed comparison fails a test (the mutation audit's survivors).
 
 Records are plain dicts built here with only the fields each case needs; every expected value is computed in the test
 (by hand or with numpy / the standard library), never read back from the module under test.
@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 import pytest
 
-from bench import comparison
-from bench.comparison import ConfigSummary, summarize
+from bench import config_summary, record_groups
+from bench.config_summary import ConfigSummary, summarize
 
 
 def rec(
@@ -72,42 +72,42 @@ def by_label(out: List[ConfigSummary], label: str, board: str = "b1") -> ConfigS
 
 def test_value_at_walks_dicts_only() -> None:
     d = {"a": {"b": {"c": 3}}, "n": 5}
-    assert comparison.value_at(d, "a", "b", "c") == 3
-    assert comparison.value_at(d, "a", "x", "c") is None
-    assert comparison.value_at(d, "n", "b") is None
-    assert comparison.value_at(d) is d
-    assert comparison.value_at(None, "a") is None
+    assert record_groups.value_at(d, "a", "b", "c") == 3
+    assert record_groups.value_at(d, "a", "x", "c") is None
+    assert record_groups.value_at(d, "n", "b") is None
+    assert record_groups.value_at(d) is d
+    assert record_groups.value_at(None, "a") is None
 
 
 def test_board_key_prefers_the_fleet_name() -> None:
-    assert comparison.board_key({"fleet": {"board": "nano-1"}, "machine": {"board": {"id": "jetson"}}}) == "nano-1"
-    assert comparison.board_key({"fleet": {"board": ""}, "machine": {"board": {"id": "jetson"}}}) == "jetson"
-    assert comparison.board_key({"machine": {"board": {"id": "rpi5"}}}) == "rpi5"
-    assert comparison.board_key({}) == "unknown"
+    assert record_groups.board_key({"fleet": {"board": "nano-1"}, "machine": {"board": {"id": "jetson"}}}) == "nano-1"
+    assert record_groups.board_key({"fleet": {"board": ""}, "machine": {"board": {"id": "jetson"}}}) == "jetson"
+    assert record_groups.board_key({"machine": {"board": {"id": "rpi5"}}}) == "rpi5"
+    assert record_groups.board_key({}) == "unknown"
 
 
 def test_is_accelerator_by_preset_or_framework() -> None:
     for preset in ("tensorrt-fp32", "tensorrt-fp16", "tensorrt-int8", "coral", "tflite-armnn", "armnn"):
-        assert comparison.is_accelerator(preset)
+        assert config_summary.is_accelerator(preset)
     for fw in ("tensorrt", "coral", "armnn"):
-        assert comparison.is_accelerator("custom", fw)
-    assert not comparison.is_accelerator("onnx", "onnxruntime")
-    assert not comparison.is_accelerator("tflite-int8")
+        assert config_summary.is_accelerator("custom", fw)
+    assert not config_summary.is_accelerator("onnx", "onnxruntime")
+    assert not config_summary.is_accelerator("tflite-int8")
 
 
 def test_adhoc_label_parts() -> None:
-    assert comparison.adhoc_label({}) == "?"
-    assert comparison.adhoc_label({"framework": "onnx"}) == "onnx"
+    assert record_groups.adhoc_label({}) == "?"
+    assert record_groups.adhoc_label({"framework": "onnx"}) == "onnx"
     fp32 = {"framework": "tflite", "options": {"convert": {"precision": "fp32"}, "delegate": "xnnpack"}}
-    assert comparison.adhoc_label(fp32) == "tflite"
+    assert record_groups.adhoc_label(fp32) == "tflite"
     dflt = {"framework": "tflite", "runtime": {"delegate": "default"}, "options": {"threads": 0}}
-    assert comparison.adhoc_label(dflt) == "tflite"
+    assert record_groups.adhoc_label(dflt) == "tflite"
     opt = {"framework": "tflite", "options": {"delegate": "armnn", "threads": 4}}
-    assert comparison.adhoc_label(opt) == "tflite-armnn @4t"
+    assert record_groups.adhoc_label(opt) == "tflite-armnn @4t"
     both = {"framework": "tflite", "runtime": {"delegate": "edgetpu"}, "options": {"delegate": "armnn"}}
-    assert comparison.adhoc_label(both) == "tflite-edgetpu"
+    assert record_groups.adhoc_label(both) == "tflite-edgetpu"
     fp16 = {"framework": "tensorrt", "options": {"convert": {"precision": "fp16"}, "threads": 1}}
-    assert comparison.adhoc_label(fp16) == "tensorrt-fp16 @1t"
+    assert record_groups.adhoc_label(fp16) == "tensorrt-fp16 @1t"
 
 
 def test_model_name_fallbacks() -> None:
@@ -117,16 +117,16 @@ def test_model_name_fallbacks() -> None:
         "model": {"path": "/r/run.tflite"},
         "options": {"model": "/o/opt.onnx"},
     }
-    assert comparison.model_name(full) == "resnet50"
+    assert record_groups.model_name(full) == "resnet50"
     del full["compare"]
-    assert comparison.model_name(full) == "conv"
+    assert record_groups.model_name(full) == "conv"
     del full["conversion"]
-    assert comparison.model_name(full) == "run"
+    assert record_groups.model_name(full) == "run"
     del full["model"]
-    assert comparison.model_name(full) == "opt"
-    assert comparison.model_name({}) == "model"
-    assert comparison.model_name({"model": {"path": "/m/saved_model_dir/"}}) == "saved_model_dir"
-    assert comparison.model_name({"model": {"path": "/m/.hidden"}}) == ".hidden"
+    assert record_groups.model_name(full) == "opt"
+    assert record_groups.model_name({}) == "model"
+    assert record_groups.model_name({"model": {"path": "/m/saved_model_dir/"}}) == "saved_model_dir"
+    assert record_groups.model_name({"model": {"path": "/m/.hidden"}}) == ".hidden"
 
 
 def test_group_records_keys_and_skipped_lines() -> None:
@@ -139,7 +139,7 @@ def test_group_records_keys_and_skipped_lines() -> None:
         rec("onnx", [1.0], profiled=True),
         {**rec("x", [1.0]), "compare": {"config": "cfg-only"}},
     ]
-    groups = comparison.group_records(lines)
+    groups = record_groups.group_records(lines)
     assert list(groups) == [
         ("c1", "b1", "digits_cnn", "onnx"),
         ("", "b1", "x", "tflite @2t"),
@@ -153,13 +153,13 @@ def test_pooled_raw_ms_only_ok_runs_sorted_in_ms() -> None:
     recs = [rec("a", [3.0, 1.0]), rec("a", status="error"), rec("a", [2.5])]
     recs[1]["latency"] = {"raw_invoke_ns": [9_000_000]}  # a failed run's samples never count
     recs.append({"status": "ok"})
-    assert comparison.pooled_raw_ms(recs) == [1.0, 2.5, 3.0]
+    assert config_summary.pooled_raw_ms(recs) == [1.0, 2.5, 3.0]
 
 
 def test_median_sorted_odd_and_even() -> None:
-    assert comparison.median_sorted([5.0]) == 5.0
-    assert comparison.median_sorted([1.0, 2.0, 7.0]) == 2.0
-    assert comparison.median_sorted([1.0, 2.0, 4.0, 10.0]) == 3.0
+    assert config_summary.median_sorted([5.0]) == 5.0
+    assert config_summary.median_sorted([1.0, 2.0, 7.0]) == 2.0
+    assert config_summary.median_sorted([1.0, 2.0, 4.0, 10.0]) == 3.0
 
 
 def _rank_cdf(n: int) -> np.ndarray:
@@ -178,9 +178,9 @@ def test_speedup_interval_ends_are_the_exact_bootstrap_quantiles_of_the_ratio() 
     cdf = _rank_cdf(85)
     lo_rank, hi_rank = int(np.searchsorted(cdf, 0.025)), int(np.searchsorted(cdf, 0.975))
     assert min(np.abs(cdf - 0.025).min(), np.abs(cdf - 0.975).min()) > 0.005
-    point, lo, hi = comparison.speedup_interval(xs, [1.0], b=20000, seed=3)
+    point, lo, hi = config_summary.speedup_interval(xs, [1.0], b=20000, seed=3)
     assert (point, lo, hi) == (43.0, xs[lo_rank], xs[hi_rank])
-    point, lo, hi = comparison.speedup_interval([2.0], xs, b=20000, seed=3)  # baseline over config
+    point, lo, hi = config_summary.speedup_interval([2.0], xs, b=20000, seed=3)  # baseline over config
     assert (point, lo, hi) == (
         pytest.approx(2.0 / 43.0),
         pytest.approx(2.0 / xs[hi_rank]),
@@ -193,13 +193,13 @@ def test_speedup_interval_b_and_seed_are_used(nb: int, nc: int, b: int, seed: in
     rng = random.Random(nb)
     base = sorted(rng.uniform(1.0, 2.0) for _ in range(nb))
     cfg = sorted(rng.uniform(0.8, 1.8) for _ in range(nc))
-    point, lo, hi = comparison.speedup_interval(base, cfg, b=b, seed=seed)
+    point, lo, hi = config_summary.speedup_interval(base, cfg, b=b, seed=seed)
     assert point == pytest.approx(np.median(base) / np.median(cfg), rel=1e-12)
     assert lo < point < hi
-    assert comparison.speedup_interval(base, cfg, b=b, seed=seed) == (point, lo, hi), "seeded: reproducible"
-    other = comparison.speedup_interval(base, cfg, b=b, seed=seed + 1)
+    assert config_summary.speedup_interval(base, cfg, b=b, seed=seed) == (point, lo, hi), "seeded: reproducible"
+    other = config_summary.speedup_interval(base, cfg, b=b, seed=seed + 1)
     assert other[1:] != (lo, hi)
-    _, one_lo, one_hi = comparison.speedup_interval(base, cfg, b=1, seed=seed)
+    _, one_lo, one_hi = config_summary.speedup_interval(base, cfg, b=1, seed=seed)
     assert one_lo == one_hi, "one resample: the interval is that resample's ratio"
 
 
@@ -212,7 +212,7 @@ def test_speedup_interval_covers_the_true_ratio_of_medians() -> None:
         rng = random.Random(10**6 + seed)
         base = sorted(rng.expovariate(1.0) for _ in range(41))
         cfg = sorted(rng.expovariate(2.0) for _ in range(41))
-        _, lo, hi = comparison.speedup_interval(base, cfg, b=500, seed=seed)
+        _, lo, hi = config_summary.speedup_interval(base, cfg, b=500, seed=seed)
         hits += lo <= 2.0 <= hi
     assert 0.95 <= hits / 400 <= 0.995, hits
 
@@ -220,13 +220,13 @@ def test_speedup_interval_covers_the_true_ratio_of_medians() -> None:
 def test_speedup_interval_of_empty_pool_names_it() -> None:
     for a, b in (([], [1.0]), ([1.0], [])):
         with pytest.raises(ValueError, match="^speedup of an empty sample$"):
-            comparison.speedup_interval(a, b)
+            config_summary.speedup_interval(a, b)
 
 
 def test_estimator_text_and_constants() -> None:
-    assert comparison.BOOTSTRAP_B == 10_000 and comparison.BOOTSTRAP_SEED == 20_240_601
-    assert comparison.CONFIDENCE == 0.95
-    assert comparison.ESTIMATOR == (
+    assert config_summary.BOOTSTRAP_B == 10_000 and config_summary.BOOTSTRAP_SEED == 20_240_601
+    assert config_summary.CONFIDENCE == 0.95
+    assert config_summary.ESTIMATOR == (
         "speedup = median(baseline raw invoke samples) / median(config raw samples), rounds pooled; "
         "95% percentile bootstrap interval, B=10000, seed=20240601"
     )
@@ -458,17 +458,17 @@ def test_baseline_choice_recorded_override_and_unknown(caplog: pytest.LogCapture
     assert by_label(out, "onnx").speedup == pytest.approx(0.5)
     out = summarize(recs, baseline="onnx")
     assert [s.label for s in out] == ["onnx", "tflite"] and by_label(out, "tflite").speedup == pytest.approx(2.0)
-    with caplog.at_level(logging.WARNING, logger="bench.comparison"):
+    with caplog.at_level(logging.WARNING, logger="bench.config_summary"):
         out = summarize(recs, baseline="armnn")
         assert by_label(out, "tflite").is_baseline  # falls back to the recorded baseline, silently
         summarize(recs)
     assert caplog.text == ""
     # recorded baseline unknown too: the first group seen, with a warning when one was asked for
     lost = [rec("onnx", p50=2.0, baseline="gone"), rec("tflite", p50=1.0, baseline="gone")]
-    with caplog.at_level(logging.WARNING, logger="bench.comparison"):
+    with caplog.at_level(logging.WARNING, logger="bench.config_summary"):
         assert by_label(summarize(lost), "onnx").is_baseline
     assert caplog.text == ""
-    with caplog.at_level(logging.WARNING, logger="bench.comparison"):
+    with caplog.at_level(logging.WARNING, logger="bench.config_summary"):
         assert by_label(summarize(lost, baseline="armnn"), "onnx").is_baseline
     (msg,) = [r.getMessage() for r in caplog.records]
     assert msg == "baseline 'armnn' not among the configs ['onnx', 'tflite']; using onnx"
@@ -618,16 +618,16 @@ def _env(board: str = "b1", gov: str = "performance", fw: str = "onnx", **versio
 def test_environment_differences_text() -> None:
     recs: List[Any] = [{**_env(gov="powersave"), "status": "error"}, "not a record"]  # neither is compared
     recs += [_env(gov="ondemand", onnxruntime="1.18"), _env(onnxruntime="1.18"), _env(onnxruntime="1.19")]
-    assert comparison.environment_differences(recs) == [
+    assert record_groups.environment_differences(recs) == [
         "b1: CPU governor differs: ondemand (1 run), performance (2 runs)",
         "b1: onnx versions differs: onnxruntime 1.18 (2 runs), onnxruntime 1.19 (1 run)",
     ]
     # boards are compared apart, runtimes apart
     other = [_env(board="b2", gov="powersave"), _env(), _env(fw="tflite", tflite="2.16")]
-    assert comparison.environment_differences(other) == []
-    assert comparison.environment_differences([_env(a="1", b="2"), _env(b="2", a="1")]) == []
+    assert record_groups.environment_differences(other) == []
+    assert record_groups.environment_differences([_env(a="1", b="2"), _env(b="2", a="1")]) == []
     none = [_env(), _env(onnxruntime="1")]
-    assert comparison.environment_differences(none) == [
+    assert record_groups.environment_differences(none) == [
         "b1: onnx versions differs: None (1 run), onnxruntime 1 (1 run)"
     ]
 
@@ -636,12 +636,12 @@ def test_environment_differences_coral_speeds_sorted() -> None:
     a, b, c = _env(), _env(), _env()
     a["machine"]["accelerator"] = {"coral": {"devices": [{"speed_mbps": 5000}, {"speed_mbps": 480}]}}
     b["machine"]["accelerator"] = {"coral": {"devices": [{"speed_mbps": 480}, {"speed_mbps": 5000}]}}
-    assert comparison.environment_differences([a, b]) == []
+    assert record_groups.environment_differences([a, b]) == []
     c["machine"]["accelerator"] = {"coral": {"devices": [{"speed_mbps": 480}]}}
-    assert comparison.environment_differences([a, c]) == [
+    assert record_groups.environment_differences([a, c]) == [
         "b1: Coral USB speed (Mb/s) differs: [480, 5000] (1 run), [480] (1 run)"
     ]
-    facts = [name for name, _ in comparison.ENVIRONMENT_FACTS]
+    facts = [name for name, _ in record_groups.ENVIRONMENT_FACTS]
     assert facts == [
         "CPU governor",
         "CPU max MHz",
@@ -659,7 +659,7 @@ def test_environment_differences_coral_speeds_sorted() -> None:
         emulated=False, image="img:2", accelerator={"jetson": {"clocks_locked": False, "power_mode": {"name": "5W"}}}
     )
     e["machine"]["cpu"]["max_freq_mhz"] = 1800
-    assert comparison.environment_differences([d, e]) == [
+    assert record_groups.environment_differences([d, e]) == [
         "b1: CPU max MHz differs: 1500 (1 run), 1800 (1 run)",
         "b1: Jetson clocks locked differs: True (1 run), False (1 run)",
         "b1: Jetson power mode differs: MAXN (1 run), 5W (1 run)",
@@ -670,7 +670,7 @@ def test_environment_differences_coral_speeds_sorted() -> None:
 
 def test_speedup_interval_defaults_are_the_documented_b_and_seed() -> None:
     base, cfg = [1.0, 2.0, 3.0, 4.0, 9.0], [1.0, 1.5, 2.0, 2.5]
-    assert comparison.speedup_interval(base, cfg) == comparison.speedup_interval(base, cfg, 10_000, 20_240_601)
+    assert config_summary.speedup_interval(base, cfg) == config_summary.speedup_interval(base, cfg, 10_000, 20_240_601)
 
 
 def test_quality_metric_without_a_value_gets_no_change() -> None:
@@ -707,7 +707,7 @@ def test_label_and_config_read_from_their_own_fields() -> None:
 def test_profiled_false_is_not_profiled() -> None:
     r = rec("onnx", p50=1.0)
     r["profile"] = {"profiled": False, "tool": "perf"}
-    assert not comparison.is_profiled(r) and summarize([r])[0].label == "onnx"
+    assert not record_groups.is_profiled(r) and summarize([r])[0].label == "onnx"
 
 
 def test_model_name_skips_sections_without_a_path() -> None:
@@ -716,13 +716,13 @@ def test_model_name_skips_sections_without_a_path() -> None:
         "conversion": {"tool": "onnx2tf"},
         "options": {"threads": 2},
     }
-    assert comparison.model_name(r) == "model"
+    assert record_groups.model_name(r) == "model"
     r["model"] = {"path": "/m/SSD-X"}  # a name ending in X keeps it
-    assert comparison.model_name(r) == "SSD-X"
+    assert record_groups.model_name(r) == "SSD-X"
 
 
 def test_environment_differences_lists_every_package() -> None:
     a, b = _env(onnxruntime="1.18", numpy="1.26"), _env(onnxruntime="1.18", numpy="2.0")
-    assert comparison.environment_differences([a, b]) == [
+    assert record_groups.environment_differences([a, b]) == [
         "b1: onnx versions differs: numpy 1.26, onnxruntime 1.18 (1 run), numpy 2.0, onnxruntime 1.18 (1 run)"
     ]

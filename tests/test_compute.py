@@ -1,4 +1,4 @@
-"""Share of the board's peak (bench/peaks.py, bench/compute.py): the table is well formed and sourced, derived values
+"""Share of the board's peak (bench/peaks.py, bench/peak_share.py): the table is well formed and sourced, derived values
 equal their formulas (factors from LLVM's scheduling models, computed by hand here), peaks follow the board's reported
 clocks, a record's compute section equals the values computed here from the hand-counted operations and its own invoke p50, an
 unknown CPU gets the measured peak cached once per machine (never measured in the run), and a share above 100 % is
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import compute, cpupeak, machine, peaks
+from bench import cpupeak, peak_share, peaks
+from bench.boards import BOARDS
 from bench.config import RunConfig, Timing
 from bench.power.base import PowerOptions
 from tests.conftest import require
@@ -20,7 +21,7 @@ NO_POWER = PowerOptions(source="none", idle_s=0.0)
 
 
 def test_peaks_table_is_well_formed_and_sourced() -> None:
-    board_ids = {bid for _, bid in machine.BOARDS} | {"*"}
+    board_ids = {b.id for b in BOARDS} | {"*"}
     seen = set()
     for p in peaks.PEAKS:
         assert p.board in board_ids, p
@@ -74,7 +75,7 @@ def test_cpu_peaks_scale_with_the_boards_maximum_clock() -> None:
     rpi5 = {"board": {"id": "rpi5", "model": "Raspberry Pi 5 Model B Rev 1.0"}, "cpu": {"max_freq_mhz": 3000.0}}
     assert peaks.for_machine(rpi5, "cpu", "fp32").gops == pytest.approx(4 * 3.0 * 16)
     assert peaks.for_machine(rpi5, "cpu", "int8").gops == pytest.approx(4 * 3.0 * 64)
-    section = compute.section(_counts(), 0.5, rpi5, "cpu", {"precision": "fp32"})
+    section = peak_share.section(_counts(), 0.5, rpi5, "cpu", {"precision": "fp32"})
     assert section["peak_gops"] == pytest.approx(192.0) and section["peak_clock_mhz"] == 3000.0
 
 
@@ -101,7 +102,9 @@ def test_orin_gpu_peak_follows_the_power_mode_and_the_module() -> None:
     assert peaks.for_machine(small, "gpu", "int8").gops == pytest.approx(10000.0 * 1020 / 625)
     unknown = _orin(None, model="NVIDIA Jetson Orin Nano")
     assert peaks.for_machine(unknown, "gpu", "fp32") is None, "never a guess between the 4 GB and 8 GB module"
-    assert "4 GB or 8 GB" in compute.section(_counts(), 0.5, unknown, "gpu", {"precision": "fp32"})["peak_unavailable"]
+    assert (
+        "4 GB or 8 GB" in peak_share.section(_counts(), 0.5, unknown, "gpu", {"precision": "fp32"})["peak_unavailable"]
+    )
 
 
 def test_no_int8_peak_for_armv8_0_cpus_and_no_orin_nx_entry() -> None:
@@ -116,20 +119,20 @@ def _counts() -> dict:
 
 def test_section_is_precision_and_device_aware() -> None:
     rpi4 = {"board": {"id": "rpi4", "model": "Raspberry Pi 4 Model B"}, "cpu": {"max_freq_mhz": 1800.0}}
-    fp32 = compute.section(_counts(), 0.5, rpi4, "cpu", {"precision": "fp32"})
+    fp32 = peak_share.section(_counts(), 0.5, rpi4, "cpu", {"precision": "fp32"})
     assert fp32["gops_per_s"] == pytest.approx(2e6 / 0.5e-3 / 1e9)  # 4 GOP/s
     assert fp32["peak_gops"] == pytest.approx(4 * 1.8 * 8), "scaled to the reported 1.8 GHz"
     assert fp32["pct_of_peak"] == pytest.approx(100 * 4.0 / (4 * 1.8 * 8))
     assert fp32["peak_kind"] == "derived" and "cortex-a72 uses CortexA57Model" in fp32["peak_source"]
-    int8 = compute.section(_counts(), 0.5, rpi4, "cpu", {"precision": "int8"})
+    int8 = peak_share.section(_counts(), 0.5, rpi4, "cpu", {"precision": "int8"})
     assert int8["pct_of_peak"] is None and int8["peak_gops"] is None
     assert int8["peak_unavailable"].startswith("no int8 peak for this CPU")
-    tpu = compute.section(_counts(), 0.5, rpi4, "tpu", {"precision": "int8"})
+    tpu = peak_share.section(_counts(), 0.5, rpi4, "tpu", {"precision": "int8"})
     assert tpu["pct_of_peak"] == pytest.approx(100 * 4.0 / 4000.0) and tpu["peak_kind"] == "published"
     nano = {"board": {"id": "jetson-nano", "model": "NVIDIA Jetson Nano Developer Kit"}, "cpu": {}}
-    gpu = compute.section(_counts(), 0.5, nano, "gpu", {"precision": "fp16"})
+    gpu = peak_share.section(_counts(), 0.5, nano, "gpu", {"precision": "fp16"})
     assert gpu["peak_gops"] == 472.0 and gpu["device"] == "gpu"
-    missing = compute.section({"unavailable": "no graph"}, 0.5, nano, "gpu", {"precision": "fp16"})
+    missing = peak_share.section({"unavailable": "no graph"}, 0.5, nano, "gpu", {"precision": "fp16"})
     # no GOP/s without counts, but the peak the board is held against is still said
     assert {k: missing[k] for k in ("unavailable", "device", "precision", "peak_gops")} == {
         "unavailable": "no graph",
@@ -141,11 +144,11 @@ def test_section_is_precision_and_device_aware() -> None:
 
 
 def test_device_of_each_runtime() -> None:
-    assert compute.device_of("tensorrt", None, {}) == "gpu"
-    assert compute.device_of("coral", None, {}) == "tpu"
-    assert compute.device_of("tflite", "edgetpu", {}) == "tpu"
-    assert compute.device_of("onnx", None, {"providers": ["CUDAExecutionProvider"]}) == "gpu"
-    assert compute.device_of("tflite", "armnn", {}) == "cpu"
+    assert peak_share.device_of("tensorrt", None, {}) == "gpu"
+    assert peak_share.device_of("coral", None, {}) == "tpu"
+    assert peak_share.device_of("tflite", "edgetpu", {}) == "tpu"
+    assert peak_share.device_of("onnx", None, {"providers": ["CUDAExecutionProvider"]}) == "gpu"
+    assert peak_share.device_of("tflite", "armnn", {}) == "cpu"
 
 
 def test_measured_peak_only_for_cpus_the_table_does_not_know() -> None:
@@ -265,13 +268,13 @@ def _cmp_record(label: str, p50: float, compute_section: dict) -> dict:
 
 
 def test_report_shows_gops_and_share_of_peak() -> None:
-    from bench import comparison, report
+    from bench import config_summary, report
 
     rpi4 = {"board": {"id": "rpi4", "model": "Raspberry Pi 4 Model B"}, "cpu": {}}
-    fp32 = compute.section(_counts(), 0.5, rpi4, "cpu", {"precision": "fp32"})
-    int8 = compute.section(_counts(), 0.25, rpi4, "cpu", {"precision": "int8"})
+    fp32 = peak_share.section(_counts(), 0.5, rpi4, "cpu", {"precision": "fp32"})
+    int8 = peak_share.section(_counts(), 0.25, rpi4, "cpu", {"precision": "int8"})
     recs = [_cmp_record("onnx", 0.5, fp32), _cmp_record("tflite-int8", 0.25, int8)]
-    by_label = {s.label: s for s in comparison.summarize(recs)}
+    by_label = {s.label: s for s in config_summary.summarize(recs)}
     assert by_label["onnx"].gops_per_s == pytest.approx(4.0)  # 2e6 ops / 0.5 ms
     assert by_label["onnx"].pct_of_peak == pytest.approx(100 * 4.0 / 48.0)
     assert by_label["tflite-int8"].pct_of_peak is None
@@ -284,18 +287,18 @@ def test_report_shows_gops_and_share_of_peak() -> None:
 
 def test_a_share_above_100_percent_is_an_error_naming_its_cause() -> None:
     """2e6 ops in 0.01 ms = 200 GOP/s on a 48 GOP/s Pi 4: 417 %, impossible; never printed as a share."""
-    from bench import comparison, report
+    from bench import config_summary, report, report_tables
 
     rpi4 = {"board": {"id": "rpi4", "model": "Raspberry Pi 4 Model B"}, "cpu": {"max_freq_mhz": 1500.0}}
-    c = compute.section(_counts(), 0.01, rpi4, "cpu", {"precision": "fp32"})
+    c = peak_share.section(_counts(), 0.01, rpi4, "cpu", {"precision": "fp32"})
     assert c["gops_per_s"] == pytest.approx(200.0) and c["pct_of_peak"] is None
     assert c["peak_error"].startswith("above 100% of the peak (417% of a derived peak) is impossible")
     assert "edgebench peaks" in c["peak_error"]
-    measured = compute.over_peak_error(352.0, peaks.MEASURED)
+    measured = peak_share.over_peak_error(352.0, peaks.MEASURED)
     assert "352%" in measured and "edgebench peaks --measure` on an idle machine" in measured
     recs = [_cmp_record("onnx", 0.01, c)]
-    (s,) = comparison.summarize(recs)
+    (s,) = config_summary.summarize(recs)
     assert s.pct_of_peak is None and s.peak_error.startswith("above 100% of the peak (417%")
     text = report.render(recs, "markdown")
     assert "200 (peak error)" in text and "417%" in text and "(417" not in text.replace("(417% of a", "")
-    assert report.gops_text(200.0, None, "x") == "200 (peak error)"
+    assert report_tables.gops_text(200.0, None, "x") == "200 (peak error)"

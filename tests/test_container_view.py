@@ -107,14 +107,14 @@ def test_a_device_name_that_is_not_a_gpu_is_not_taken(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("l4t", [35, 34, None])
 def test_a_jetpack5_orin_is_not_given_the_jetpack6_image(l4t: object) -> None:
-    from bench.errors import LauncherError
+    from launcher.errors import LauncherError
 
     with pytest.raises(LauncherError, match=f"L4T R{l4t}" if l4t else "L4T release unknown"):
         detect.detect("NVIDIA Jetson AGX Orin Developer Kit", [], l4t)  # type: ignore[arg-type]
 
 
 def test_a_jetpack5_tree_is_refused_by_auto(tmp_path: Path) -> None:
-    from bench.errors import LauncherError
+    from launcher.errors import LauncherError
 
     root = tmp_path / "orin-r35"
     shutil.copytree(FIXTURES / "jetson-orin/idle", root, symlinks=True)

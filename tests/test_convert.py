@@ -1,4 +1,4 @@
-"""Conversion with real converters on real trained models (issue 3). No converter is mocked.
+"""Conversion with real converters on real trained models. No converter is mocked.
 
 Models: the digits CNN and the diabetes MLP from conftest (PyTorch, trained there), a Keras CNN trained
 here on the same digits (NHWC), and tiny hand-built ONNX graphs for the layout and failure cases.
@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from bench import formats
-from bench.convert import convert, convert_for, fidelity
+from bench.convert import fidelity
 from bench.convert.options import ConvertOptions
+from bench.convert.pipeline import convert, convert_for
 from bench.errors import (
     BenchError,
     ConversionError,

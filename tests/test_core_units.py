@@ -637,14 +637,9 @@ def test_harness_timed_setup_load_and_phases(clock: FakeClock) -> None:
     opts = RuntimeOptions(threads=3)
     assert harness.timed_load(rt, Path("m.onnx"), opts) == 7 and rt.loaded == [(Path("m.onnx"), opts)]
     phases: list = []
-    listeners = getattr(harness, "PHASE_LISTENERS", None)
-    if listeners is not None:
-        listeners.append(phases.append)
-        try:
-            harness.measure(rt, data.adapt(np.ones((2, 2)), F32), Timing(0, 0, 1, 0, 60))
-        finally:
-            listeners.remove(phases.append)
-        assert phases == ["warm-up", "measure"]
+    with harness.listening(phases.append):
+        harness.measure(rt, data.adapt(np.ones((2, 2)), F32), Timing(0, 0, 1, 0, 60))
+    assert phases == ["warm-up", "measure"] and phases.append not in harness.listeners()
 
 
 # ---------- metrics: every branch, exact keys and messages ----------

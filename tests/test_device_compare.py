@@ -3,7 +3,7 @@
 `--artifacts DIR`), and `launcher compare --device rpi5` chains the two (host image, then the device image).
 
 * argv and plan: each bad artifact is one line, exit 2, nothing written (in-process, no conversion); the launcher's
-  job chain as a contract test with a fake ``launcher.run.run``.
+  job chain as a contract test with a fake ``launcher.container.run``.
 * native, real onnx2tf: the int8 file the conversion step made, measured with --artifact; the compare id.
 * Docker: `launcher compare --device rpi5 --emulate` on the digits ONNX model converts in the host amd64 image and
   measures onnx, tflite and tflite-int8 in the arm64 rpi image under qemu (timings there say nothing about a Pi).
@@ -135,11 +135,12 @@ def test_tensorrt_preset_given_an_onnx_file_still_builds_its_engine_at_the_prese
 def test_contract_launcher_compare_on_a_device_converts_in_host_first_then_hands_the_folder_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Contract test: launcher.run.run replaced by a fake that records the jobs (and "converts" by writing the
+    """Contract test: launcher.container.run replaced by a fake that records the jobs (and "converts" by writing the
     manifest), so every branch (reuse, --no-host-convert, DOCKER_HOST) is cheap. Through the real engine:
     test_launcher_compare_on_rpi5_converts_in_host_and_measures_every_preset below."""
     from launcher import cli as lcli
-    from launcher.run import Outcome
+    from launcher import workflows
+    from launcher.container import Outcome
 
     jobs: list = []
     clients: list = []
@@ -151,22 +152,22 @@ def test_contract_launcher_compare_on_a_device_converts_in_host_first_then_hands
             (job.collect[0][1] / MANIFEST).write_text("{}")
         return Outcome(0, [], "img")
 
-    monkeypatch.setattr(lcli, "run", fake_run)
+    monkeypatch.setattr(workflows, "run", fake_run)
     extra = ["--configs", "onnx,tflite", "--rounds", "1"]
     argv = ["compare", "--device", "rpi5", "--emulate", str(ONNX), str(DATA), "--results", str(tmp_path / "r.jsonl")]
     assert lcli.main([*argv, "--converted", str(tmp_path / "conv"), "--", *extra]) == 0
     host, device = jobs
     assert host.profile.name == "host" and not host.emulate and host.image is None
-    assert host.bench_argv[-3:] == ("--convert-only", "--convert-output", lcli.CONVERTED_IN_CONTAINER)
-    assert host.collect[0][0] == lcli.CONVERTED_IN_CONTAINER
+    assert host.bench_argv[-3:] == ("--convert-only", "--convert-output", workflows.CONVERTED_IN_CONTAINER)
+    assert host.collect[0][0] == workflows.CONVERTED_IN_CONTAINER
     assert device.profile.name == "rpi5" and device.emulate
     assert device.bench_argv[-2:] == ("--artifacts", str(tmp_path / "conv")) and tmp_path / "conv" in device.inputs
     assert not list(tmp_path.glob(".conv-*"))  # the staging folder became the folder
     jobs.clear()  # again (e.g. --resume): the complete folder is reused, no second conversion
     assert lcli.main([*argv, "--converted", str(tmp_path / "conv"), "--", *extra, "--resume"]) == 0
     assert [j.profile.name for j in jobs] == ["rpi5"]
-    cargv, inputs, _ = lcli.compare_argv(ONNX, DATA, extra)
-    assert lcli.conversion_key(cargv, inputs) == lcli.conversion_key([*cargv, "--resume"], inputs)
+    cargv, inputs, _ = workflows.compare_argv(ONNX, DATA, extra)
+    assert workflows.conversion_key(cargv, inputs) == workflows.conversion_key([*cargv, "--resume"], inputs)
     jobs.clear()  # --no-host-convert: the device image converts what it can, as before
     assert lcli.main([*argv, "--no-host-convert", "--", *extra]) == 0
     assert [j.profile.name for j in jobs] == ["rpi5"] and "--artifacts" not in jobs[0].bench_argv
@@ -175,7 +176,7 @@ def test_contract_launcher_compare_on_a_device_converts_in_host_first_then_hands
     clients.clear()
     here = object()
     monkeypatch.setenv("DOCKER_HOST", "ssh://pi@board")
-    monkeypatch.setattr(lcli, "local_engine", lambda: here)
+    monkeypatch.setattr(workflows, "local_engine", lambda: here)
     assert lcli.main([*argv, "--converted", str(tmp_path / "conv2"), "--", *extra]) == 0
     assert [j.profile.name for j in jobs] == ["host", "rpi5"] and clients == [here, None]
     assert jobs[0].engine_local is True and jobs[1].engine_local is None

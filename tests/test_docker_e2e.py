@@ -3,7 +3,7 @@
 (EMULATE=1 / --emulate), with an outer timeout on every run.
 
 Locally these skip without Docker (or without root for debootstrap); under CI=true they fail instead.
-Tests are ordered cheapest-image first; the arm64 host image (needed by nobody here, built because the issue asks for
+Tests are ordered cheapest-image first; the arm64 host image (needed by nobody here, built because the images are made for
 both platforms) comes last.
 """
 

@@ -134,6 +134,24 @@ def test_record_schema_page_lists_every_field_of_the_record_types_with_its_versi
     assert f"is {records.SCHEMA_VERSION}" in (DOCS / "record.md").read_text()
 
 
+def _section_rows(section: str) -> set:
+    """The fields of docs/record.md's ``section.*`` tables (field | type | meaning)."""
+    text = (DOCS / "record.md").read_text()
+    return set(re.findall(rf"^\| `{section}\.(\w+)` \|", text, re.M))
+
+
+def test_record_schema_page_lists_the_compare_and_fleet_sections_as_they_are_written() -> None:
+    from types import SimpleNamespace
+
+    from launcher.fleet.boards import _fleet_section
+    from tests.test_compare import COMPARE_KEYS  # checked there against the records a real compare writes
+
+    assert _section_rows("compare") == COMPARE_KEYS
+    board = SimpleNamespace(name="nano-1", profile="jetson-nano")
+    written = _fleet_section(SimpleNamespace(id="0123456789abcdef"), board, {"id": "X"})  # type: ignore[arg-type]
+    assert _section_rows("fleet") == set(written)
+
+
 # --- getting started: every command block runs in a test or needs a board -----------------------------------------
 
 _ANNOTATION = re.compile(r"<!-- (runs in: (tests/\S+\.py)::(\w+)|needs a board|not a command: [^>]+) -->")

@@ -101,7 +101,7 @@ def test_int8_pt2e_keeps_top1_and_says_int8(digits_state_dict, digits_npz, digit
 
 
 def test_onnx_and_torchscript_sources(digits_onnx, digits_torchscript, digits_npz, cache):
-    from bench.convert import convert_for
+    from bench.convert.pipeline import convert_for
     from bench.runtimes.base import RuntimeOptions
 
     for model, fmt, tools in (
@@ -125,7 +125,7 @@ def test_onnx_and_torchscript_sources(digits_onnx, digits_torchscript, digits_np
 
 def test_keras_source_through_onnx(keras_digits, cache):
     require("tf2onnx")
-    from bench.convert import convert_for
+    from bench.convert.pipeline import convert_for
     from bench.runtimes.base import RuntimeOptions
 
     model, data = keras_digits
@@ -199,7 +199,7 @@ def ten_features(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_unsupported_onnx_operator_is_one_line_naming_it(tmp_path, ten_features, cache):
-    from bench.convert import convert_for
+    from bench.convert.pipeline import convert_for
     from bench.runtimes.base import RuntimeOptions
 
     with pytest.raises(ConversionError) as err:
@@ -218,7 +218,7 @@ def test_unsupported_onnx_operator_is_one_line_naming_it(tmp_path, ten_features,
 
 def test_data_dependent_branch_is_one_line_naming_the_line(tmp_path, ten_features, cache):
     torch = require("torch")
-    from bench.convert import convert_for
+    from bench.convert.pipeline import convert_for
     from bench.runtimes.base import RuntimeOptions
 
     cls = tmp_path / "branchy.py"
@@ -244,7 +244,7 @@ def test_data_dependent_branch_is_one_line_naming_the_line(tmp_path, ten_feature
 
 def test_compare_records_the_refusal_and_goes_on(tmp_path, ten_features, cache):
     from bench.compare import plan as compare_plan
-    from bench.compare import run as compare_run
+    from bench.compare import rounds as compare_rounds
 
     model = _hardmax_onnx(tmp_path / "hardmax.onnx")
     template = RunConfig(
@@ -257,7 +257,7 @@ def test_compare_records_the_refusal_and_goes_on(tmp_path, ten_features, cache):
         convert=ConvertOptions(cache_dir=cache),
     )
     plan = compare_plan.make_plan(template, ["onnx", "executorch"], protocol=compare_plan.Protocol(rounds=1))
-    records = {r.compare["config"]: r for r in compare_run.execute(plan, live=False, isolated=False)}
+    records = {r.compare["config"]: r for r in compare_rounds.execute(plan, live=False, isolated=False)}
     assert records["onnx"].status == "ok"
     assert records["executorch"].status == "error" and "ONNX operator Hardmax" in records["executorch"].error
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2
@@ -283,7 +283,7 @@ def test_onnx_reshape_squeeze_pad_with_constant_shapes(tmp_path, cache):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from bench.convert import convert_for
+    from bench.convert.pipeline import convert_for
     from bench.runtimes.base import RuntimeOptions
 
     nodes = [

@@ -192,7 +192,7 @@ def test_plan_order_id_and_what_resume_skips(tmp_path: Path) -> None:
 
 
 def test_summary_names_the_boards_that_completed(tmp_path: Path) -> None:
-    from launcher.fleet.run import BoardResult
+    from launcher.fleet.boards import BoardResult
     from launcher.fleet.summary import render
 
     text = render(
@@ -210,7 +210,7 @@ def test_summary_names_the_boards_that_completed(tmp_path: Path) -> None:
 def _fleet(*args: str, env: Dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """`edgebench fleet ARGS` the way a user runs it (the console script's module, from the repository)."""
     return subprocess.run(
-        [sys.executable, "-m", "bench", "fleet", *args],
+        [sys.executable, "-m", "launcher.console", "fleet", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -432,7 +432,7 @@ def _run(
     inv: Path, results: Path, cache: Path, sshd: Sshd, *extra: str, rounds: int = 2, configs: str = CONFIGS
 ) -> subprocess.Popen:
     cmd = [
-        sys.executable, "-m", "bench", "fleet", "run", str(inv), str(MODEL), str(DATA), "--configs", configs,
+        sys.executable, "-m", "launcher.console", "fleet", "run", str(inv), str(MODEL), str(DATA), "--configs", configs,
         "--rounds", str(rounds), "--seed", "7", "--results", str(results), "--work", str(results.parent / "work"),
         "--cache-dir", str(cache), *extra, "--", *QUICK,
     ]  # fmt: skip

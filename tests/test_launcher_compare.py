@@ -13,12 +13,13 @@ from typing import Any, Dict, List
 
 import pytest
 
-from bench.errors import LauncherError
 from launcher import profiles
-from launcher.cli import COMPARE_TIMEOUT_S, build_parser, compare_argv
+from launcher.cli import COMPARE_TIMEOUT_S, build_parser
+from launcher.container import RESULTS_IN_CONTAINER, Job, run
+from launcher.errors import LauncherError
 from launcher.make_bench import check_compare, experiment_steps, report_argv, zoo_argv
 from launcher.make_bench import compare_argv as make_compare_argv
-from launcher.run import RESULTS_IN_CONTAINER, Job, run
+from launcher.workflows import compare_argv
 from tests.conftest import require
 
 PY = "/venv/bin/python"

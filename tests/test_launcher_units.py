@@ -14,11 +14,11 @@ from typing import Any, Dict, List
 
 import pytest
 
-from bench.errors import LauncherError
 from launcher import detect, profiles
-from launcher.cli import bench_argv
+from launcher.container import Job, collect_records, container_options, image_candidates, inputs_tar, plan_inputs
+from launcher.errors import LauncherError
 from launcher.make_bench import build_argv, check
-from launcher.run import Job, collect_records, container_options, image_candidates, inputs_tar, plan_inputs
+from launcher.workflows import bench_argv
 from tests.conftest import require
 
 PY = "/venv/bin/python"
@@ -192,10 +192,10 @@ def test_foreign_architecture_needs_explicit_emulation(monkeypatch: pytest.Monke
 
 def test_coral_gets_the_usb_bus_not_privileged_and_jetson_the_nvidia_runtime() -> None:
     coral = _opts(Job(profile=profiles.PROFILES["rpi-coral"], bench_argv=("selfcheck",)), engine="arm64")
-    assert [m["Source"] for m in coral["mounts"]] == ["/dev/bus/usb"]
+    assert [m["Source"] for m in coral["mounts"]] == ["/dev/bus/usb", "edgebench-cache-rpi-coral"]
     assert coral["device_cgroup_rules"] == ["c 189:* rmw"]
     cpu_only = _opts(Job(profile=profiles.PROFILES["rpi-coral"], bench_argv=("x",), accelerator=False), "arm64")
-    assert cpu_only["mounts"] == [] and "device_cgroup_rules" not in cpu_only
+    assert [m["Type"] for m in cpu_only["mounts"]] == ["volume"] and "device_cgroup_rules" not in cpu_only
     assert _opts(Job(profile=profiles.PROFILES["jetson-nano"], bench_argv=("x",)), "arm64")["runtime"] == "nvidia"
 
 
@@ -210,6 +210,6 @@ def test_bind_mode_needs_a_local_engine(monkeypatch: pytest.MonkeyPatch) -> None
 def test_launcher_imports_no_ml_framework() -> None:
     import subprocess
 
-    code = "import sys, launcher.cli, launcher.run, launcher.make_bench; bad = {'numpy', 'torch', 'tensorflow', 'onnxruntime'} & set(sys.modules); print(sorted(bad)); sys.exit(bool(bad))"
+    code = "import sys, launcher.cli, launcher.container, launcher.make_bench; bad = {'numpy', 'torch', 'tensorflow', 'onnxruntime'} & set(sys.modules); print(sorted(bad)); sys.exit(bool(bad))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -26,8 +26,12 @@ from .docker_helpers import ensure_image, read_jsonl, run_launcher
 ONNX, DATA = models.DIGITS_ONNX, models.DIGITS_TEST_DATA
 FAST = ["--warmup-runs", "1", "--warmup-min-s", "0", "--min-runs", "5", "--min-time-s", "0", "--max-time-s", "300"]
 
-#: the presets this test measures on the emulated Pi. MERGE NOTE for the lead: extend with "executorch" and
-#: "executorch-int8" once their runtime module is on the same branch (their images lines are already in rpi's).
+#: the presets this test measures on the emulated Pi. Not the executorch ones: ExecuTorch's pybindings link
+#: libtorch (executorch 1.5.1 aarch64 wheel, extension/pybindings/_C.so NEEDED libtorch_python, libtorch, libtorch_cpu,
+#: libc10), and the only aarch64 torch 2.13.0 wheel a registry here serves is PyPI's CUDA build, whose libtorch_cpu.so
+#: itself needs libcudart.so.13 and libcupti.so.13 (so `--no-deps` fails at `import torch`) and whose declared
+#: dependencies are about 3 GB of nvidia-* wheels; the test images therefore build the rpi image with WITH_TORCH=0.
+#: The rpi image built with torch (PyTorch's CPU index, the default) requires executorch in its selfcheck.
 NEW_PRESETS = ("ncnn", "ncnn-fp16", "openvino", "openvino-int8")
 
 

@@ -220,7 +220,7 @@ def test_edge_tpu_model_counts_the_model_it_was_compiled_from(tmp_path: Path) ->
     tf = require("tensorflow")
     require("ai_edge_litert")
     require("onnx")
-    from bench import compute, formats, models
+    from bench import formats, models, peak_share
 
     @tf.function(input_signature=[tf.TensorSpec([1, 1024], tf.float32)])
     def tail(x: object) -> object:
@@ -232,10 +232,10 @@ def test_edge_tpu_model_counts_the_model_it_was_compiled_from(tmp_path: Path) ->
     assert opcount.count(remainder)["macs"] == 1024 * 10, "the remainder alone"
     chain = {"chain": [{"from": "onnx", "to": "tflite", "artifact": str(models.DIGITS_TFLITE_INT8)},
                        {"from": "tflite", "to": "edgetpu-tflite", "artifact": str(remainder)}]}  # fmt: skip
-    res = compute.count_ops(None, remainder, formats.EDGETPU_TFLITE, chain)
+    res = peak_share.count_ops(None, remainder, formats.EDGETPU_TFLITE, chain)
     digits = 8 * 32 * 32 * 9 + 16 * 16 * 16 * 72 + 16 * 8 * 8 * 10
     assert res["macs"] == digits and res["source"] == "tflite graph (of the model it was converted from)"
-    alone = compute.count_ops(None, remainder, formats.EDGETPU_TFLITE, {})
+    alone = peak_share.count_ops(None, remainder, formats.EDGETPU_TFLITE, {})
     assert "edgetpu-custom-op" in alone["unavailable"], "no source at hand: unavailable, never the remainder"
 
 

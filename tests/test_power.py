@@ -380,7 +380,7 @@ def test_report_shows_energy_and_environment_differences(tmp_path: Path, meter: 
     require("rich")
     from rich.console import Console
 
-    from bench import comparison, report, runner
+    from bench import record_groups, report, runner
 
     record = runner.run(_digits_config(tmp_path, power=PowerOptions(cmd=meter, idle_s=0.3))).to_dict()
     other = json_copy(record)
@@ -391,11 +391,11 @@ def test_report_shows_energy_and_environment_differences(tmp_path: Path, meter: 
     text = console.export_text()
     mj = record["energy"]["energy_mj_per_inference"]
     assert f"energy {mj:.4g} mJ/inference (0 above idle), 4.25 W, idle 4.25 W; measured: cmd" in text
-    diffs = comparison.environment_differences([record, other])
+    diffs = record_groups.environment_differences([record, other])
     assert len(diffs) == 2 and "CPU governor differs" in diffs[0] and "(1 run)" in diffs[0]
     assert "onnx versions differs" in diffs[1] and "onnxruntime 0.0-other (1 run)" in diffs[1]
     assert f"ENVIRONMENT DIFFERS, {diffs[0]}" in text
-    assert comparison.environment_differences([record, json_copy(record)]) == []
+    assert record_groups.environment_differences([record, json_copy(record)]) == []
     md = report.render([record], "markdown")
     assert f"energy {mj:.4g} mJ/inference" in md
 
@@ -438,7 +438,7 @@ def test_container_spec_mounts_present_sensors_read_only_and_adds_vcio_read_only
 
     require("docker")
     from launcher import devices, profiles
-    from launcher.run import Job, container_options
+    from launcher.container import Job, container_options
 
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     tree = tmp_path / "ina3221"

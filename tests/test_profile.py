@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 import pytest
 
-from bench import comparison, profile
+from bench import config_summary, profile
 from bench.config import RunConfig, Timing
 from bench.power.base import PowerOptions
 from tests.conftest import require
@@ -136,7 +136,7 @@ def _record(label: str, p50: float, profiled: bool) -> Dict[str, Any]:
 
 def test_comparison_keeps_profiled_records_apart() -> None:
     recs = [_record("onnx", 1.0, False), _record("onnx", 3.0, True), _record("tflite", 0.5, False)]
-    out = {s.label: s for s in comparison.summarize(recs)}
+    out = {s.label: s for s in config_summary.summarize(recs)}
     assert set(out) == {"onnx", "onnx (profiled)", "tflite"}
     assert out["onnx"].p50_ms == 1.0 and out["onnx (profiled)"].p50_ms == 3.0, "never pooled"
     assert out["tflite"].speedup == pytest.approx(2.0)

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 import pytest
 
-from bench import comparison, report
+from bench import config_summary, record_groups, report, report_tables, report_text
 from bench.records import Latency, RunRecord, append_jsonl, read_records
 from tests.conftest import require, run_cli
 
@@ -113,7 +113,9 @@ def samples(seed: int, n: int, scale: float = 1.0) -> List[float]:
     return [scale * rng.lognormvariate(0.0, 0.25) for _ in range(n)]
 
 
-def one(summaries: List[comparison.ConfigSummary], label: str, board: str = "generic") -> comparison.ConfigSummary:
+def one(
+    summaries: List[config_summary.ConfigSummary], label: str, board: str = "generic"
+) -> config_summary.ConfigSummary:
     (s,) = [s for s in summaries if s.label == label and s.board == board]
     return s
 
@@ -124,10 +126,10 @@ def one(summaries: List[comparison.ConfigSummary], label: str, board: str = "gen
 def test_identical_samples_give_speedup_1_not_significant() -> None:
     raw = samples(1, 301)
     recs = [make_record("pytorch", raw, model_sha="src"), make_record("onnx", raw)]
-    s = one(comparison.summarize(recs), "onnx")
+    s = one(config_summary.summarize(recs), "onnx")
     assert s.speedup == 1.0 and s.ci_low is not None and s.ci_low < 1.0 < s.ci_high
-    assert s.significant is False and "not significant" in report.notes_text(s)
-    base = one(comparison.summarize(recs), "pytorch")
+    assert s.significant is False and "not significant" in report_tables.notes_text(s)
+    base = one(config_summary.summarize(recs), "pytorch")
     assert base.is_baseline and base.speedup == 1.0 and base.significant is None
 
 
@@ -135,11 +137,11 @@ def test_two_times_apart_is_about_2_and_significant() -> None:
     raw = samples(2, 400)
     recs = [make_record("pytorch", raw, model_sha="src"), make_record("tflite", [v / 2 for v in raw])]
     recs.append(make_record("onnx", [v * 2 for v in raw]))
-    out = comparison.summarize(recs)
+    out = config_summary.summarize(recs)
     fast, slow = one(out, "tflite"), one(out, "onnx")
     assert fast.speedup == pytest.approx(2.0, rel=1e-3) and fast.significant is True and fast.ci_low > 1.5
     assert slow.speedup == pytest.approx(0.5, rel=1e-3) and slow.significant is True and slow.ci_high < 1.0
-    assert fast.best and not slow.best and "best" in report.notes_text(fast)
+    assert fast.best and not slow.best and "best" in report_tables.notes_text(fast)
 
 
 def test_speedup_and_interval_equal_values_computed_from_raw_samples() -> None:
@@ -147,7 +149,7 @@ def test_speedup_and_interval_equal_values_computed_from_raw_samples() -> None:
     rounds_cfg = [samples(20 + r, 151, 0.8) for r in range(3)]
     recs = [make_record("pytorch", raw, rnd=r, model_sha="src") for r, raw in enumerate(rounds_base)]
     recs += [make_record("onnx", raw, rnd=r) for r, raw in enumerate(rounds_cfg)]
-    s = one(comparison.summarize(recs), "onnx")
+    s = one(config_summary.summarize(recs), "onnx")
     # the raw samples as the records store them (integer ns), pooled over rounds
     base = np.sort(np.concatenate([np.round(np.array(x) * 1e6) / 1e6 for x in rounds_base]))
     cfg = np.sort(np.concatenate([np.round(np.array(x) * 1e6) / 1e6 for x in rounds_cfg]))
@@ -166,31 +168,31 @@ def test_speedup_and_interval_equal_values_computed_from_raw_samples() -> None:
 
 def test_median_of_round_medians_and_spread() -> None:
     recs = [make_record("pytorch", [v] * 9, rnd=r) for r, v in enumerate([1.0, 3.0, 2.0])]
-    s = one(comparison.summarize(recs), "pytorch")
+    s = one(config_summary.summarize(recs), "pytorch")
     assert s.round_p50_ms == pytest.approx([1.0, 3.0, 2.0]) and s.p50_ms == pytest.approx(2.0)
     assert s.spread_ms == pytest.approx(2.0) and s.records == s.ok_records == 3
 
 
 def test_without_raw_samples_no_interval_and_said_so() -> None:
     recs = [make_record("pytorch", [2.0] * 5, keep_raw=False), make_record("onnx", [1.0] * 5, keep_raw=False)]
-    s = one(comparison.summarize(recs), "onnx")
+    s = one(config_summary.summarize(recs), "onnx")
     assert s.speedup == pytest.approx(2.0) and s.ci_low is None and s.significant is None
-    assert any("--no-raw" in n for n in s.notes) and report.speedup_text(s) == "2.00x (no CI)"
+    assert any("--no-raw" in n for n in s.notes) and report_tables.speedup_text(s) == "2.00x (no CI)"
     assert s.p10_ms is None and s.raw_samples == 0
 
 
 def test_quality_change_against_source_model_run_and_random_weights() -> None:
     recs = [make_record("onnx", [1.0], accuracy=0.95), make_record("pytorch", [2.0], accuracy=0.97, model_sha="src")]
     recs.append(make_record("tflite-int8", [0.5], accuracy=0.96))
-    out = comparison.summarize(recs, baseline="onnx")
+    out = config_summary.summarize(recs, baseline="onnx")
     assert one(out, "onnx").is_baseline and one(out, "pytorch").speedup == pytest.approx(0.5)
     int8 = one(out, "tflite-int8")
     assert int8.quality_reference == "pytorch" and int8.quality_delta == pytest.approx(-0.01)
-    assert report.summary_quality_text(int8) == "96.00% (-1.00)"
+    assert report_tables.summary_quality_text(int8) == "96.00% (-1.00)"
     zoo_recs = [make_record("onnx", [1.0], accuracy=0.1, not_meaningful=True)]
-    zoo = comparison.summarize(zoo_recs)
-    assert zoo[0].quality is None and report.summary_quality_text(zoo[0]) == "not meaningful (random weights)"
-    md = report.markdown_text(zoo_recs, zoo, wide=True)  # wide: the runs table too
+    zoo = config_summary.summarize(zoo_recs)
+    assert zoo[0].quality is None and report_tables.summary_quality_text(zoo[0]) == "not meaningful (random weights)"
+    md = report_text.markdown_text(zoo_recs, zoo, wide=True)  # wide: the runs table too
     assert md.count("not meaningful (random weights)") == 2 and "0.1000" not in md and "10.00%" not in md
 
 
@@ -198,11 +200,11 @@ def test_failed_config_keeps_its_error_text() -> None:
     recs = [make_record("pytorch", [1.0]), make_record("coral", [], status="error", error="no Edge TPU found")]
     recs.append(make_record("onnx", [1.0], rnd=0))
     recs.append(make_record("onnx", [], rnd=1, status="error", error="killed"))
-    out = comparison.summarize(recs)
+    out = config_summary.summarize(recs)
     coral, onnx = one(out, "coral"), one(out, "onnx")
     assert coral.status == "error" and coral.errors == ["no Edge TPU found"] and coral.p50_ms is None
     assert onnx.status == "partial" and onnx.errors == ["killed"] and "1 of 2 runs failed" in onnx.notes
-    assert "generic coral: error: no Edge TPU found" in report.footnotes(out)
+    assert "generic coral: error: no Edge TPU found" in report_tables.footnotes(out)
 
 
 # --- report formats -------------------------------------------------------------------------------------
@@ -279,9 +281,9 @@ def test_emulated_and_throttled_are_marked() -> None:
     rec = make_record("onnx", [1.0, 2.0])
     rec["machine"]["emulated"] = True
     rec["machine"]["state"]["throttled"] = True
-    s = comparison.summarize([rec])[0]
-    assert "EMULATED" in report.notes_text(s) and "THROTTLED" in report.notes_text(s)
-    assert report.rows([rec], wide=False)[0][-1] == "ok EMULATED THROTTLED"
+    s = config_summary.summarize([rec])[0]
+    assert "EMULATED" in report_tables.notes_text(s) and "THROTTLED" in report_tables.notes_text(s)
+    assert report_tables.rows([rec], wide=False)[0][-1] == "ok EMULATED THROTTLED"
 
 
 def test_old_v1_record_without_compare_still_reports(tmp_path: Path) -> None:
@@ -304,7 +306,7 @@ def test_plot_writes_png_with_one_bar_per_config_and_both_boards(two_boards: Lis
     from bench import plots
 
     records = [r for f in two_boards for r in read_records(f)]
-    figs = plots.charts(records, comparison.summarize(records))
+    figs = plots.charts(records, config_summary.summarize(records))
     ax = figs["digits_cnn_latency"].axes[0]
     containers = [c for c in ax.containers if c.__class__.__name__ == "BarContainer"]
     assert [c.get_label() for c in containers] == ["generic", "rpi5"]  # both boards in one plot
@@ -351,11 +353,11 @@ def test_accelerator_chart_holds_only_accelerator_presets() -> None:
 
     recs = [make_record(c, samples(i, 30)) for i, c in enumerate(("pytorch", "coral", "tensorrt-fp16"))]
     recs.append(make_record("tensorrt-int8", [], status="error", error="no calibration data"))
-    fig = plots.accelerator_chart(comparison.summarize(recs), "m")
+    fig = plots.accelerator_chart(config_summary.summarize(recs), "m")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["coral", "tensorrt-fp16", "tensorrt-int8"]
     assert len(ax.containers[0].patches) == 2 and [t.get_text() for t in ax.texts].count("failed") == 1
-    assert plots.accelerator_chart(comparison.summarize(recs[:1]), "m") is None
+    assert plots.accelerator_chart(config_summary.summarize(recs[:1]), "m") is None
 
 
 def test_pareto_front() -> None:
@@ -380,14 +382,14 @@ def test_run_chart_over_time_and_histogram() -> None:
 def test_accelerator_names_are_presets() -> None:
     from bench.compare.presets import PRESETS
 
-    assert set(comparison.ACCELERATOR_PRESETS) <= set(PRESETS)
+    assert set(config_summary.accelerator_presets()) <= set(PRESETS)
 
 
 def test_configs_in_the_users_order_baseline_first() -> None:
     recs = [make_record(c, [1.0 + i]) for i, c in enumerate(("tflite", "onnx", "pytorch"))]
     for r in recs:
         r["compare"]["labels"] = ["onnx", "pytorch", "tflite"]
-    assert [s.label for s in comparison.summarize(recs)] == ["pytorch", "onnx", "tflite"]
+    assert [s.label for s in config_summary.summarize(recs)] == ["pytorch", "onnx", "tflite"]
 
 
 def test_bad_report_arguments_are_one_line_errors(two_boards: List[Path], tmp_path: Path) -> None:
@@ -402,10 +404,10 @@ def test_bad_report_arguments_are_one_line_errors(two_boards: List[Path], tmp_pa
 
 def test_failed_baseline_says_why_there_is_no_speedup() -> None:
     recs = [make_record("pytorch", [], status="error", error="no torch"), make_record("onnx", samples(1, 20))]
-    onnx = one(comparison.summarize(recs), "onnx")
+    onnx = one(config_summary.summarize(recs), "onnx")
     assert onnx.speedup is None and "no speedup: the baseline pytorch has no ok run" in onnx.notes
     ok = one(
-        comparison.summarize([make_record("pytorch", samples(2, 20)), make_record("onnx", samples(1, 20))]), "onnx"
+        config_summary.summarize([make_record("pytorch", samples(2, 20)), make_record("onnx", samples(1, 20))]), "onnx"
     )
     assert "B=10000" in ok.interval_method and "seed=20240601" in ok.interval_method
 
@@ -418,7 +420,7 @@ def test_summary_fields_come_from_the_records() -> None:
     recs[0]["compare"]["conversion_s"] = 4.0
     for r in recs:
         r["fleet"] = {"board": "pi-lab-3"}
-    s = comparison.summarize(recs)[0]
+    s = config_summary.summarize(recs)[0]
     pooled = np.round(np.array(raw + [2 * v for v in raw]) * 1e6) / 1e6
     assert (s.board, s.model, s.raw_samples) == ("pi-lab-3", "digits_cnn", 202)
     assert s.p10_ms == pytest.approx(np.percentile(pooled, 10)) and s.p90_ms == pytest.approx(np.percentile(pooled, 90))
@@ -433,7 +435,7 @@ def test_runs_outside_a_compare_are_grouped_by_what_ran() -> None:
     loose["runtime"]["delegate"] = "armnn"
     loose["model"]["path"] = "/m/net_int8.tflite"
     loose["conversion"] = {"source": "/m/net.onnx"}
-    assert comparison.adhoc_label(loose) == "tflite-int8-armnn @2t"
-    (s,) = comparison.summarize([loose, {"earlier": "result"}])
+    assert record_groups.adhoc_label(loose) == "tflite-int8-armnn @2t"
+    (s,) = config_summary.summarize([loose, {"earlier": "result"}])
     assert (s.compare_id, s.label, s.model) == ("", "tflite-int8-armnn @2t", "net")
-    assert comparison.is_accelerator(s.config, s.framework) is False and comparison.is_accelerator("x", "coral")
+    assert config_summary.is_accelerator(s.config, s.framework) is False and config_summary.is_accelerator("x", "coral")

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List
 
-from bench import comparison, report
+from bench import config_summary, record_groups, report, report_tables, report_text
 from tests.conftest import REPO, require
 
 FIXTURE = REPO / "tests" / "fixtures" / "records" / "digits_compare_random_weights.jsonl"
@@ -105,35 +105,38 @@ def test_numbers_have_no_dangling_point() -> None:
     # 5 x 0.75776 MOP over each p50 (0.025017, 0.019208, 0.019514, 0.012198, 0.0954215 ms), worked by hand
     assert [g.split()[0] for g in gops] == ["151", "197", "194", "311", "39.7"], gops
     assert not [line for line in lines if re.search(r"\d\.(?=[ x)%-]|$)", line) and "seed=" not in line]
-    assert report.gops_text(147.0, 12.5) == "147 (12.5%)" and report.gops_text(99.97, None) == "100 (no peak)"
+    assert (
+        report_tables.gops_text(147.0, 12.5) == "147 (12.5%)"
+        and report_tables.gops_text(99.97, None) == "100 (no peak)"
+    )
     resnet = _records()[3]  # the onnx run, as ResNet-50's record would say it: 8178 MOP at 147 GOP/s
     resnet["compute"].update(ops=8_178_000_000, gops_per_s=147.0, peak_gops=1234.5, pct_of_peak=11.9)
-    (line,) = report.compute_lines([resnet])
+    (line,) = report_tables.compute_lines([resnet])
     assert line.startswith("147 GOP/s from 8178 MOP/inference (onnx graph); 11.9% of 1234 GOP/s (fp32 cpu peak")
 
 
 def test_a_workstation_is_named_by_its_cpu_in_the_table_and_the_charts() -> None:
     records = _records()
-    assert {comparison.board_key(r) for r in records} == {WORKSTATION}
+    assert {record_groups.board_key(r) for r in records} == {WORKSTATION}
     title = " ".join(_table(records, width=200)[:1])
     assert f"digits_cnn on {WORKSTATION} - baseline onnx" in title
     xeon = copy.deepcopy(records[0])
     xeon["machine"]["cpu"].update(model="Intel(R) Xeon(R) CPU @ 2.20GHz", cores=4)
-    assert comparison.board_key(xeon) == "generic x86_64 (Intel Xeon, 4 cores)", "two workstations never pool"
+    assert record_groups.board_key(xeon) == "generic x86_64 (Intel Xeon, 4 cores)", "two workstations never pool"
     fleet = copy.deepcopy(records[0])
     fleet["fleet"] = {"board": "generic"}  # an inventory name is the user's own: kept as given
-    assert comparison.board_key(fleet) == "generic"
+    assert record_groups.board_key(fleet) == "generic"
     require("matplotlib")
     from bench import plots
 
-    summaries = comparison.summarize(records)
+    summaries = config_summary.summarize(records)
     fig = plots.latency_chart(summaries, "digits_cnn")
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [WORKSTATION]
 
 
 def test_markdown_says_random_weights_under_the_table(tmp_path: Path) -> None:
     records = _records()
-    text = report.markdown_text(records, comparison.summarize(records))
+    text = report_text.markdown_text(records, config_summary.summarize(records))
     rows = [line for line in text.splitlines() if line.startswith("| ") and "tflite" in line]
     assert len(rows) == 4 and all(" | - | " in row for row in rows)
     assert text.count("random weights") == 1 and "- quality: not meaningful (random weights)" in text

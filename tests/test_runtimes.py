@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bench import harness, runner
+from bench.compare import demo
 from bench.config import RunConfig, Timing
 from bench.data import adapt
 from bench.errors import FrameworkUnavailable, InputError, UnsupportedModelError
@@ -254,7 +255,7 @@ def test_pickled_full_model_is_not_loaded(tmp_path: Path, digits_trained: tuple,
 def test_shipped_default_model_agrees_on_three_runtimes() -> None:
     require("onnxruntime")
     require("ai_edge_litert")
-    records = runner.demo(["pytorch", "onnx", "tflite"], threads=1, timing=QUICK)
+    records = demo.demo(["pytorch", "onnx", "tflite"], threads=1, timing=QUICK)
     assert [r.status for r in records] == ["ok", "ok", "ok"], [r.error for r in records]
     accs = [r.quality["accuracy"] for r in records]
     assert accs[0] == accs[1] == accs[2] and accs[0] > 0.95

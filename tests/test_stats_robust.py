@@ -93,9 +93,9 @@ def test_noise_warning_names_the_problem_and_the_fix() -> None:
     wide = stats.summarize_ns([1_000_000 * (1 + (i % 10)) for i in range(30)])  # flat 1..10 ms, 30 runs
     text = stats.noise_warning(wide)
     assert text is not None and "median's 95% interval spans" in text and stats.NOISE_ADVICE in text
-    spiky = stats.summarize_ns([1_000_000] * 80 + [1_000_000 + 1000 * i for i in range(1, 21)])
+    spiky = stats.summarize_ns([1_000_000] * 80 + [1_000_000 * (2 + i % 3) for i in range(20)])  # 20 % at 2-4x
     text = stats.noise_warning(spiky)
-    assert text is not None and "20.0% of runs are outliers beyond 1.5 IQR" in text
+    assert text is not None and "20.0% of runs took 2x the median or more" in text
     assert text.endswith("close other programs, pin the governor to performance, or raise --min-time-s")
 
 
@@ -206,11 +206,11 @@ def test_tukey_fences_are_not_outliers_themselves() -> None:
 
 
 def _noise(median: float, low: float, high: float, share: float) -> dict:
-    return {"p50_ms": median, "median_ci_low_ms": low, "median_ci_high_ms": high, "outlier_share": share}
+    return {"p50_ms": median, "median_ci_low_ms": low, "median_ci_high_ms": high, "slow_share": share}
 
 
 def test_noise_thresholds_at_equality() -> None:
-    assert stats.MAX_CI_WIDTH == 0.05 and stats.MAX_OUTLIER_SHARE == 0.10
+    assert stats.MAX_CI_WIDTH == 0.05 and stats.MAX_SLOW_SHARE == 0.10 and stats.SLOW_FACTOR == 2.0
     # width exactly 5% (0.2 / 4.0 is the double nearest 0.05) and share exactly 10%: quiet
     assert stats.noise_warning(_noise(4.0, 0.0, 0.2, 0.1)) is None
     assert stats.noise_warning(_noise(4.0, 0.0, 0.2000001, 0.1)) is not None
@@ -222,8 +222,8 @@ def test_noise_thresholds_at_equality() -> None:
 def test_noise_warning_full_text() -> None:
     both = stats.noise_warning(_noise(2.0, 1.9, 2.1, 0.25))
     assert both == (
-        "latency is noisy: the median's 95% interval spans 10.0% of the median (over 5%) and 25.0% of runs are "
-        "outliers beyond 1.5 IQR (over 10%); close other programs, pin the governor to performance, or raise "
+        "latency is noisy: the median's 95% interval spans 10.0% of the median (over 5%) and 25.0% of runs took "
+        "2x the median or more (over 10%); close other programs, pin the governor to performance, or raise "
         "--min-time-s"
     )
     width = stats.noise_warning(_noise(2.0, 1.9, 2.1, 0.0))
@@ -231,7 +231,21 @@ def test_noise_warning_full_text() -> None:
         "latency is noisy: the median's 95% interval spans 10.0% of the median (over 5%); " + stats.NOISE_ADVICE
     )
     share = stats.noise_warning(_noise(2.0, 2.0, 2.0, 0.125))
-    assert share == ("latency is noisy: 12.5% of runs are outliers beyond 1.5 IQR (over 10%); " + stats.NOISE_ADVICE)
+    assert share == ("latency is noisy: 12.5% of runs took 2x the median or more (over 10%); " + stats.NOISE_ADVICE)
+    # a record written before slow_share was kept: only the interval speaks
+    assert stats.noise_warning({"p50_ms": 2.0, "median_ci_low_ms": 2.0, "median_ci_high_ms": 2.0}) is None
+
+
+def test_slow_share_by_hand() -> None:
+    # median 1.0: 2.0 is slow (twice the median exactly), 1.99 is not; 2 of 5
+    r = stats.robust([1.0, 1.0, 1.0, 2.0, 3.0], b=10)
+    assert r["slow_share"] == 0.4
+    assert stats.robust([1.0, 1.0, 1.0, 1.99, 1.99], b=10)["slow_share"] == 0.0
+    # even count: the median is the mean of the middle two, 1.5 (3.0 slow) and 1.4 (2.9 slow, 2.7 not); the
+    # smallest of the middle two (1.0) would make 2.0 slow too
+    assert stats.robust([1.0, 1.0, 2.0, 3.0], b=10)["slow_share"] == 0.25
+    assert stats.robust([1.0, 1.0, 1.8, 2.7], b=10)["slow_share"] == 0.0
+    assert stats.robust([1.0, 1.0, 1.8, 2.9], b=10)["slow_share"] == 0.25
 
 
 def test_summarize_ns_edges() -> None:

@@ -106,12 +106,13 @@ def test_until_stable_refuses_a_bound_that_is_no_percentage(pct: float) -> None:
 
 
 def test_cli_builds_the_rule() -> None:
-    from bench.cli import _timing_from_args, build_parser
+    from bench.cli import build_parser
+    from bench.config import timing_from_args
 
     args = build_parser().parse_args(["run", "m.onnx", "d.npz", "--framework", "onnx", "--until-stable", "0.5"])
-    assert _timing_from_args(args).until_stable_pct == 0.5
+    assert timing_from_args(args).until_stable_pct == 0.5
     args = build_parser().parse_args(["compare", "m.onnx", "d.npz", "--configs", "onnx", "--mlperf-singlestream"])
-    t = _timing_from_args(args)
+    t = timing_from_args(args)
     assert (t.min_time_s, t.min_runs, t.until_stable_pct) == (600.0, 64, None)
 
 
@@ -121,19 +122,20 @@ def test_the_demo_runs_until_stable_so_a_quiet_machine_gets_no_noise_warning(
     """`make bench` runs `bench demo`; its rule is --until-stable 2 (capped at 15 s a run). On a quiet machine (here:
     bounded jitter, no outliers) the fixed minimums leave the median's interval wider than the noise warning's 5 %,
     the demo's rule does not."""
-    from bench import runner
     from bench.cli import build_parser
-    from bench.compare import run as compare_run
+    from bench.compare import demo
+    from bench.compare import rounds as compare_rounds
     from bench.config import DEMO_MAX_TIME_S, DEMO_STABLE_PCT
     from bench.stats import noise_warning, summarize_ns
 
     plans: list = []
-    monkeypatch.setattr(compare_run, "execute", lambda plan, live=None: plans.append(plan) or [])
-    runner.demo(["onnx"])
+    monkeypatch.setattr(compare_rounds, "execute", lambda plan, live=None: plans.append(plan) or [])
+    demo.demo(["onnx"])
     demo_timing = plans[0].jobs[0].run.timing
     assert (demo_timing.until_stable_pct, demo_timing.max_time_s) == (2.0, 15.0) == (DEMO_STABLE_PCT, DEMO_MAX_TIME_S)
     args = build_parser().parse_args(["demo"])
     assert (args.until_stable, args.max_time_s) == (DEMO_STABLE_PCT, DEMO_MAX_TIME_S)
+    assert demo_timing.min_time_s == args.min_time_s == 4.0, "at least 4 s a run: wall within 1.5x the timed work"
 
     fixed = _measure(NoisyRuntime(clock, 60_000), Timing(0, 0, 50, 0, 600))
     assert "interval" in (noise_warning(summarize_ns(fixed.invoke_ns)) or "")

@@ -152,11 +152,8 @@ def test_sustained_phase_follows_the_measurement_and_stays_out_of_its_statistics
         power=PowerOptions(source="none"),
         sustained=SustainedOptions(1.0, 0.5),
     )
-    harness.PHASE_LISTENERS.append(phases.append)
-    try:
+    with harness.listening(phases.append):
         record = runner.run(config)
-    finally:
-        harness.PHASE_LISTENERS.remove(phases.append)
     assert phases == ["warm-up", "measure", "sustained"]
     s = record.sustained
     assert len(s["windows"]) == 2 and s["inferences"] == sum(w["count"] for w in s["windows"])

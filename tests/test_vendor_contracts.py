@@ -344,7 +344,7 @@ def test_tensorrt_conversion_edge_on_the_pinned_api(trt_env: tuple, tmp_path: Pa
 
 @pytest.mark.parametrize("trt_env", TRT_VERSIONS[:1], indirect=True, ids=["trt8.2.1"])
 def test_engine_build_is_recorded_apart_from_load_time(trt_env: tuple, tmp_path: Path) -> None:
-    """Issue 8 defect 10: minutes of engine building on a Nano must not hide inside load_ms."""
+    """Minutes of engine building on a Nano must not hide inside load_ms."""
     from bench import runner
     from bench.config import RunConfig, Timing
 
@@ -476,7 +476,7 @@ def test_coral_without_a_device_fails_in_one_line(coral_env: CoralLog, tmp_path:
 
 
 def test_delegate_none_on_a_tflite_runtime_without_op_resolver_type(coral_env: CoralLog, tmp_path: Path) -> None:
-    """Issue 8 defect 17: Coral's tflite-runtime 2.5.0.post1 lacks OpResolverType: a clear error, no AttributeError."""
+    """Coral's tflite-runtime 2.5.0.post1 lacks OpResolverType: a clear error, no AttributeError."""
     from bench.runtimes.tflite import TFLiteRuntime
 
     model = tmp_path / "m.tflite"
@@ -636,7 +636,8 @@ def test_the_edge_tpu_device_is_an_option_that_reaches_pycoral(
 ) -> None:
     """`--edgetpu-device usb:1` goes to load_edgetpu_delegate({"device": ...}), as pycoral's make_interpreter(device=)
     does (google-coral/pycoral v2.0.0 pycoral/utils/edgetpu.py); a value it does not document is refused."""
-    from bench import cli, runner
+    from bench import cli, runner, stages
+    from bench.config import run_config
     from bench.runtimes.coral import CoralRuntime
 
     args = cli.build_parser().parse_args(
@@ -650,7 +651,7 @@ def test_the_edge_tpu_device_is_an_option_that_reaches_pycoral(
             "usb:1",
         ]
     )
-    config = cli._config_from_args(args)
+    config = run_config(args)
     assert config.edgetpu_device == "usb:1"
     seen: List[Any] = []
 
@@ -659,7 +660,7 @@ def test_the_edge_tpu_device_is_an_option_that_reaches_pycoral(
         raise RuntimeError("stop after load")
 
     monkeypatch.setattr(CoralRuntime, "load", load)
-    monkeypatch.setattr(runner, "_needs_conversion", lambda *a: False)
+    monkeypatch.setattr(stages, "_needs_conversion", lambda *a: False)
     with pytest.raises(RuntimeError, match="stop after load"):
         runner.run(config)
     assert seen == ["usb:1"]

@@ -41,7 +41,7 @@ def test_verify_on_this_machine_passes_cpu_paths_and_skips_accelerators(tmp_path
     (path,) = _reports(tmp_path)
     report = json.loads(path.read_text())
     by = {p["preset"]: p for p in report["paths"]}
-    assert set(by) == set(verify.PRESET_SOURCE)
+    assert set(by) == set(verify.preset_sources())
     for name in CPU_PATHS:
         assert by[name]["status"] == "pass", by[name]
         assert by[name]["output_check"]["ok"] and by[name]["p50_ms"] > 0
@@ -163,13 +163,13 @@ def test_the_timing_check_fires_on_the_figures_own_model(tmp_path: Path, monkeyp
 
 
 def test_the_launcher_copies_the_timing_models_into_the_container(tmp_path: Path) -> None:
-    from launcher import cli, profiles
-    from launcher.run import Job, plan_inputs
+    from launcher import profiles, workflows
+    from launcher.container import Job, plan_inputs
 
     zoo_dir = tmp_path / "zoo"
     zoo_dir.mkdir()
     extra = ["--presets", "coral", "--timing-models", str(zoo_dir)]
-    inputs = cli.verify_inputs(extra)
+    inputs = workflows.verify_inputs(extra)
     assert inputs == [zoo_dir]
     argv, mapping = plan_inputs(Job(profiles.PROFILES["rpi-coral"], ("verify", *extra), tuple(inputs)))
     assert argv[-1] == str(mapping[zoo_dir]) and argv[-1].startswith("/in/")

@@ -40,7 +40,11 @@ def workflow() -> Dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def bake_targets() -> set:
-    return set(load_images_build().load_bake().targets)
+    """The images (the default group); each builds its `<target>-stack` through its context in the same job."""
+    bake = load_images_build().load_bake()
+    stacks = {ctx.split(":", 1)[1] for t in bake.targets.values() for ctx in t.contexts.values()}
+    assert set(bake.targets) == set(bake.groups["default"]) | stacks
+    return set(bake.groups["default"])
 
 
 def test_actionlint_is_clean() -> None:
