@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench.legacy import main  # noqa: E402
+from bench.cli import evaluate  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(evaluate())

@@ -11,7 +11,7 @@ Everything else is overhead.
    ratio (goal <= 1.5); the runs' untimed time (each run's elapsed time from the compare's log, less its timed work:
    process, imports, load, peak, op count, record) and the time outside the runs (interpreter start, the conversion
    stage, the fork server's start, the report). ``--skip-peak`` also runs this tree with the per-process CPU peak measurement switched off
-   (a ``sitecustomize`` on the demo's PYTHONPATH pre-fills bench.compute's per-process peak cache, its existing
+   (a ``sitecustomize`` on the demo's PYTHONPATH pre-fills bench.peak_share's per-process peak cache, its existing
    switch), which is what the demo costs once the peak is measured once per machine instead of once per run.
 2. **where one run's time goes** (``--phases``): one run per framework in a fresh process as the compare makes it,
    with the runner's steps wrapped in timers inside the child: process start (until the child's first line runs),
@@ -38,17 +38,17 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 REPO = Path(__file__).resolve().parent.parent
-#: the commit before the compare's per-run overhead was cut
-DEFAULT_BEFORE = "b0b75e4"
+#: the code to compare against: main at the start of the second round of cuts (the first round started from b0b75e4)
+DEFAULT_BEFORE = "872cfba"
 GOAL = 1.5
 #: the compare's log line at the end of each run: "compare: run 3/9 onnx: p50 0.02568 ms (4.6 s)"
 RUN_LINE = re.compile(r"compare: run \d+/\d+ \S+: .*\(([\d.]+) s\)$", re.M)
 
 SKIP_PEAK = """\
 # written by benchmarks/compare_overhead.py --skip-peak: every process starts with its CPU peak cache filled, so
-# bench.compute.before_measurement measures nothing (what a peak measured once per machine costs a run: nothing)
+# bench.peak_share.before_measurement measures nothing (what a peak measured once per machine costs a run: nothing)
 try:
-    import bench.compute as _c
+    import bench.peak_share as _c
 
     _c._MEASURED.setdefault("error", "skipped by benchmarks/compare_overhead.py --skip-peak")
 except (ImportError, AttributeError):  # no per-run peak in this tree: nothing to skip
@@ -78,7 +78,12 @@ def demo_once(tree: Path, out: Path, extra_path: Optional[Path] = None) -> Dict[
     records = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     timed = sum((r["latency"]["warmup_s"] + r["latency"]["measured_s"]) for r in records if r.get("latency"))
     runs_s = sum(float(s) for s in RUN_LINE.findall(proc.stderr.decode()))  # each run, start to record
-    return {"wall_s": wall, "timed_s": timed, "ratio": wall / timed, "runs": len(records), "runs_s": runs_s}
+    noisy = proc.stderr.decode().count("latency is noisy")
+    shares = [r["latency"]["invoke"].get("outlier_share", 0.0) for r in records if r.get("latency")]
+    return {
+        "wall_s": wall, "timed_s": timed, "ratio": wall / timed, "runs": len(records), "runs_s": runs_s,
+        "noise_warnings": noisy, "max_outlier_share": max(shares, default=0.0), "load": load_average(),
+    }  # fmt: skip
 
 
 def demo_side_by_side(variants: Dict[str, tuple], rounds: int, work: Path) -> Dict[str, List[Dict[str, Any]]]:
@@ -91,7 +96,9 @@ def demo_side_by_side(variants: Dict[str, tuple], rounds: int, work: Path) -> Di
             res = demo_once(tree, work / f"{name}.jsonl", extra)
             results[name].append(res)
             print(f"  round {r + 1} {name}: {res['wall_s']:.1f} s wall, {res['timed_s']:.1f} s timed, "
-                  f"{res['ratio']:.2f}x ({res['runs']} runs)", flush=True)  # fmt: skip
+                  f"{res['ratio']:.2f}x ({res['runs']} runs; {res['noise_warnings']} noise warnings, largest "
+                  f"outlier share {100 * res['max_outlier_share']:.1f}%; load average after {res['load']})",
+                  flush=True)  # fmt: skip
     return results
 
 
@@ -99,7 +106,9 @@ def demo_side_by_side(variants: Dict[str, tuple], rounds: int, work: Path) -> Di
 
 
 def _wrap(owner: Any, name: str, phase: str, spent: Dict[str, float]) -> None:
-    original = getattr(owner, name)
+    original = getattr(owner, name, None)
+    if original is None:  # a step this tree does not have (e.g. the per-run CPU peak, gone since it is cached)
+        return
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
@@ -116,17 +125,17 @@ def _phase_child(config: Any, conn: Any) -> None:
     first = time.perf_counter()  # CLOCK_MONOTONIC: comparable with the parent's clock
     spent: Dict[str, float] = {}
     t0 = time.perf_counter()
-    from bench import compute, harness, machine, runner
-    from bench.power import run as power_run
+    from bench import harness, machine, peak_share, runner
+    from bench.power import session as power_session
     from bench.records import to_json_line
 
     spent["bench imports"] = time.perf_counter() - t0
     _wrap(harness, "timed_setup", "framework import", spent)
     _wrap(harness, "timed_load", "load", spent)
-    _wrap(compute, "before_measurement", "CPU peak", spent)
-    _wrap(power_run.PowerRun, "__enter__", "power idle window", spent)
+    _wrap(peak_share, "before_measurement", "CPU peak", spent)
+    _wrap(power_session.PowerRun, "__enter__", "power idle window", spent)
     _wrap(harness, "measure", "timed warm-up + measure", spent)
-    _wrap(compute, "count_ops", "op count", spent)
+    _wrap(peak_share, "count_ops", "op count", spent)
     _wrap(runner, "tool_info", "machine facts, tool info", spent)
     _wrap(machine, "facts", "machine facts, tool info", spent)
     t0 = time.perf_counter()

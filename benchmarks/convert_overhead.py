@@ -5,7 +5,7 @@
 One ResNet-50 (bench.models.resnet, random weights, seed 0) exported to one ONNX file. Then, with the
 same onnx2tf options (``-b 1 -kat input``, fp32):
   1. direct: onnx2tf as a subprocess on a copy of the file, timed alone;
-  2. tool:   bench.convert.convert(ONNX -> TFLite) into an empty cache, timed end to end (hashing,
+  2. tool:   bench.convert.pipeline.convert(ONNX -> TFLite) into an empty cache, timed end to end (hashing,
              the copy, onnx2tf, publishing into the cache, and the fidelity check on ``--samples``
              inputs through ONNX Runtime and LiteRT);
   3. tool again: the cached re-run.
@@ -70,8 +70,8 @@ def main() -> int:
     args = p.parse_args()
 
     from bench import formats
-    from bench.convert import convert
     from bench.convert.options import ConvertOptions
+    from bench.convert.pipeline import convert
     from bench.errors import FidelityError
     from bench.runtimes.base import RuntimeOptions
 

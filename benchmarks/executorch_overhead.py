@@ -42,8 +42,8 @@ def convert(name: str, work: Path) -> tuple:
     import torch
 
     from bench import formats
-    from bench.convert import convert_for
     from bench.convert.options import ConvertOptions
+    from bench.convert.pipeline import convert_for
     from bench.models import zoo
     from bench.runtimes.base import RuntimeOptions
 

@@ -4,7 +4,7 @@
   (``launcher/profiles.py``, ``bench/compare/presets.py``, ``images/<target>/selfcheck.txt`` and the Dockerfile's
   build switches that add to it), and where each cell was verified (``VERIFIED`` below);
 * ``presets.md``: every compare preset (``bench.compare.presets.PRESETS``) and the runtimes (``bench.runtimes``);
-* ``peaks.md``: the peak table (``bench.peaks.PEAKS``) and the published latencies ``edgebench verify`` checks against;
+* ``peaks.md``: the peak table (the board records' peaks, ``bench.peaks.PEAKS``) and the published latencies ``edgebench verify`` checks against;
 * ``profiles.md``: the launcher's device profiles;
 * ``cli.md``: ``--help`` of every command (bench/cli.py, launcher/cli.py, launcher/fleet/cli.py argparse parsers).
 
@@ -98,8 +98,8 @@ def matrix_lines() -> List[str]:
 
 
 def presets_lines() -> List[str]:
+    from bench import runtimes
     from bench.compare.presets import PRESETS, Preset, checks_for
-    from bench.runtimes import RUNTIMES
 
     names = [f.name for f in dataclasses.fields(Preset)]
     rows = [[f"`{n}`", *(_show(getattr(p, f)) for f in names), ", ".join(checks_for(p))] for n, p in PRESETS.items()]
@@ -110,8 +110,22 @@ def presets_lines() -> List[str]:
         "",
     ]
     lines += _table(["preset", *names, "selfcheck needs"], rows)
-    lines += ["", "## Runtimes", "", "Generated from `bench/runtimes/__init__.py` (`RUNTIMES`).", ""]
-    lines += _table(["runtime (`--framework`)", "class"], [[f"`{k}`", f"`{v}`"] for k, v in RUNTIMES.items()])
+    lines += ["", "## Runtimes", "", "Generated from each runtime's class attributes (`bench/runtimes/*.py`).", ""]
+    header = ["runtime (`--framework`)", "class", "loads", "converted to", "device", "selfcheck", "delegates"]
+    rows = [
+        [
+            f"`{c.name}`",
+            f"`{c.__module__}:{c.__qualname__}`",
+            ", ".join(c.formats),
+            _show(c.target),
+            c.device + (" (accelerator)" if c.accelerator else ""),
+            c.check_name(),
+            ", ".join(c.delegates) or "–",
+        ]
+        for c in runtimes.classes()
+    ]
+    lines += _table(header, rows)
+    lines += ["", "What `--threads N` sets:", ""] + [f"- `{c.name}`: {c.threads_meaning}" for c in runtimes.classes()]
     return lines
 
 
@@ -125,8 +139,13 @@ def peaks_lines() -> List[str]:
     from bench import peaks
 
     names = [f.name for f in dataclasses.fields(peaks.Peak)]
-    lines = ["# Peak throughput table", "", "Generated from `bench/peaks.py` (`PEAKS`): GOP/s per board, device and"]
-    lines += ["precision, with the kind of each figure and its source. CPUs not in the table get a measured peak.", ""]
+    lines = [
+        "# Peak throughput table",
+        "",
+        "Generated from the board records in `bench/boards.py` (`bench.peaks.PEAKS`):",
+    ]
+    lines += ["GOP/s per board, device and precision, with the kind of each figure and its source. CPUs not in the"]
+    lines += ["table get a measured peak.", ""]
     lines += _table(names, [[_show(getattr(p, f)) for f in names] for p in peaks.PEAKS])
     return lines
 
