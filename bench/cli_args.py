@@ -151,7 +151,7 @@ def _compare_parser(sub: Any) -> None:
 def _demo_parser(sub: Any) -> None:
     demo = sub.add_parser("demo", help="compare the built-in digits CNN on PyTorch, ONNX Runtime and TFLite")
     demo.add_argument("--frameworks", default="pytorch,onnx,tflite", help="comma-separated presets")
-    demo.add_argument("--threads", type=int, default=None)
+    demo.add_argument("--threads", type=int, default=None, help="intra-op threads (default: every usable core but one)")
     demo.add_argument("--rounds", type=int, default=compare_plan.DEFAULT_ROUNDS)
     demo.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     demo.add_argument(

@@ -34,6 +34,14 @@ DEMO_MAX_TIME_S = 15.0
 DEMO_MIN_TIME_S = 4.0
 
 
+def demo_threads(cores: int) -> int:
+    """The demo's thread count on a machine with ``cores`` usable cores: every core but one. The spare core takes the
+    OS and the tool's own sampler thread; with ONNX Runtime's spinning pool on both cores of a quiet 2-core machine,
+    18.5 % of one demo run's iterations took twice the median or more (a noise warning) when one of its threads was
+    preempted. ``compare`` and ``run`` keep each runtime's own default (all cores)."""
+    return max(1, cores - 1)
+
+
 @dataclass(frozen=True)
 class Timing:
     """Warm-up and run length, by count *and* minimum time, with a cap (TFLite benchmark_model spirit)."""
