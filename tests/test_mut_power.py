@@ -285,6 +285,10 @@ def test_jtop_reads_nothing_when_the_client_is_not_ok_or_has_no_total() -> None:
     assert jtop.Jtop(Client({"tot": {}}), 0.5).read_w() is None
     none = jtop.Jtop(Client(None), 0.5)
     assert none.read_w() is None and none.label == ESTIMATE
+    # a board where jtop found no power sensor: get_status returns {} (jetson_stats jtop/core/power.py)
+    no_sensors = jtop.Jtop(Client({}), 0.5)
+    assert no_sensors.read_w() is None and no_sensors.label == ESTIMATE
+    assert no_sensors.scope.startswith("jtop service, sum of rails")
 
 
 def test_jtop_probe_socket_package_and_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

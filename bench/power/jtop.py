@@ -44,7 +44,8 @@ class Jtop(PowerSource):
             if self.update_interval_s is not None
             else f"the service's interval unknown (asked {interval_s:g} s)"
         )
-        tot = (client.power or {}).get("tot", {})
+        # {} without sensors, else "tot" is a dict (rbonghi/jetson_stats jtop/core/power.py get_status, total_power)
+        tot = (client.power or {}).get("tot") or {}
         total = tot.get("name")
         self.label = MEASURED if total in TOTAL_RAILS else ESTIMATE
         self.scope = (
