@@ -1,5 +1,6 @@
 """The boards edgebench knows, one frozen record each: how a model string names it, its L4T/firmware facts, the
-launcher profile it gets, its peaks with their sources, its sensor files and device nodes. Plain data, no I/O.
+launcher profile it gets, its peaks with their sources, the vendors' published latencies on it, its sensor files and
+device nodes. Plain data, no I/O; the types are in bench/board_types.py.
 
 ``bench.machine`` names the board from its model string and reads its sensor files, ``bench.peaks`` holds a run to
 its peaks, ``launcher.detect`` picks its profile and ``launcher.profiles`` gives the container its files and nodes:
@@ -41,103 +42,18 @@ IDs (google-coral/libedgetpu ``debian/edgetpu-accelerator.rules``); each is name
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-PUBLISHED, DERIVED, MEASURED = "published", "derived", "measured"
-KINDS = (PUBLISHED, DERIVED, MEASURED)
-DEVICES = ("cpu", "gpu", "tpu")
-PRECISIONS = ("fp32", "fp16", "int8")
-
-#: a peak's ``board`` inside a board's record: the record fills in its own id
-THIS_BOARD = ""
-#: a peak's ``board`` for an accelerator that applies on any host board (the Coral USB Accelerator)
-ANY_BOARD = "*"
-
-
-@dataclass(frozen=True)
-class Peak:
-    board: str  # bench.machine board id
-    device: str  # cpu | gpu | tpu
-    precision: str  # fp32 | fp16 | int8
-    gops: float  # at ``mhz``: peak operations per second / 1e9 (1 MAC = 2 operations)
-    kind: str  # published | derived
-    source: str
-    formula: str = ""  # how the value is computed; ``{clock}`` stands for the clock it is evaluated at
-    #: substring of the board's model string (/proc/device-tree/model) this entry needs; "" = any model of the board
-    model_contains: str = ""
-    note: str = ""
-    mhz: float = 0.0  # the clock ``gops`` is at (0: it does not scale)
-    scales_with: str = ""  # "cpu" (cpuinfo_max_freq) or "gpu" (the Jetson GPU's max clock); "" = fixed
-    memory: str = ""  # "4gb" | "8gb": which Orin Nano module (by MemTotal); "" = any
-
-
-@dataclass(frozen=True)
-class Board:
-    """One kind of board. Paths are absolute on the host; readers in bench prefix them with their root."""
-
-    id: str  #: recorded as ``machine.board.id``; the key of its peaks
-    name: str
-    #: substrings of /proc/device-tree/model that name it (bench.machine; case as the firmware writes it)
-    model_contains: Tuple[str, ...] = ()
-    #: the launcher profile DEVICE=auto gives it (launcher.detect); None: no profile of its own
-    profile: Optional[str] = None
-    #: DEVICE=auto: the vendor family it belongs to (``FAMILY_*``) and lower-case model substrings naming it there
-    family: str = ""
-    auto_contains: Tuple[str, ...] = ()
-    #: Jetson: the L4T major release its image is built on, and the JetPack that ships it
-    l4t_major: Optional[int] = None
-    jetpack: str = ""
-    #: Jetson: the TensorRT its JetPack ships, and the highest ONNX opset that TensorRT's parser reads when it is below
-    #: the exporter's default (a conversion made on the workstation for this board exports at it)
-    tensorrt: str = ""
-    tensorrt_max_opset: Optional[int] = None
-    #: Jetson: an L4T major release from this one on is this board's generation, whatever the model string says
-    l4t_from: Optional[int] = None
-    #: Jetson: DEVICE=auto still takes the model string when no /etc/nv_tegra_release is readable
-    l4t_unknown_ok: bool = False
-    #: host files that say what decides its numbers (firmware/L4T facts), mounted read-only at the same path
-    host_files: Tuple[str, ...] = ()
-    #: throttle flag files (globs, under the root), searched in this order
-    throttle_files: Tuple[str, ...] = ()
-    #: power-sensor paths (host, container), bind-mounted read-only where present (bench/power reads them)
-    power_sensors: Tuple[Tuple[str, str], ...] = ()
-    #: device nodes a power sensor's tool opens, given read-only where present
-    sensor_devices: Tuple[str, ...] = ()
-    #: device nodes its accelerator is opened through, whose host groups the container user is given
-    device_nodes: Tuple[str, ...] = ()
-    #: the image groups those nodes belong to
-    device_groups: Tuple[str, ...] = ()
-    peaks: Tuple[Peak, ...] = ()
-    #: power modes whose GPU clock (MHz) is known when devfreq cannot be read
-    power_mode_gpu_mhz: Tuple[Tuple[str, float], ...] = ()
-    #: a board with less memory than this (MemTotal, MB) is the 4 GB module, else the 8 GB one; None: one module
-    memory_4gb_below_mb: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        stamped = tuple(dataclasses.replace(p, board=self.id) if p.board == THIS_BOARD else p for p in self.peaks)
-        object.__setattr__(self, "peaks", stamped)
-
-
-@dataclass(frozen=True)
-class Accelerator:
-    """An accelerator plugged into a board (not a board of its own): how it shows in sysfs and what it needs."""
-
-    id: str
-    name: str
-    #: USB vendor:product as sysfs spells it (lower case)
-    usb_ids: Tuple[str, ...]
-    #: DEVICE=auto gives this profile to a board of ``family`` with the accelerator plugged in
-    profile: str
-    family: str
-    #: host folders bind-mounted read-write at the same path (a device that re-enumerates), and device cgroup rules
-    device_mounts: Tuple[str, ...] = ()
-    device_cgroup_rules: Tuple[str, ...] = ()
-    #: the image groups its nodes belong to under its udev rule
-    device_groups: Tuple[str, ...] = ()
-    peaks: Tuple[Peak, ...] = ()
-
+from bench.board_types import (
+    ANY_BOARD,
+    DERIVED,
+    PUBLISHED,
+    THIS_BOARD,
+    Accelerator,
+    Board,
+    Latency,
+    Peak,
+)
 
 # ---------- sources of the peaks ----------
 
@@ -152,6 +68,21 @@ _ORIN_NANO_DS = (
     "4GB module 512 / 16; GPU max 625 MHz; 40 (8GB) and 20 (4GB) sparse INT8 TOPS, half of it dense"
 )
 _CORAL_DS = "Coral USB Accelerator datasheet v1.4 (coral.ai): Edge TPU 4 TOPS total peak performance (int8)"
+#: Coral, "Edge TPU performance benchmarks" (coral.ai/docs/edgetpu/benchmarks), table 1: MobileNet v2 224x224, desktop
+#: CPU (x86-64) + USB Accelerator on USB 3.0, 2.6 ms (C++ benchmark). On USB 2 expect several times more.
+_CORAL_BENCH = "coral.ai Edge TPU benchmarks, MobileNet v2 224x224, desktop host, USB 3.0"
+#: the Pi as the Coral's host: Coral's figure is a desktop CPU driving the Accelerator over USB 3 from C++; a Pi's
+#: slower CPU and USB stack and the Python invoke add host time per inference, which that figure does not contain,
+#: so on a Pi the same figure is held with a wider bound (stated in the report), not the desktop's
+PI_HOST_CORAL_BOUND = 6.0
+_CORAL_ON_A_PI = Latency(
+    THIS_BOARD,
+    "coral",
+    "mobilenetv2",
+    2.6,
+    "coral.ai Edge TPU benchmarks (desktop host, USB 3.0), held with a wider bound for a Pi host",
+    PI_HOST_CORAL_BOUND,
+)
 _SPARSE_NOTE = (
     "dense figure; NVIDIA's headline (sparse) TOPS count 2:4 structured sparsity, which TensorRT uses only for "
     "sparse-weight engines"
@@ -231,6 +162,7 @@ GENERIC = Board(
     "any machine without a known device-tree model (a workstation)",
     profile="host",
     power_sensors=(RAPL_MOUNT,),
+    latencies=(Latency(THIS_BOARD, "coral", "mobilenetv2", 2.6, _CORAL_BENCH),),  # the Coral on a desktop host
 )
 
 BOARDS: Tuple[Board, ...] = (
@@ -242,6 +174,7 @@ BOARDS: Tuple[Board, ...] = (
         family=FAMILY_PI,
         throttle_files=(_PI_THROTTLED_DRIVER, _PI4_THROTTLED),
         peaks=(_cpu("fp32", 4, 1500.0, 8, _A72, note="1 FMLA.4S per cycle; 57.6 at 1.8 GHz"),),
+        latencies=(_CORAL_ON_A_PI,),
     ),
     Board(
         "rpi5",
@@ -257,6 +190,7 @@ BOARDS: Tuple[Board, ...] = (
         # back to /dev/vcio, so both are given, read-only, where present
         power_sensors=(("/usr/bin/vcgencmd", "/usr/bin/vcgencmd"),),
         sensor_devices=("/dev/vcio_gencmd", "/dev/vcio"),
+        latencies=(_CORAL_ON_A_PI,),
         peaks=(
             _cpu("fp32", 4, 2400.0, 16, _A76_FP, note="2 FMLA.4S per cycle"),
             _cpu(
@@ -286,6 +220,11 @@ BOARDS: Tuple[Board, ...] = (
         power_sensors=_JETSON_POWER,
         device_nodes=_JETSON_GPU_NODES,
         device_groups=("video",),
+        # NVIDIA, "Jetson Nano: deep learning inference benchmarks": ResNet-50 224x224 with TensorRT FP16 at 36 FPS
+        # (about 28 ms), nvpmodel MAXN with jetson_clocks
+        latencies=(
+            Latency(THIS_BOARD, "tensorrt-fp16", "resnet50", 28.0, "NVIDIA Jetson Nano inference benchmarks, MAXN"),
+        ),
         peaks=(
             _cpu("fp32", 4, 1430.0, 8, _A57, note="1 FMLA.4S per cycle"),
             Peak(
@@ -389,6 +328,11 @@ def from_model(model: str) -> Board:
 def all_peaks() -> Tuple[Peak, ...]:
     """Every board's peaks in the table's order, then the accelerators'."""
     return tuple(p for b in (*BOARDS, CORAL) for p in b.peaks)
+
+
+def all_latencies() -> Tuple[Latency, ...]:
+    """Every published latency: the workstation's first, then the boards' in the table's order."""
+    return tuple(x for b in (GENERIC, *BOARDS) for x in b.latencies)
 
 
 def throttle_globs() -> Tuple[str, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from bench import boards
-from bench.boards import DERIVED, DEVICES, KINDS, MEASURED, PRECISIONS, PUBLISHED, Peak
+from bench.board_types import DERIVED, DEVICES, KINDS, MEASURED, PRECISIONS, PUBLISHED, Peak
 
 __all__ = ["DERIVED", "DEVICES", "KINDS", "MEASURED", "PEAKS", "PRECISIONS", "PUBLISHED", "Applied", "Peak"]
 

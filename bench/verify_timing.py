@@ -12,53 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from bench import envvars
+from bench import boards, envvars
+from bench.board_types import LATENCY_BOUND, Latency
 
-BOUND = 3.0
-
-
-@dataclass(frozen=True)
-class Published:
-    """A published latency: board id (bench.machine board ids, "*" = any host), preset, model, ms, source."""
-
-    board: str
-    preset: str
-    model: str
-    ms: float
-    source: str
-    bound: float = BOUND  #: p50 within [ms / bound, ms * bound]
-
-
-#: the Pi as the Coral's host: Coral's figure is a desktop CPU driving the Accelerator over USB 3 from C++; a Pi's
-#: slower CPU and USB stack and the Python invoke add host time per inference, which that figure does not contain,
-#: so on a Pi the same figure is held with a wider bound (stated in the report), not the desktop's
-PI_HOST_CORAL_BOUND = 6.0
-
-PUBLISHED: Tuple[Published, ...] = (
-    # Coral, "Edge TPU performance benchmarks" (coral.ai/docs/edgetpu/benchmarks), table 1: MobileNet v2 224x224,
-    # desktop CPU (x86-64) + USB Accelerator on USB 3.0, 2.6 ms (C++ benchmark). On USB 2 expect several times more.
-    Published(
-        "generic",
-        "coral",
-        "mobilenetv2",
-        2.6,
-        "coral.ai Edge TPU benchmarks, MobileNet v2 224x224, desktop host, USB 3.0",
-    ),
-    *(
-        Published(
-            pi,
-            "coral",
-            "mobilenetv2",
-            2.6,
-            "coral.ai Edge TPU benchmarks (desktop host, USB 3.0), held with a wider bound for a Pi host",
-            PI_HOST_CORAL_BOUND,
-        )
-        for pi in ("rpi4", "rpi5")
-    ),
-    # NVIDIA, "Jetson Nano: deep learning inference benchmarks": ResNet-50 224x224 with TensorRT FP16 at 36 FPS
-    # (about 28 ms), nvpmodel MAXN with jetson_clocks.
-    Published("jetson-nano", "tensorrt-fp16", "resnet50", 28.0, "NVIDIA Jetson Nano inference benchmarks, MAXN"),
-)
+#: the published figures live on the boards' and accelerators' records (bench/boards.py): verify reads them here
+BOUND = LATENCY_BOUND
+Published = Latency
+PUBLISHED: Tuple[Published, ...] = boards.all_latencies()
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_boards.py::test_detection_from_a_fixture_root",
         "tests/test_boards.py::test_orin_is_told_from_nano",
     ],
+    "bench/board_types.py": ["tests/test_mut_boards.py", "tests/test_mut_verify_timing.py"],
     "bench/envvars.py": ["tests/test_envvars.py", "tests/test_mut_envvars.py"],
     "bench/runtimes/__init__.py": ["tests/test_mut_runtimes_registry.py"],
     "bench/convert/edges.py": ["tests/test_mut_edges.py"],

@@ -155,7 +155,11 @@ def reference_lines() -> List[str]:
 
     names = [f.name for f in dataclasses.fields(verify.Published)]
     lines = ["## Published latencies `edgebench verify` checks against", ""]
-    lines += [f"Generated from `bench/verify.py` (`PUBLISHED`); a run passes within {verify.BOUND:g}x either way.", ""]
+    lines += [
+        f"Generated from the `latencies` of the records in `bench/boards.py`; a run passes within {verify.BOUND:g}x "
+        "either way unless its row's bound says otherwise.",
+        "",
+    ]
     return lines + _table(names, [[_show(getattr(p, f)) for f in names] for p in verify.PUBLISHED])
 
 

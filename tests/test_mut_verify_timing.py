@@ -46,3 +46,25 @@ def test_the_images_compiled_model_is_used_only_when_there(tmp_path: Path, monke
     assert verify_timing.default_edgetpu_model() == compiled
     monkeypatch.setenv(verify_timing.EDGETPU_TIMING_MODEL_ENV, "")
     assert verify_timing.default_edgetpu_model() is None
+
+
+@pytest.mark.parametrize(
+    "board, preset, expected",
+    [
+        # Coral's desktop figure (coral.ai Edge TPU benchmarks: 2.6 ms, MobileNet v2, USB 3.0) on a workstation
+        ("generic", "coral", ("generic", "mobilenetv2", 2.6, 3.0)),
+        # the same figure held within 6x on a Pi host (its CPU and USB stack add time the figure does not hold)
+        ("rpi4", "coral", ("rpi4", "mobilenetv2", 2.6, 6.0)),
+        ("rpi5", "coral", ("rpi5", "mobilenetv2", 2.6, 6.0)),
+        # NVIDIA's Jetson Nano benchmark: ResNet-50 TensorRT FP16 at 36 FPS, about 28 ms
+        ("jetson-nano", "tensorrt-fp16", ("jetson-nano", "resnet50", 28.0, 3.0)),
+        # no figure: a Coral on a Jetson, TensorRT on an Orin, a CPU preset anywhere
+        ("jetson-nano", "coral", None),
+        ("jetson-orin", "tensorrt-fp16", None),
+        ("rpi5", "onnx", None),
+    ],
+)
+def test_each_boards_published_figure_from_the_board_table(board: str, preset: str, expected: object) -> None:
+    figure = verify_timing.figure_for(board, preset)
+    got = None if figure is None else (figure.board, figure.model, figure.ms, figure.bound)
+    assert got == expected
