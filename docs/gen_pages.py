@@ -34,7 +34,10 @@ README_END = "<!-- matrix:end -->"
 #: and preset, so a renamed preset cannot leave a stale claim here.
 VERIFIED: Dict[Tuple[str, str], str] = {
     **{("host", p): "x86" for p in ("pytorch", "onnx", "tflite", "tflite-fp16", "tflite-int8", "tflite-nodelegate")},
+    **{("host", p): "x86" for p in ("executorch", "executorch-int8", "ncnn", "ncnn-fp16", "openvino", "openvino-int8")},
     **{(b, p): "qemu" for b in ("rpi4", "rpi5") for p in ("onnx", "tflite", "tflite-int8")},
+    # tests/test_newer_runtimes_emulated.py: a compare through the launcher with --device rpi5 --emulate
+    **{("rpi5", p): "qemu" for p in ("ncnn", "ncnn-fp16", "openvino", "openvino-int8")},
     ("rpi-armnn", "armnn"): "qemu",
     ("rpi-coral", "tflite"): "qemu",
 }
