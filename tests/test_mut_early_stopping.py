@@ -133,3 +133,14 @@ def test_estimate_at_200_queries_discards_the_highest_by_hand() -> None:
     samples = [1_000_000 * (k + 1) for k in range(200)]  # 1 ms .. 200 ms
     got = es.estimate(list(reversed(samples)))
     assert got["discarded"] == 9 and got["estimate_ms"] == 191.0  # sorted index 200 - 10
+
+
+def test_one_query_under_can_be_enough_at_a_low_confidence() -> None:
+    """By hand, p = 0.5, d = 0, c = 0.05: passes(n, t) holds when P(Binomial(n, 0.5) <= t) < 0.95. n = 2, t = 1:
+    1 - 1/4 = 0.75; n = 3, t = 2: 1 - 1/8 = 0.875; so h = 1 query under suffices and LoadGen's minimum is h + 1 = 2,
+    and with 3 queries the estimate discards 2 (t = n - 1 is the last that can pass: one query must be under)."""
+    p, d, c = 0.5, 0.0, 0.05
+    assert float(cdf(2, 1, Fraction(1, 2))) == 0.75 and float(cdf(3, 2, Fraction(1, 2))) == 0.875
+    assert es.min_queries(p, d, c) == 2
+    assert es.passes(2, 1, p, d, c) and es.passes(3, 2, p, d, c)
+    assert es.discarded_count(3, p, d, c) == 2
