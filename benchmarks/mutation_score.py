@@ -120,7 +120,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_stopping.py",
         "tests/test_mut_early_stopping.py",
     ],
-    "bench/opcount.py": ["tests/test_opcount.py", "tests/test_compute_by_hand.py", "tests/test_mut_opcount.py"],
+    "bench/opcount.py": [
+        "tests/test_opcount.py",
+        "tests/test_compute_by_hand.py",
+        "tests/test_mut_opcount.py",
+        "tests/test_qdq_count.py",
+    ],
     "bench/sustained.py": ["tests/test_sustained.py"],
     # test_legacy_cli's uint8 case converts with TensorFlow: a forked mutant child deadlocks in it (futex wait)
     "bench/legacy.py": ["tests/test_mut_legacy.py"],
