@@ -111,8 +111,6 @@ def precision_of(
         return {"precision": str(runtime.get("precision") or "fp32")}
     if counted_precision == "int8":  # quantized ONNX operators (QLinearConv, MatMulInteger, ...)
         return {"precision": "int8"}
-    if fmt == formats.EXECUTORCH_PTE:  # the program's own statement (bench.runtimes.executorch describe)
-        return {"precision": str(runtime.get("precision") or "fp32")}
     if fmt in (formats.TFLITE, formats.EDGETPU_TFLITE):
         weights = tflite_weight_dtype(model_path)
         if weights in ("int8", "uint8"):

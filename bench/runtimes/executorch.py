@@ -87,6 +87,7 @@ class ExecuTorchRuntime(Runtime):
     default_for = (formats.EXECUTORCH_PTE,)
     model_suffix = ".pte"
     threads_meaning = "the size of ExecuTorch's process-wide threadpool, which the XNNPACK delegate runs on"
+    reports_precision = True  # describe: the precision the program states (bench.convert.executorch_edge)
     # torch.export of the PyTorch model itself (no onnx2torch on the way); the XNNPACK delegate is in the .pte
     verify_files = {"fp32": "pytorch", "int8": "pytorch"}
     formats = (formats.EXECUTORCH_PTE,)
