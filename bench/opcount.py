@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from bench import formats
-from bench.errors import UnsupportedModelError
+from bench.errors import FrameworkUnavailable, UnsupportedModelError
 
 log = logging.getLogger(__name__)
 
@@ -265,10 +265,14 @@ def _fix_tflite_inputs(interp: Any, input_shape: Optional[Sequence[int]]) -> Opt
 
 
 def count_tflite(path: Path, input_shape: Optional[Sequence[int]] = None) -> Dict[str, Any]:
-    from bench.runtimes.tflite import interpreter_module
+    from bench.runtimes.tflite import interpreter_module, no_default_delegate_kwargs
 
-    _, mod, _ = interpreter_module()
-    interp = mod.Interpreter(model_path=str(path))
+    backend, mod, version = interpreter_module()
+    try:  # reading the graph needs no XNNPACK delegate, nor the thread pool it starts
+        builtin = no_default_delegate_kwargs(mod, backend, version)
+    except FrameworkUnavailable:  # a runtime from before OpResolverType: its default resolver then
+        builtin = {}
+    interp = mod.Interpreter(model_path=str(path), **builtin)
     ops_details = getattr(interp, "_get_ops_details", None)
     if ops_details is None:  # old tflite_runtime builds (Coral's 2.5.0.post1) may not have it
         raise UnsupportedModelError("this TFLite build exposes no operator details", "count the ONNX export instead")
