@@ -235,6 +235,8 @@ def test_runtime_and_model_cells() -> None:
         runtime={"delegate": "default"}, options={"convert": {"precision": "fp32"}}, model={"path": "a/b.onnx"}
     )
     assert _narrow(plain)[1:3] == ["tflite", "b.onnx"] and _narrow({"status": "ok"})[1:3] == ["?", "-"]
+    saved_model = _run(model={"path": "/m/zoo/FCN-X/"})  # a model folder: its name, the trailing slash dropped
+    assert _narrow(saved_model)[2] == "FCN-X"
 
 
 def test_whole_run_rows_wide_and_narrow() -> None:
@@ -259,6 +261,7 @@ def test_whole_run_rows_wide_and_narrow() -> None:
     bare = ["rpi5", "tflite", "-", "default", "-", "-", "-", "-", "-", "-", "-", "-", "-", "ok"]
     assert report_tables.rows([_run()], wide=True) == [bare]  # nothing measured; threads not set
     assert _narrow(_run()) == ["rpi5", "tflite", "-", "-", "-", "-", "-", "-", "ok"]
+    assert len(report_tables.rows([rec, _run()], wide=False)) == 2  # one row per run, narrow too
 
 
 def test_latency_cells_by_size() -> None:
