@@ -90,6 +90,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_comparison_mutants.py",
         "tests/test_report_table.py",
         "tests/test_mut_report.py",
+        "tests/test_mut_report_tables.py",
     ],
     "bench/report_text.py": [
         "tests/test_report.py",
