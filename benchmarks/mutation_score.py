@@ -92,6 +92,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_report_table.py",
         "tests/test_mut_report.py",
         "tests/test_mut_report_output.py",
+        "tests/test_mut_report_tables.py",
     ],
     "bench/report_text.py": [
         "tests/test_report.py",
@@ -99,6 +100,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_comparison_mutants.py",
         "tests/test_mut_report.py",
         "tests/test_mut_report_output.py",
+        "tests/test_mut_report_text.py",
     ],
     "bench/plots.py": ["tests/test_report.py", "tests/test_report_table.py", "tests/test_mut_plots.py"],
     "bench/verify.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify.py"],
