@@ -4,6 +4,10 @@ ResNet-50 v1.5 4.09 GMACs; Sandler et al. 2018, Table 4: MobileNetV2 300M multip
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -192,20 +196,37 @@ def test_quantized_onnx_operators_are_counted_and_labelled_int8(tmp_path: Path) 
     assert y.shape == (1, 6), "the fixture is a model ONNX Runtime runs, shapes as counted"
 
 
-def test_tflite_batch_matmul_honours_adj_x(tmp_path: Path) -> None:
+def tflite_made_by(script: str) -> Path:
+    """The TFLite model a TensorFlow ``script`` makes (it sets ``model_bytes``), converted in a child process and kept
+    by the script's hash: TensorFlow's threads never start in the test process, whose forks (mutmut's) would wait on
+    their locks, and the second test run takes the file as it is."""
+    require("tensorflow")
+    key = hashlib.sha256(script.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / "edgebench-test-tflite" / f"{key}.tflite"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(f".{key}.part")
+        code = f"import numpy as np\nimport tensorflow as tf\n{script}\nopen({str(part)!r}, 'wb').write(model_bytes)\n"
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=600)
+        part.replace(path)
+    return path
+
+
+def test_tflite_batch_matmul_honours_adj_x() -> None:
     """A (1, K=6, M=4) with adj_x times B (1, 6, 5): out (1, 4, 5), K = 6: 4*5*6 = 120 MACs (A's last dim would give
     4*5*4 = 80)."""
-    tf = require("tensorflow")
     require("ai_edge_litert")
-    b = tf.constant(np.ones((1, 6, 5), np.float32))
+    path = tflite_made_by(
+        """
+b = tf.constant(np.ones((1, 6, 5), np.float32))
 
-    @tf.function(input_signature=[tf.TensorSpec([1, 6, 4], tf.float32)])
-    def f(a: object) -> object:
-        return tf.linalg.matmul(a, b, adjoint_a=True)
+@tf.function(input_signature=[tf.TensorSpec([1, 6, 4], tf.float32)])
+def f(a):
+    return tf.linalg.matmul(a, b, adjoint_a=True)
 
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
-    path = tmp_path / "bmm.tflite"
-    path.write_bytes(conv.convert())
+model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+"""
+    )
     from bench.runtimes.tflite import interpreter_module
 
     _, mod, _ = interpreter_module()
@@ -217,18 +238,21 @@ def test_tflite_batch_matmul_honours_adj_x(tmp_path: Path) -> None:
 def test_edge_tpu_model_counts_the_model_it_was_compiled_from(tmp_path: Path) -> None:
     """A partly compiled Edge TPU model's own graph is the custom op plus the CPU remainder: counted from the model it
     was compiled from. Stand-in here: a TFLite holding only the digits model's last layer (the remainder)."""
-    tf = require("tensorflow")
     require("ai_edge_litert")
     require("onnx")
     from bench import formats, models, peak_share
 
-    @tf.function(input_signature=[tf.TensorSpec([1, 1024], tf.float32)])
-    def tail(x: object) -> object:
-        return tf.matmul(x, tf.ones((1024, 10)))
+    made = tflite_made_by(
+        """
+@tf.function(input_signature=[tf.TensorSpec([1, 1024], tf.float32)])
+def tail(x):
+    return tf.matmul(x, tf.ones((1024, 10)))
 
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([tail.get_concrete_function()], tail)
+model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([tail.get_concrete_function()], tail).convert()
+"""
+    )
     remainder = tmp_path / "digits_edgetpu.tflite"
-    remainder.write_bytes(conv.convert())
+    remainder.write_bytes(made.read_bytes())
     assert opcount.count(remainder)["macs"] == 1024 * 10, "the remainder alone"
     chain = {"chain": [{"from": "onnx", "to": "tflite", "artifact": str(models.DIGITS_TFLITE_INT8)},
                        {"from": "tflite", "to": "edgetpu-tflite", "artifact": str(remainder)}]}  # fmt: skip
@@ -239,18 +263,20 @@ def test_edge_tpu_model_counts_the_model_it_was_compiled_from(tmp_path: Path) ->
     assert "edgetpu-custom-op" in alone["unavailable"], "no source at hand: unavailable, never the remainder"
 
 
-def test_tflite_unknown_spatial_dims_take_the_datas_shape_or_are_unavailable(tmp_path: Path) -> None:
+def test_tflite_unknown_spatial_dims_take_the_datas_shape_or_are_unavailable() -> None:
     """A conv with input (1, None, None, 3): the interpreter shows 1x1 until resized; 8 filters 3x3 at 32x32, 'SAME'."""
-    tf = require("tensorflow")
     require("ai_edge_litert")
-    w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
+    path = tflite_made_by(
+        """
+w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
 
-    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
-    def f(x: object) -> object:
-        return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+@tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+def f(x):
+    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
 
-    path = tmp_path / "dyn.tflite"
-    path.write_bytes(tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert())
+model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+"""
+    )
     with pytest.raises(UnsupportedModelError, match="unknown dimensions"):
         opcount.count(path)
     res = opcount.count(path, input_shape=[1, 32, 32, 3])
