@@ -103,7 +103,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_report_output.py",
         "tests/test_mut_report_text.py",
     ],
-    "bench/plots.py": ["tests/test_report.py", "tests/test_report_table.py", "tests/test_mut_plots.py"],
+    "bench/plots.py": [
+        "tests/test_report.py",
+        "tests/test_report_table.py",
+        "tests/test_mut_plots.py",
+        "tests/test_mut_plots_more.py",
+    ],
     "bench/verify.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify.py"],
     "bench/verify_timing.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify_timing.py"],
     # not tests/test_compute.py: it starts torch, ONNX Runtime and LiteRT thread pools in mutmut's parent, and a
