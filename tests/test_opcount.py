@@ -281,3 +281,59 @@ model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_fu
         opcount.count(path)
     res = opcount.count(path, input_shape=[1, 32, 32, 3])
     assert res["macs"] == 8 * 32 * 32 * (3 * 3 * 3) and res["input_shape"] == [1, 32, 32, 3]
+
+
+def test_the_shipped_int8_and_float_digits_models_split_by_precision() -> None:
+    """The digits CNN by hand: conv 1->8 3x3 at 32x32 (8*32*32*9), conv 8->16 3x3 at 16x16 (16*16*16*72), dense
+    1024->10 (16*8*8*10). The int8 export's weights are int8: every MAC is int8; the float one's none."""
+    require("ai_edge_litert")
+    from bench import models
+
+    macs = 8 * 32 * 32 * 9 + 16 * 16 * 16 * 72 + 16 * 8 * 8 * 10
+    q = opcount.count(models.DIGITS_TFLITE_INT8)
+    assert (q["macs"], q["by_precision"], q["precision"]) == (macs, {"int8": macs}, "int8")
+    f = opcount.count(models.DIGITS_TFLITE)
+    assert (f["macs"], f["by_precision"], f["precision"]) == (macs, {"fp32": macs}, "fp32")
+    assert q["by_type"] == f["by_type"] == {"CONV_2D": 8 * 32 * 32 * 9 + 16 * 16 * 16 * 72, "FULLY_CONNECTED": 10240}
+
+
+def test_a_tflite_build_without_operator_details_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coral's tflite_runtime 2.5.0.post1 may lack Interpreter._get_ops_details: a stand-in module without it."""
+    from bench import models
+    from bench.runtimes import tflite
+
+    class Interpreter:
+        def __init__(self, model_path: str, **kwargs: object) -> None:
+            self.model_path = model_path
+
+    fake = type("tflite_runtime", (), {"Interpreter": Interpreter})
+    monkeypatch.setattr(tflite, "interpreter_module", lambda preferred=None: ("tflite_runtime", fake, "2.5.0"))
+    with pytest.raises(UnsupportedModelError) as err:
+        opcount.count(models.DIGITS_TFLITE)
+    assert str(err.value) == "this TFLite build exposes no operator details. Fix: count the ONNX export instead"
+
+
+def test_unknown_tflite_dims_name_the_input_and_the_fix_in_full() -> None:
+    require("ai_edge_litert")
+    path = tflite_made_by(
+        """
+w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
+
+@tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+def f(x):
+    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+
+model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+"""
+    )
+    fix = "Fix: count it with the data it runs on, or convert the model with static input shapes"
+    for shape, why in (
+        (None, "no input shape given"),
+        ([1, 32, 32, 5], "the data's shape [1, 32, 32, 5] does not fit"),
+    ):
+        with pytest.raises(UnsupportedModelError) as err:
+            opcount.count(path, input_shape=shape)
+        text = str(err.value)
+        assert text.startswith("input '") and text.endswith(
+            f"has unknown dimensions [1, 2] ({why}): its operation count would be a guess. {fix}"
+        ), text
