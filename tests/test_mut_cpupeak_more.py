@@ -41,9 +41,9 @@ def test_describe_of_a_sparse_entry_says_unknown_and_not_idle() -> None:
         "M, BLAS ?, on ? (? cores), ?; other programs' CPU use meanwhile unknown"
         " (not idle; timed in CPU time, so it moves little)"
     )
-    # 0.256 -> 25.6 % -> "26%"; idle False: the note follows
-    assert cpupeak.describe({"method": "M", "others_cpu_share": 0.256, "idle": False}).endswith(
-        "meanwhile 26% (not idle; timed in CPU time, so it moves little)"
+    # 0.9 -> 90 % -> "90%"; idle False: the note follows
+    assert cpupeak.describe({"method": "M", "others_cpu_share": 0.9, "idle": False}).endswith(
+        "meanwhile 90% (not idle; timed in CPU time, so it moves little)"
     )
 
 
@@ -88,6 +88,11 @@ def test_identity_takes_the_model_from_cpuinfo_and_cores_numpy_from_this_process
     assert cpupeak.identity(arm)["cpu_model"] == "Raspberry Pi 4 Model B"
     soc = _root(tmp_path / "soc", "processor\t: 0\nHardware\t: BCM2835\n")
     assert cpupeak.identity(soc)["cpu_model"] == "BCM2835"
+
+
+def test_identity_names_this_numpys_blas(tmp_path: Path) -> None:
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]  # numpy's own report, read independently
+    assert cpupeak.identity(tmp_path)["blas"] == f"{blas['name']} {blas['version']}"
 
 
 def test_identity_without_cpuinfo_falls_back_to_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,6 +159,16 @@ def test_ensure_never_measures_a_cpu_the_table_knows(tmp_path: Path, monkeypatch
     monkeypatch.setattr(peaks, "board_knows_cpu", lambda machine: True)
     assert cpupeak.ensure({"board": {"id": "rpi5"}}, tmp_path) is None and calls == []
     assert not (tmp_path / "peaks").exists()
+
+
+def test_ensure_returns_the_entry_cached_in_the_given_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: List[float] = []
+    _no_board(monkeypatch, calls)
+    monkeypatch.setenv("EDGEBENCH_CACHE_DIR", str(tmp_path / "elsewhere"))
+    path = cpupeak.cache_file(IDENT, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"gops": 7.5}')
+    assert cpupeak.ensure({}, tmp_path) == {"gops": 7.5, "cache_file": str(path)} and calls == []
 
 
 def test_ensure_measures_in_an_image_whose_cache_is_a_mount(
