@@ -267,3 +267,8 @@ def test_read_of_a_missing_file_is_empty(tmp_path: Path) -> None:
     (tmp_path / "bad").write_bytes(b"a\xffb")
     assert cpupeak._read(tmp_path / "bad") == "a\ufffdb"  # undecodable bytes replaced, not an error
     assert os.path.exists(tmp_path / "bad")
+
+
+def test_cache_file_does_not_depend_on_the_order_of_the_identity(tmp_path: Path) -> None:
+    backwards = dict(reversed(list(IDENT.items())))  # the same identity, keys in the opposite order
+    assert cpupeak.cache_file(backwards, tmp_path) == cpupeak.cache_file(IDENT, tmp_path)
