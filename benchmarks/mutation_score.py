@@ -123,6 +123,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_compute_by_hand.py",
         "tests/test_peaks.py",
         "tests/test_mut_cpupeak.py",
+        "tests/test_mut_cpupeak_more.py",
     ],
     "bench/check.py": ["tests/test_check.py", "tests/test_mut_check.py", "tests/test_mut_check_report.py"],
     "bench/check_report.py": ["tests/test_check.py", "tests/test_mut_check_report.py"],
