@@ -64,8 +64,8 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/metrics.py": ["tests/test_mut_metrics.py"],
     "bench/data.py": [],
     # the v2 -> v3 compute upgrade is read through the peak tables' tests; the harness's stopping rule by its own
-    "bench/records.py": ["tests/test_peaks.py", "tests/test_mut_peaktable.py"],
-    "bench/harness.py": ["tests/test_stopping.py", "tests/test_mut_stages.py"],
+    "bench/records.py": ["tests/test_peaks.py", "tests/test_mut_peaktable.py", "tests/test_mut_records.py"],
+    "bench/harness.py": ["tests/test_stopping.py", "tests/test_mut_stages.py", "tests/test_mut_harness.py"],
     "bench/config_summary.py": [
         "tests/test_mut_config_summary.py",
         "tests/test_report.py",
