@@ -212,6 +212,18 @@ def tflite_made_by(script: str) -> Path:
     return path
 
 
+#: a conv with input (1, None, None, 3): 8 filters 3x3, 'SAME' (TensorFlow code for tflite_made_by)
+DYNAMIC_CONV = """
+w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
+
+@tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+def f(x):
+    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
+
+model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
+"""
+
+
 def test_tflite_batch_matmul_honours_adj_x() -> None:
     """A (1, K=6, M=4) with adj_x times B (1, 6, 5): out (1, 4, 5), K = 6: 4*5*6 = 120 MACs (A's last dim would give
     4*5*4 = 80)."""
@@ -266,17 +278,7 @@ model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([tail.get_concrete
 def test_tflite_unknown_spatial_dims_take_the_datas_shape_or_are_unavailable() -> None:
     """A conv with input (1, None, None, 3): the interpreter shows 1x1 until resized; 8 filters 3x3 at 32x32, 'SAME'."""
     require("ai_edge_litert")
-    path = tflite_made_by(
-        """
-w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
-
-@tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
-def f(x):
-    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
-
-model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
-"""
-    )
+    path = tflite_made_by(DYNAMIC_CONV)
     with pytest.raises(UnsupportedModelError, match="unknown dimensions"):
         opcount.count(path)
     res = opcount.count(path, input_shape=[1, 32, 32, 3])
@@ -315,17 +317,7 @@ def test_a_tflite_build_without_operator_details_is_refused_in_one_line(monkeypa
 
 def test_unknown_tflite_dims_name_the_input_and_the_fix_in_full() -> None:
     require("ai_edge_litert")
-    path = tflite_made_by(
-        """
-w = tf.constant(np.ones((3, 3, 3, 8), np.float32))
-
-@tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
-def f(x):
-    return tf.nn.conv2d(x, w, strides=1, padding="SAME")
-
-model_bytes = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f).convert()
-"""
-    )
+    path = tflite_made_by(DYNAMIC_CONV)
     fix = "Fix: count it with the data it runs on, or convert the model with static input shapes"
     for shape, why in (
         (None, "no input shape given"),
