@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 from bench import boards, envvars
 from bench.board_types import LATENCY_BOUND, Latency
 
-#: the published figures live on the boards' and accelerators' records (bench/boards.py): verify reads them here
+#: the published figures live on the board records (bench/boards.py, their `latencies`): verify reads them here
 BOUND = LATENCY_BOUND
 Published = Latency
 PUBLISHED: Tuple[Published, ...] = boards.all_latencies()
