@@ -111,6 +111,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     ],
     "bench/verify.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify.py"],
     "bench/verify_timing.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify_timing.py"],
+    "bench/verify_models.py": [
+        "tests/test_verify_rules.py",
+        *VERIFY_TESTS,
+        "tests/test_mut_verify.py",
+        "tests/test_mut_verify_timing.py",
+    ],
     # not tests/test_compute.py: it starts torch, ONNX Runtime and LiteRT thread pools in mutmut's parent, and a
     # forked mutant then waits forever on a lock held at the fork (mutmut's CPU-time timeout never fires on a wait)
     "bench/peak_share.py": [
@@ -125,7 +131,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_cpupeak.py",
         "tests/test_mut_cpupeak_more.py",
     ],
-    "bench/check.py": ["tests/test_check.py", "tests/test_mut_check.py", "tests/test_mut_check_report.py"],
+    "bench/check.py": [
+        "tests/test_check.py",
+        "tests/test_mut_check.py",
+        "tests/test_mut_check_report.py",
+        "tests/test_mut_check_more.py",
+    ],
     "bench/check_report.py": ["tests/test_check.py", "tests/test_mut_check_report.py"],
     "bench/early_stopping.py": [
         "tests/test_early_stopping.py",
