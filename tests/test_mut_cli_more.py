@@ -280,3 +280,24 @@ def test_program_name_and_version(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     with pytest.raises(SystemExit) as exit_:
         cli.main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out == f"edgebench {__version__}\n"
+
+
+@pytest.mark.parametrize("only", [["--convert-only"], []])
+def test_run_with_a_convert_output_prints_the_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture, only: List[str]
+) -> None:
+    dev, out = tmp_path / "dev", tmp_path / "r.jsonl"
+    argv = ["run", *MODEL, "--framework", "onnx", *SHORT, "--power-source", "none", "--output", str(out), *only]
+    assert cli.main([*argv, "--convert-output", str(dev)]) == 0
+    assert capsys.readouterr().out.splitlines()[-3:] == [
+        f"converted model: {MODEL[0]}",  # ONNX Runtime runs the ONNX model itself: nothing converted
+        f"copied to: {dev}",
+        "fidelity: no conversion was needed (the model is already in the framework's format)",
+    ]
+    assert dev.read_bytes() == Path(MODEL[0]).read_bytes()  # the model copied to the path given
+
+
+def test_run_without_a_convert_output_prints_no_conversion(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "r.jsonl"
+    assert cli.main(["run", *MODEL, "--framework", "onnx", *SHORT, "--power-source", "none", "--output", str(out)]) == 0
+    assert "converted model" not in capsys.readouterr().out
