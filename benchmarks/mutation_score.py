@@ -142,7 +142,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/sustained.py": ["tests/test_sustained.py"],
     # test_legacy_cli's uint8 case converts with TensorFlow: a forked mutant child deadlocks in it (futex wait)
     "bench/legacy.py": ["tests/test_mut_legacy.py"],
-    "bench/cli.py": ["tests/test_mut_cli.py", "tests/test_cli_options.py"],
+    "bench/cli.py": [
+        "tests/test_mut_cli.py",
+        "tests/test_cli_options.py",
+        "tests/test_mut_cli_help.py",
+        "tests/test_mut_cli_more.py",
+    ],
     "bench/config.py": ["tests/test_mut_config.py"],
     "bench/formats.py": ["tests/test_mut_formats.py"],
     "bench/bundle.py": ["tests/test_mut_formats.py"],
@@ -201,7 +206,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)
     "bench/runner.py": ["tests/test_mut_cli.py", "tests/test_sustained.py"],
     "bench/stages.py": ["tests/test_mut_stages.py", "tests/test_mut_cli.py", "tests/test_sustained.py"],
-    "bench/cli_args.py": ["tests/test_mut_cli.py", "tests/test_cli_options.py"],
+    "bench/cli_args.py": [
+        "tests/test_mut_cli.py",
+        "tests/test_cli_options.py",
+        "tests/test_mut_cli_help.py",
+        "tests/test_mut_cli_more.py",
+    ],
     "bench/selfcheck.py": ["tests/test_mut_selfcheck.py"],
     "bench/compare/plan.py": [
         "tests/test_mut_compare.py",
