@@ -79,9 +79,10 @@ def test_compare_shows_its_own_records_against_the_baseline(
     assert "(baseline)" in rows["onnx @2t"] and "(baseline)" not in rows["onnx @1t"]
     assert "not run here: coral (no Edge TPU)" in shown.splitlines()
     assert len(peak_calls) == 1 and "board" in peak_calls[0]  # this machine's facts, once before the runs
-    assert cli.main(["report", str(out), "--baseline", "onnx @2t"]) == 0  # report: the same comparison
+    # report's --baseline wins over the one the compare recorded
+    assert cli.main(["report", str(out), "--baseline", "onnx @1t"]) == 0
     rows = _rows(capsys.readouterr().out)
-    assert "(baseline)" in rows["onnx @2t"] and "(baseline)" not in rows["onnx @1t"]
+    assert "(baseline)" in rows["onnx @1t"] and "(baseline)" not in rows["onnx @2t"]
     # a second compare (another seed: another id) in the same file shows its own records only
     assert cli.main([*argv, "--power-source", "none", "--output", str(out), "--seed", "5"]) == 0
     rows = _rows(capsys.readouterr().out)
@@ -136,11 +137,11 @@ def test_demo_hands_its_options_to_the_demo(
     calls: List[Dict[str, Any]] = []
     monkeypatch.setattr(demo_mod, "demo", _recorder(calls, []))
     argv = ["demo", "--frameworks", "onnx,,tflite,", "--threads", "2", "--rounds", "4", "--output", "o.jsonl"]
-    assert cli.main([*argv, "--until-stable", "3", "--min-time-s", "1", "--max-time-s", "2"]) == 0
+    assert cli.main([*argv, "--until-stable", "3", "--min-time-s", "1.5", "--max-time-s", "2"]) == 0
     (call,) = calls
     assert call == {
         "args": (), "frameworks": ["onnx", "tflite"], "threads": 2, "output": Path("o.jsonl"), "rounds": 4,
-        "timing": config.Timing(until_stable_pct=3.0, min_time_s=1.0, max_time_s=2.0),
+        "timing": config.Timing(until_stable_pct=3.0, min_time_s=1.5, max_time_s=2.0),
     }  # fmt: skip
     assert len(peak_calls) == 1
     capsys.readouterr()
