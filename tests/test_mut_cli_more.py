@@ -143,7 +143,7 @@ def test_demo_hands_its_options_to_the_demo(
         "args": (), "frameworks": ["onnx", "tflite"], "threads": 2, "output": Path("o.jsonl"), "rounds": 4,
         "timing": config.Timing(until_stable_pct=3.0, min_time_s=1.5, max_time_s=2.0),
     }  # fmt: skip
-    assert len(peak_calls) == 1
+    assert len(peak_calls) == 1 and "board" in peak_calls[0]  # this machine's facts
     capsys.readouterr()
     assert cli.main(["demo", "--until-stable", "150"]) == 2  # the Timing is validated: 150 is no percentage
     assert capsys.readouterr().err.startswith("edgebench: error: --until-stable 150.0 is not a percentage")
