@@ -271,6 +271,9 @@ def test_evaluate_reads_sys_argv_and_logs_at_info(
         )
         logging.getLogger("bench.x").info("hello")
     assert capsys.readouterr().err == "edgebench: INFO: hello\n"
+    other = tmp_path / "other.onnx"  # a list given wins over sys.argv
+    assert cli.evaluate([str(other), MODEL[1], "onnx"]) == 2
+    assert f"model {other} not found" in capsys.readouterr().err
 
 
 def test_program_name_and_version(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
