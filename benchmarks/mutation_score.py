@@ -153,7 +153,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/sustained.py": ["tests/test_sustained.py"],
     # test_legacy_cli's uint8 case converts with TensorFlow: a forked mutant child deadlocks in it (futex wait)
     "bench/legacy.py": ["tests/test_mut_legacy.py"],
-    "bench/cli.py": ["tests/test_mut_cli.py", "tests/test_cli_options.py"],
+    "bench/cli.py": [
+        "tests/test_mut_cli.py",
+        "tests/test_cli_options.py",
+        "tests/test_mut_cli_help.py",
+        "tests/test_mut_cli_more.py",
+    ],
     "bench/config.py": ["tests/test_mut_config.py"],
     "bench/formats.py": ["tests/test_mut_formats.py"],
     "bench/bundle.py": ["tests/test_mut_formats.py"],
@@ -212,7 +217,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)
     "bench/runner.py": ["tests/test_mut_cli.py", "tests/test_sustained.py"],
     "bench/stages.py": ["tests/test_mut_stages.py", "tests/test_mut_cli.py", "tests/test_sustained.py"],
-    "bench/cli_args.py": ["tests/test_mut_cli.py", "tests/test_cli_options.py"],
+    "bench/cli_args.py": [
+        "tests/test_mut_cli.py",
+        "tests/test_cli_options.py",
+        "tests/test_mut_cli_help.py",
+        "tests/test_mut_cli_more.py",
+    ],
     "bench/selfcheck.py": ["tests/test_mut_selfcheck.py"],
     "bench/compare/plan.py": [
         "tests/test_mut_compare.py",
@@ -300,6 +310,10 @@ def tests(mods: List[str]) -> List[str]:
     return selected + ["-k", " and ".join(f"not {name}" for name in EXCLUDED), "-p", "no:cacheprovider"]
 
 
+# tests/test_mut_cli_help.py compares each parser's --help with the committed CLI reference
+ALSO_COPY = ["docs/generated/cli.md"]
+
+
 def prepare(workdir: Path, mods: List[str]) -> None:
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -308,7 +322,12 @@ def prepare(workdir: Path, mods: List[str]) -> None:
     shutil.copytree(REPO / "bench", workdir / "bench", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", workdir / "pyproject.toml")
+    for extra in ALSO_COPY:  # files a module test reads besides bench/ and tests/
+        (workdir / extra).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / extra, workdir / extra)
     lines = ["[mutmut]", "source_paths = bench", "only_mutate ="] + [f"    {m}" for m in mods]
+    # mutmut copies these into mutants/: their folders, as it copies a lone file only into a folder that exists
+    lines += ["also_copy ="] + sorted({f"    {Path(extra).parent}" for extra in ALSO_COPY})
     lines += ["pytest_add_cli_args_test_selection ="] + [f"    {a}" for a in tests(mods)]
     (workdir / "setup.cfg").write_text("\n".join(lines) + "\n")
 
