@@ -6,6 +6,7 @@ tolerance), with ``verify.run`` and ``check.hold_verify`` replaced by recorders.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -130,6 +131,17 @@ def test_a_long_reason_folds_within_100_columns(capsys: pytest.CaptureFixture) -
     assert max(len(line) for line in table) == 100, "the table is 100 columns wide"
     reason = next(r[5] for r in _cells(out) if r[0] == "tensorrt-fp16")
     assert reason == long and "…" not in out, "folded, every word kept, none cut"
+
+
+def test_without_rich_the_table_is_tab_separated_and_counted(monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "rich.console", None)  # `from rich.console import Console` -> ImportError
+    verify.print_summary(_report())
+    assert capsys.readouterr().out.splitlines() == [
+        "edgebench verify on rpi5 (reference: onnxruntime (onnx))",
+        "\t".join(HEADERS),
+        *("\t".join(r) for r in ROWS),
+        "2 passed, 1 failed, 1 skipped",
+    ]
 
 
 # --- verify.main, with the runs replaced -------------------------------------------------------------------------
