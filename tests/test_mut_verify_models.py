@@ -75,6 +75,13 @@ def test_source_for_without_the_file_or_an_onnx_export(tmp_path: Path) -> None:
     assert verify_models.source_for("onnx", only_tflite) == (None, "no onnx model in the set")
     with_coral = ModelSet("m", tmp_path / "d.npz", {"tflite": tfl, "edgetpu": edgetpu})
     assert verify_models.source_for("coral", with_coral) == (edgetpu, "edgetpu")
+    onnx = tmp_path / "m.onnx"
+    with_onnx = ModelSet("m", tmp_path / "d.npz", {"tflite": tfl, "onnx": onnx})
+    assert verify_models.source_for("tflite-int8", with_onnx) == (onnx, "onnx")  # no int8 file: quantized from ONNX
+    assert verify_models.source_for("coral", with_onnx) == (
+        None,
+        "no Edge TPU-compiled model: compile the int8 model with edgetpu_compiler, pass --edgetpu-model",
+    )  # never a guess: the Edge TPU compiler does not run on the board
 
 
 def _set(tmp_path: Path) -> ModelSet:
