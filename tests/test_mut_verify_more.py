@@ -123,14 +123,14 @@ def test_a_report_without_machine_facts_says_so_in_the_title(capsys: pytest.Capt
 
 def test_a_long_reason_folds_within_100_columns(capsys: pytest.CaptureFixture) -> None:
     report = _report()
-    long = " ".join(f"w{i:02d}" for i in range(60))  # 60 words of 3 letters: 239 characters, wider than 100 columns
+    long = "model " + "/".join(f"d{i:02d}" for i in range(40)) + " not found"  # a 159-character path: no space
     report["paths"][1]["reason"] = long
     verify.print_summary(report)
     out = capsys.readouterr().out
     table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
     assert max(len(line) for line in table) == 100, "the table is 100 columns wide"
     reason = next(r[5] for r in _cells(out) if r[0] == "tensorrt-fp16")
-    assert reason == long and "…" not in out, "folded, every word kept, none cut"
+    assert reason.replace(" ", "") == long.replace(" ", "") and "…" not in out, "folded, nothing cut"
 
 
 def test_without_rich_the_table_is_tab_separated_and_counted(monkeypatch, capsys) -> None:
