@@ -335,12 +335,12 @@ def print_summary(report: Dict[str, Any]) -> None:
         print(title)
         for row in [headers, *summary_rows(report)]:
             print("\t".join(row))
-        return
-    table = Table(title=title)
-    for h in headers:
-        table.add_column(h, overflow="fold")
-    for row in summary_rows(report):
-        table.add_row(*row)
-    Console(width=100).print(table)
+    else:
+        table = Table(title=title)
+        for h in headers:
+            table.add_column(h, overflow="fold")
+        for row in summary_rows(report):
+            table.add_row(*row)
+        Console(width=100).print(table)
     s = report["summary"]
     print(f"{s['pass']} passed, {s['fail']} failed, {s['skipped']} skipped")

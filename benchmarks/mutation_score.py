@@ -109,13 +109,27 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_plots.py",
         "tests/test_mut_plots_more.py",
     ],
-    "bench/verify.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify.py"],
-    "bench/verify_timing.py": ["tests/test_verify_rules.py", *VERIFY_TESTS, "tests/test_mut_verify_timing.py"],
+    "bench/verify.py": [
+        "tests/test_verify_rules.py",
+        *VERIFY_TESTS,
+        "tests/test_mut_verify.py",
+        "tests/test_mut_verify_more.py",
+        "tests/test_mut_verify_models.py",
+    ],
+    "bench/verify_timing.py": [
+        "tests/test_verify_rules.py",
+        *VERIFY_TESTS,
+        "tests/test_mut_verify_timing.py",
+        "tests/test_mut_verify_more.py",
+        "tests/test_mut_verify_models.py",
+    ],
     "bench/verify_models.py": [
         "tests/test_verify_rules.py",
         *VERIFY_TESTS,
         "tests/test_mut_verify.py",
         "tests/test_mut_verify_timing.py",
+        "tests/test_mut_verify_more.py",
+        "tests/test_mut_verify_models.py",
     ],
     # not tests/test_compute.py: it starts torch, ONNX Runtime and LiteRT thread pools in mutmut's parent, and a
     # forked mutant then waits forever on a lock held at the fork (mutmut's CPU-time timeout never fires on a wait)
