@@ -115,6 +115,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_verify.py",
         "tests/test_mut_verify_more.py",
         "tests/test_mut_verify_models.py",
+        "tests/test_mut_cli_help.py",  # verify's argparse options and help, against docs/generated/cli.md
     ],
     "bench/verify_timing.py": [
         "tests/test_verify_rules.py",
@@ -309,7 +310,6 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
 }
 #: bench.accelerators is read through bench.machine: the same board fixture tests reach it
 TESTS_BY_MODULE["bench/accelerators.py"] = ["tests/test_mut_accelerators.py", *TESTS_BY_MODULE["bench/machine.py"]]
-TESTS_BY_MODULE["bench/verify_models.py"] = TESTS_BY_MODULE["bench/verify.py"]
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}
 
 
