@@ -488,7 +488,8 @@ def test_convert_presets_writes_the_manifest(
     monkeypatch.setattr(artifacts, "utc_now", lambda: NOW)
     monkeypatch.setenv("EDGEBENCH_IMAGE", "edgebench:host")
     conv_path = _converted(tmp_path)
-    stub = Convert({"tflite": {"chain": "c", "path": str(conv_path)}, "onnx": InputError("refused")})
+    section = {"chain": "c", "path": str(conv_path), "cache_dir": tmp_path}  # a Path: written as text
+    stub = Convert({"tflite": section, "onnx": InputError("refused")})
     monkeypatch.setattr(runner, "run", stub)
     a1, a4 = _job(tmp_path, threads=1), _job(tmp_path, threads=4)
     other = _job(tmp_path, config="onnx")
@@ -511,6 +512,7 @@ def test_convert_presets_writes_the_manifest(
     assert list(manifest["presets"]) == ["tflite"] and manifest["presets"]["tflite"]["sha256"] == sha
     text = (out / MANIFEST).read_text(encoding="utf-8")
     assert text == json.dumps(manifest, indent=1, sort_keys=True, default=str)
+    assert json.loads(text)["presets"]["tflite"]["conversion"]["cache_dir"] == str(tmp_path)
     names = sorted(os.listdir(out))
     assert names == sorted([MANIFEST, f"{sha[:12]}-m_float16.tflite", f"{sha[:12]}-fidelity_reference.npz"])
     msgs = [r.getMessage() for r in caplog.records]
@@ -568,3 +570,13 @@ def test_summary_lines(tmp_path: Path) -> None:
         "  fp16: d (fidelity deferred; reference r)",
         "  coral: not converted (no compiler)",
     ]
+
+
+def test_convert_presets_computes_the_source_outputs_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    outputs = Outputs()
+    monkeypatch.setattr(fidelity, "outputs", outputs)
+    monkeypatch.setattr(runner, "run", Convert({"tflite": {"chain": "c", "path": str(_converted(tmp_path))}}))
+    jobs = (_job(tmp_path, config="tflite"), _job(tmp_path, config="tflite-fp16"))
+    plan = Plan("cid", jobs, Protocol(), 1, "tflite", None, {}, ())
+    manifest = artifacts.convert_presets(plan, tmp_path / "o")  # type: ignore[arg-type]
+    assert sorted(manifest["presets"]) == ["tflite", "tflite-fp16"] and len(outputs.calls) == 1

@@ -130,7 +130,7 @@ def test_attempt_records_a_frameworks_exception_by_its_first_line(
     assert (rec.status, rec.error) == ("error", "RuntimeError: first line")
     warn = [r for r in caplog.records if r.name == "bench.compare.rounds"]
     assert [r.getMessage() for r in warn] == ["onnx: unexpected RuntimeError, recorded as the run's error"]
-    assert warn[0].levelno == logging.WARNING and warn[0].exc_info is not None
+    assert warn[0].levelno == logging.WARNING and warn[0].exc_info[0] is RuntimeError  # the traceback
 
 
 def test_attempt_records_an_exception_without_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -364,6 +364,25 @@ def test_execute_runs_every_job_each_round_in_the_shuffled_order(
     assert f"compare: run 1/6, round 1/3: {_order(7, 0, ['a', 'b'])[0]}" in msgs
     assert sum("p50 2.5 ms" in m for m in msgs) == 6
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+class SpyProgress(Progress):
+    """Progress that keeps its instances, so a stub sleep can read the phase shown while it waits."""
+
+    made: List[Progress] = []
+
+    def __init__(self, *a: Any, **k: Any) -> None:
+        super().__init__(*a, **k)
+        SpyProgress.made.append(self)
+
+
+def test_execute_shows_the_cooldown_phase_while_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "run", StubRunner())
+    monkeypatch.setattr(rounds, "Progress", SpyProgress)
+    phases: List[str] = []
+    plan = _plan(None, protocol=Protocol(rounds=1, cooldown_s=1.0))
+    rounds.execute(plan, live=False, sleep=lambda s: phases.append(SpyProgress.made[-1].phase), isolated=False)
+    assert phases == ["cooldown"]  # one pause, between the 2 runs
 
 
 def test_execute_shares_the_operation_counts_between_runs(monkeypatch: pytest.MonkeyPatch) -> None:
