@@ -141,6 +141,11 @@ def test_read_dir_without_converted_on_records_none(tmp_path: Path) -> None:
         ("{not json", "JSONDecodeError"),
         ('{"schema": 1}', "KeyError"),
         ("[1]", "TypeError"),
+        # a damaged manifest: one line too, not a traceback
+        ('{"presets": []}', "AttributeError"),
+        ('{"presets": {"tflite": {}}}', "KeyError"),
+        ('{"presets": {"tflite": "m.tflite"}}', "AttributeError"),
+        ('{"presets": {"tflite": {"file": 3}}}', "TypeError"),
     ],
 )
 def test_read_dir_unreadable_manifest(tmp_path: Path, text: Optional[str], kind: str) -> None:
