@@ -132,9 +132,10 @@ class StubRunner:
     def __init__(self, outcome: Any = None) -> None:
         self.outcome = outcome
         self.counts: Optional[Dict[str, Any]] = None
+        self.config: Optional[RunConfig] = None
 
     def __call__(self, config: RunConfig, counts: Optional[Dict[str, Any]] = None) -> RunRecord:
-        self.counts = counts
+        self.config, self.counts = config, counts
         harness.phase("warm-up")
         logging.getLogger("bench.stub").warning("hot %s", "board")
         logging.getLogger("bench.stub").debug("unseen")
@@ -148,9 +149,9 @@ class StubRunner:
 def test_child_sends_phases_logs_new_counts_and_the_record(monkeypatch: pytest.MonkeyPatch) -> None:
     stub = StubRunner()
     monkeypatch.setattr(runner, "run", stub)
-    conn, counts = Conn(), {"old": {"macs": 1}}
-    isolate._child(_config(), conn, logging.INFO, counts)
-    assert stub.counts == {"old": {"macs": 1}, "new": {"macs": 5}}
+    conn, counts, config = Conn(), {"old": {"macs": 1}}, _config()
+    isolate._child(config, conn, logging.INFO, counts)
+    assert stub.config is config and stub.counts == {"old": {"macs": 1}, "new": {"macs": 5}}
     assert conn.sent[:3] == [
         ("phase", "warm-up"),
         ("log", (logging.WARNING, "bench.stub", "hot board")),  # INFO level: the debug line is not sent
