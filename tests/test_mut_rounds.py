@@ -370,10 +370,12 @@ class SpyProgress(Progress):
     """Progress that keeps its instances, so a stub sleep can read the phase shown while it waits."""
 
     made: List[Progress] = []
+    live: List[Any] = []
 
     def __init__(self, *a: Any, **k: Any) -> None:
         super().__init__(*a, **k)
         SpyProgress.made.append(self)
+        SpyProgress.live.append(k.get("live", "not given"))
 
 
 def test_execute_shows_the_cooldown_phase_while_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -383,6 +385,7 @@ def test_execute_shows_the_cooldown_phase_while_waiting(monkeypatch: pytest.Monk
     plan = _plan(None, protocol=Protocol(rounds=1, cooldown_s=1.0))
     rounds.execute(plan, live=False, sleep=lambda s: phases.append(SpyProgress.made[-1].phase), isolated=False)
     assert phases == ["cooldown"]  # one pause, between the 2 runs
+    assert SpyProgress.live[-1] is False  # the caller's choice of display reaches it
 
 
 def test_execute_shares_the_operation_counts_between_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -477,10 +480,13 @@ def test_execute_resume_with_done_does_not_warn(
 
 
 def test_execute_names_an_artifact_given_elsewhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(runner, "run", StubRunner())
+    cfg = _config("onnx")
+    measured = _ok(cfg, conversion={"fidelity": {"status": "ok"}})  # the fidelity checked on this device
+    monkeypatch.setattr(runner, "run", StubRunner({("onnx", "run"): measured}))
     model = tmp_path / "m.tflite"
     model.write_bytes(b"tfl3")
-    given = artifacts.Artifact(model, conversion={"chain": "onnx>tflite"}, origin="--artifact")
+    conv = {"chain": "onnx>tflite", "fidelity": {"status": "deferred"}}
+    given = artifacts.Artifact(model, conversion=conv, origin="--artifact")
     built_in = artifacts.Artifact(model)  # origin None: a built-in export, not annotated
     jobs = (Job("a", "onnx", None, _config("onnx"), given), Job("b", "tflite", None, _config("tflite"), built_in))
     written = rounds.execute(_plan(None, rounds_n=1, jobs=jobs), live=False, sleep=Sleeps(), isolated=False)
@@ -492,6 +498,7 @@ def test_execute_names_an_artifact_given_elsewhere(monkeypatch: pytest.MonkeyPat
         "given_by": "--artifact",
     }
     assert by["a"]["chain"] == "onnx>tflite"
+    assert by["a"]["fidelity"] == {"status": "ok"} and by["a"]["fidelity_where_converted"] == {"status": "deferred"}
 
 
 def test_execute_logs_each_failed_run_with_its_round(
