@@ -585,3 +585,13 @@ def test_convert_presets_computes_the_source_outputs_once(monkeypatch: pytest.Mo
     plan = Plan("cid", jobs, Protocol(), 1, "tflite", None, {}, ())
     manifest = artifacts.convert_presets(plan, tmp_path / "o")  # type: ignore[arg-type]
     assert sorted(manifest["presets"]) == ["tflite", "tflite-fp16"] and len(outputs.calls) == 1
+
+
+def test_an_artifact_has_no_class_file_unless_given() -> None:
+    assert Artifact(Path("x.tflite")) == Artifact(Path("x.tflite"), None, {}, None, None, None)
+
+
+def test_parse_splits_at_the_first_equals_sign(tmp_path: Path) -> None:
+    odd = tmp_path / "model=v2.tflite"  # a file name with "=" in it
+    odd.write_bytes(TFLITE.read_bytes())
+    assert artifacts.parse([f"tflite={odd}"], None) == {"tflite": Artifact(odd, origin="--artifact")}
