@@ -246,10 +246,16 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     ],
     "bench/compare/ident.py": ["tests/test_mut_compare.py"],
     "bench/compare/presets.py": ["tests/test_mut_compare.py"],
-    "bench/compare/artifacts.py": ["tests/test_device_compare.py"],
+    # fast in-process tests (the real compares in tests/test_compare.py and tests/test_device_compare.py take
+    # minutes); the two in-process argv/plan checks of test_device_compare kept for artifacts
+    "bench/compare/artifacts.py": [
+        "tests/test_mut_artifacts.py",
+        "tests/test_device_compare.py::test_bad_artifacts_give_one_clear_line_exit_2_and_write_nothing",
+        "tests/test_device_compare.py::test_artifact_plan_runs_the_file_without_conversion_and_keys_the_id_on_source_and_artifact",
+    ],
     "bench/compare/progress.py": ["tests/test_mut_compare.py", "tests/test_mut_compare_plan.py"],
-    "bench/compare/isolate.py": ["tests/test_compare.py"],
-    "bench/compare/rounds.py": ["tests/test_compare.py"],
+    "bench/compare/isolate.py": ["tests/test_mut_isolate.py"],
+    "bench/compare/rounds.py": ["tests/test_mut_rounds.py"],
     "bench/compare/demo.py": ["tests/test_mut_demo.py"],
     "bench/power/base.py": [
         "tests/test_mut_power.py",

@@ -110,19 +110,20 @@ def read_dir(folder: Path) -> Dict[str, Artifact]:
     path = folder / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        presets = manifest["presets"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return {name: _entry(folder, manifest, entry, str(path)) for name, entry in manifest["presets"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # also a damaged entry: one line
         raise _bad(
             f"--artifacts {folder}: no readable {MANIFEST} ({type(exc).__name__})",
             "pass the folder written by `edgebench compare ... --convert-only --convert-output DIR`",
         ) from None
-    out = {}
-    for name, entry in presets.items():
-        conversion = dict(entry.get("conversion") or {})
-        conversion["converted_on"] = manifest.get("converted_on")
-        ref = entry.get("fidelity_reference")
-        out[name] = Artifact(folder / entry["file"], folder / ref if ref else None, conversion, origin=str(path))
-    return out
+
+
+def _entry(folder: Path, manifest: Dict[str, Any], entry: Dict[str, Any], origin: str) -> Artifact:
+    """One preset's Artifact from its manifest entry (KeyError, TypeError or AttributeError when it is damaged)."""
+    conversion = dict(entry.get("conversion") or {})
+    conversion["converted_on"] = manifest.get("converted_on")
+    ref = entry.get("fidelity_reference")
+    return Artifact(folder / entry["file"], folder / ref if ref else None, conversion, origin=origin)
 
 
 def not_converted(folder: Path) -> Dict[str, str]:
