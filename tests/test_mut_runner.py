@@ -85,6 +85,17 @@ def test_tool_info_modified_checkout_is_dirty(tmp_path: Path, monkeypatch: pytes
     assert runner.tool_info()["git_commit"] == head + "-dirty"
 
 
+def test_tool_info_checkout_without_a_commit_says_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "co"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "f.txt").write_text("one\n")
+    _git(root, "add", "f.txt")  # staged, never committed: `git rev-parse HEAD` fails (and prints "HEAD")
+    monkeypatch.setattr(runner, "__file__", str(root / "bench" / "runner.py"))
+    monkeypatch.delenv(ENV, raising=False)
+    assert runner.tool_info()["git_commit"] == "unknown"
+
+
 def test_tool_info_without_git_says_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _checkout(tmp_path / "co", monkeypatch)
     empty = tmp_path / "nobin"
