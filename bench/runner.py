@@ -26,9 +26,11 @@ def tool_info() -> Dict[str, str]:
         repo = Path(__file__).resolve().parent.parent
         if (repo / ".git").exists():
             try:
-                commit = subprocess.run(
+                head = subprocess.run(
                     ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-                ).stdout.strip()
+                )
+                # a failed rev-parse echoes its argument ("HEAD" in a checkout with no commit yet): no commit then
+                commit = head.stdout.strip() if head.returncode == 0 else ""
                 dirty = subprocess.run(
                     ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
                     capture_output=True,
