@@ -21,6 +21,7 @@ from bench.config import RunConfig
 from bench.convert import cache, fidelity, pipeline
 from bench.convert import output as convert_output
 from bench.convert.options import ConvertOptions
+from bench.power.base import PowerOptions
 from bench.records import RunRecord
 from bench.sustained import CooldownOptions, SustainedOptions
 
@@ -347,10 +348,10 @@ def _harness_stubs(monkeypatch: pytest.MonkeyPatch, m: Any) -> Dict[str, Any]:
 def test_timed_measures_inside_the_power_window(monkeypatch: pytest.MonkeyPatch) -> None:
     m = _measurement()
     s = _harness_stubs(monkeypatch, m)
-    cfg = _config(profile=True)
+    cfg = _config(profile=True, power=PowerOptions(source="none"))
     out_m, power = stages._timed(cfg, "rt", "adapted")
     assert out_m is m and power is StubPower.made[0]
-    assert power.options is cfg.power and power.events == ["enter", "done", "exit"]
+    assert power.options == PowerOptions(source="none") and power.events == ["enter", "done", "exit"]
     assert s["phase_listener"].args == [(("rt",), {})] and s["listened"] == ["listener"]
     assert s["measure"].args == [(("rt", "adapted", cfg.timing), {})]
 
