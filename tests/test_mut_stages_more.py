@@ -445,7 +445,7 @@ def test_measure_loads_measures_and_counts(monkeypatch: pytest.MonkeyPatch) -> N
     )
     assert s["adapt"].args == [(("x", rt.input), {})] and rec.data.adaptation == ["earlier", "cast to float32"]
     assert s["after"].args == [((cfg, rec, rt, s["adapted"], "ref"), {})]
-    assert s["count_ops"].args[0][0][-1] == [1, 3, 8]  # batch of one, then the adapted sample's shape
+    assert s["count_ops"].args[0][0] == (rt, Path("m.onnx"), "onnx", {}, [1, 3, 8])  # batch of one, the sample's shape
     assert counts == {"sha:onnx:[1, 3, 8]": {"ops": 3}}
     assert rec.machine["state"] == {"throttled": False, "throttle_reasons": []}
     assert rec.machine["peak_rss_mb"] == 88.5 and rt.closed
