@@ -231,7 +231,12 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/peaktable.py": ["tests/test_mut_peaktable.py"],
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)
     "bench/runner.py": ["tests/test_mut_cli.py", "tests/test_sustained.py", "tests/test_mut_runner.py"],
-    "bench/stages.py": ["tests/test_mut_stages.py", "tests/test_mut_cli.py", "tests/test_sustained.py"],
+    "bench/stages.py": [
+        "tests/test_mut_stages.py",
+        "tests/test_mut_cli.py",
+        "tests/test_sustained.py",
+        "tests/test_mut_stages_more.py",
+    ],
     "bench/cli_args.py": [
         "tests/test_mut_cli.py",
         "tests/test_cli_options.py",
