@@ -191,3 +191,25 @@ def test_demo_exports_serve_fp32_presets_of_their_framework(tmp_path: Path) -> N
     assert [j.run.model for j in p.jobs] == [ASSETS / "digits_cnn.tflite"] * 2 + [Path(MODEL[0])]
     assert [(j.run.model_class_path, j.run.model_class_name) for j in p.jobs[:2]] == [(cls, "Net")] * 2
     assert p.jobs[0].artifact.path == ASSETS / "digits_cnn.tflite" and p.jobs[2].artifact is None
+
+
+def test_every_stray_artifact_is_named(tmp_path: Path) -> None:
+    extra = [
+        "--configs",
+        "onnx",
+        "--artifact",
+        f"tflite-int8={INT8}",
+        "--artifact",
+        f"tflite={ASSETS / 'digits_cnn.tflite'}",
+    ]
+    assert _refusal(tmp_path, *extra)[0] == "--artifact tflite-int8, tflite: not among --configs"
+
+
+def test_a_folder_may_hold_presets_not_compared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a --artifacts folder holds every converted preset; comparing some of them is no mistake
+    folder = {"tflite": Artifact(ASSETS / "digits_cnn.tflite", origin=str(tmp_path / "conv" / "manifest.json"))}
+    monkeypatch.setattr("bench.compare.artifacts.read_dir", lambda path: dict(folder))
+    p = _plan(tmp_path, "--configs", "onnx", "--artifacts", str(tmp_path / "conv"))
+    assert p.labels == ["onnx"] and p.jobs[0].artifact is None
+    both = _plan(tmp_path, "--configs", "onnx,tflite", "--artifacts", str(tmp_path / "conv"))
+    assert both.jobs[1].artifact == folder["tflite"] and both.jobs[1].run.model == ASSETS / "digits_cnn.tflite"
