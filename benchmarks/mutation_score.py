@@ -248,6 +248,8 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_compare.py",
         "tests/test_mut_compare_plan.py",
         "tests/test_cli_options.py",
+        "tests/test_mut_cli_help.py",
+        "tests/test_mut_compare_plan_more.py",
     ],
     "bench/compare/ident.py": ["tests/test_mut_compare.py"],
     "bench/compare/presets.py": ["tests/test_mut_compare.py"],
