@@ -18,6 +18,7 @@ import pytest
 
 from bench import __version__, cli, config, cpupeak
 from bench.compare import demo as demo_mod
+from bench.compare import rounds
 from bench.models import zoo
 
 ASSETS = Path(cli.__file__).parent / "models" / "assets"
@@ -68,6 +69,10 @@ def test_compare_shows_its_own_records_against_the_baseline(
     first = json.loads(out.read_text())  # a plain run in the same file: no compare section, not shown
     real = cli.compare_plan_of
     monkeypatch.setattr(cli, "compare_plan_of", lambda a: replace(real(a), skipped=(("coral", "no Edge TPU"),)))
+    # each run in this process: under a mutation run the test itself runs in a forked child, whose own child
+    # processes cannot be waited for ("No child processes"), which failed this test for every mutant
+    execute = rounds.execute
+    monkeypatch.setattr(rounds, "execute", lambda plan, **kw: execute(plan, **{**kw, "isolated": False}))
     capsys.readouterr()
     argv = ["compare", *MODEL, "--configs", "onnx", "--threads", "1,2", "--rounds", "1", *SHORT]
     code = cli.main([*argv, "--power-source", "none", "--output", str(out), "--baseline", "onnx @2t"])
