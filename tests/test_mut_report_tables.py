@@ -10,6 +10,7 @@ from typing import Any, Dict, List
 
 from bench import report_tables
 from bench.config_summary import ConfigSummary
+from tests.conftest import ENERGY
 
 #: 2.5 M ops at 5 GOP/s, 12.34 % of a 40.5 GOP/s fp32 CPU peak, with a note
 COMPUTE = {
@@ -82,15 +83,7 @@ def _explained_records() -> List[Any]:
         "machine": machine,
         "model": {"path": "/m/net.tflite"},
         "compare": {"id": "c1", "label": "tflite"},
-        "energy": {
-            "energy_mj_per_inference": 1.5,
-            "above_idle_mj_per_inference": 0.5,
-            "mean_w": 3.2,
-            "idle_w": 2.1,
-            "label": "measured",
-            "source": "pmic",
-            "scope": "PMIC rails",
-        },
+        "energy": dict(ENERGY),
         "sustained": {
             "seconds": 60,
             "slowdown": 1.25,

@@ -15,18 +15,9 @@ import pytest
 
 from bench import report_text
 from bench.config_summary import ConfigSummary
+from tests.conftest import ENERGY
 
 RPI5 = {"board": {"id": "rpi5"}}
-#: one power reading: 1.5 mJ/inference, 0.5 above idle, 3.2 W mean, 2.1 W idle ("{:.4g}" / "{:.3g}" keep them as is)
-ENERGY = {
-    "energy_mj_per_inference": 1.5,
-    "above_idle_mj_per_inference": 0.5,
-    "mean_w": 3.2,
-    "idle_w": 2.1,
-    "label": "measured",
-    "source": "pmic",
-    "scope": "PMIC rails",
-}
 ENERGY_TEXT = "energy 1.5 mJ/inference (0.5 above idle), 3.2 W, idle 2.1 W; measured: pmic, PMIC rails"
 LEGEND = (
     "p50 = median of the rounds' median invoke latencies; spread = max - min of those; speedup: above 1 is faster "
