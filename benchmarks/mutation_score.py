@@ -60,6 +60,7 @@ VERIFY_TESTS = [
     "tests/test_verify_rules.py::test_int8_needs_top1_agreement_of_at_least_90_percent",
     "tests/test_verify_rules.py::test_timing_bound_is_its_stated_factor_either_way_of_the_published_figure",
     "tests/test_mut_verify_run.py",
+    "tests/test_mut_verify_checks.py",
 ]
 #: every logic module of bench/ and the tests that exercise it (in addition to TESTS). Not listed: the framework and
 #: converter wrappers (bench/runtimes/*, bench/convert/*, bench/models/*: their tests need the frameworks and take

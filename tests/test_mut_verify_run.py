@@ -287,3 +287,34 @@ def test_the_run_checks_the_first_100_samples_and_times_on_the_boards_id(
     reference = [o for f, _, o in LOADS if f == "onnx"][0]
     assert reference.threads is None, "the reference runs at the runtime's default threads"
     assert shapes == [((100, 10), (100, 10))], "the first 100 samples, the path's outputs and the reference's"
+
+
+def test_the_untimed_outputs_load_with_the_presets_delegate_and_the_sets_class(
+    stand_ins: verify.ModelSet, tmp_path: Path
+) -> None:
+    with_class = verify.ModelSet("m", stand_ins.data, stand_ins.files, tmp_path / "net.py", "Net")
+    res = verify.verify_path("tflite-nodelegate", with_class, _x(), _by_hand(_x(), 0.0), "rpi5", True, None, 2)
+    assert res.status == "pass", res
+    outputs = LOADS[-1][2]
+    assert (outputs.delegate, outputs.threads) == ("none", 2)
+    assert (outputs.model_class_path, outputs.model_class_name) == (tmp_path / "net.py", "Net")
+
+
+def test_the_run_hands_its_output_file_and_timing_models_to_every_path(
+    stand_ins: verify.ModelSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bench import machine
+
+    seen: List[tuple] = []
+    marker = verify.TimingModels(zoo_dir=tmp_path / "zoo", edgetpu=tmp_path / "mnv2_edgetpu.tflite")
+    monkeypatch.setattr(machine, "facts", lambda: {"board": {"id": "rpi4"}})
+    monkeypatch.setattr(verify, "timing_run", lambda *a: seen.append(a) or {"ok": True})
+    with caplog.at_level("INFO", logger="bench.verify"):
+        verify.run(stand_ins, ["onnx", "tflite"], tmp_path / "reports", tmp_path / "r.jsonl", None, marker)
+    assert seen == [
+        ("onnx", "rpi4", marker, tmp_path / "r.jsonl", None),
+        ("tflite", "rpi4", marker, tmp_path / "r.jsonl", None),
+    ]
+    labels = [json.loads(line)["options"]["label"] for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert labels == ["verify onnx", "verify tflite"]
+    assert [r.getMessage() for r in caplog.records if r.name == "bench.verify"] == ["verify: onnx", "verify: tflite"]
