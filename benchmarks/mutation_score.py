@@ -401,7 +401,10 @@ def main(argv: List[str] | None = None) -> int:
         return 2
     prepare(args.workdir, mods)
     mutmut = [sys.executable, "-m", "mutmut"]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # OMP_NUM_THREADS=1: torch's OpenMP pool, once started in mutmut's parent, hangs every forked test that runs torch
+    # again (tried: a Conv2d in the parent, then in a forked child, waits forever; with one thread it does not).
+    # ONNX Runtime and LiteRT forked the same way run fine.
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
     start = time.monotonic()
     proc = subprocess.run([*mutmut, "run", "--max-children", str(args.max_children)], cwd=args.workdir, env=env)
     took = time.monotonic() - start
