@@ -5,6 +5,7 @@ measured, deferred and device-checked paths through a numpy runtime that scales 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -23,7 +24,7 @@ COSINE = 10 / np.sqrt(15 * 10.25)
 
 
 def test_classification_figures_by_hand() -> None:
-    y = np.array([0, 1, 1])  # argmax of REF: 0 1 0, of OUT: 1 1 0
+    y = np.array([0, 1, 0])  # argmax of REF: 0 1 0, of OUT: 1 1 0
     fid = F.compare(REF, OUT, y, "classification", "data")
     assert fid == {
         "samples": 3,
@@ -32,17 +33,19 @@ def test_classification_figures_by_hand() -> None:
         "mean_abs_diff": pytest.approx(3.5 / 6),
         "cosine_similarity": pytest.approx(COSINE),
         "top1_agreement": pytest.approx(2 / 3),
-        "accuracy_source": pytest.approx(2 / 3),
-        "accuracy_converted": pytest.approx(1 / 3),
+        "accuracy_source": 1.0,
+        "accuracy_converted": pytest.approx(2 / 3),
         "accuracy_change": pytest.approx(-1 / 3),
         "warnings": [],
     }
     assert type(fid["samples"]) is int and type(fid["max_abs_diff"]) is float
-    one_hot = F.compare(REF, OUT, np.eye(2)[[0, 1, 1]], "classification", "random")
-    assert (one_hot["accuracy_source"], one_hot["accuracy_converted"]) == pytest.approx((2 / 3, 1 / 3))
+    one_hot = F.compare(REF, OUT, np.eye(2)[[0, 1, 0]], "classification", "random")
+    assert (one_hot["accuracy_source"], one_hot["accuracy_converted"]) == pytest.approx((1.0, 2 / 3))
     assert one_hot["inputs"] == "random"
-    longer = F.compare(REF, OUT, np.array([[0], [1], [1], [0]]), "classification", "data")  # labels beyond n
-    assert longer["accuracy_source"] == pytest.approx(2 / 3)
+    batched = F.compare(REF, OUT, np.eye(2)[[0, 1, 0]].reshape(3, 1, 2), "classification", "d")  # (N, 1, classes)
+    assert (batched["accuracy_source"], batched["accuracy_converted"]) == pytest.approx((1.0, 2 / 3))
+    column = F.compare(REF, OUT, np.array([[0], [1], [0], [1]]), "classification", "data")  # (N, 1), one more
+    assert (column["accuracy_source"], column["accuracy_converted"]) == pytest.approx((1.0, 2 / 3))
     assert F.compare(REF, OUT, None, "classification", "data")["accuracy_source"] is None
 
 
@@ -73,12 +76,15 @@ def test_cosine_of_zero_outputs() -> None:
     assert F.compare(zeros, zeros.copy(), None, "regression", "d")["cosine_similarity"] == 1.0
     assert F.compare(zeros, np.ones((2, 2)), None, "regression", "d")["cosine_similarity"] == 0.0
     assert F.compare(np.ones((2, 2)), -np.ones((2, 2)), None, "regression", "d")["cosine_similarity"] == -1.0
+    # small outputs: |a| |b| = 0.05, a.b = 0.04
+    small = F.compare(np.array([[0.1, 0.2]]), np.array([[0.2, 0.1]]), None, "regression", "d")
+    assert small["cosine_similarity"] == pytest.approx(0.8)
     empty = F.compare(np.zeros((0, 2)), np.zeros((0, 2)), None, "regression", "d")
     assert (empty["samples"], empty["max_abs_diff"], empty["mean_abs_diff"]) == (0, 0.0, 0.0)
 
 
 def test_shapes_aligned_or_refused() -> None:
-    ref = np.arange(24.0).reshape(2, 3, 2, 2)  # NCHW
+    ref = np.arange(48.0).reshape(2, 3, 2, 4)  # NCHW, H != W
     nhwc = np.transpose(ref, (0, 2, 3, 1))
     fid = F.compare(ref, nhwc, None, "regression", "data")
     assert fid["max_abs_diff"] == 0.0
@@ -212,7 +218,8 @@ def test_manifest_round_trip(tmp_path: Path) -> None:
 
 
 class ScaleRuntime(Runtime):
-    """Loads a text file holding one number and multiplies its float32 (1, 2) input by it; remembers its loads."""
+    """Loads a text file holding one number and multiplies its float32 (1, 2) input by it; remembers its loads.
+    A file "uint8 <number>" gives a plain uint8 output (no quantization: the model's own integer output)."""
 
     name = "scale"
     loads: List[Any] = []
@@ -225,7 +232,10 @@ class ScaleRuntime(Runtime):
 
     def load(self, model_path: Path, options: RuntimeOptions) -> None:
         self.loads.append((self.framework, model_path, options))
-        self.factor = float(Path(model_path).read_text())
+        kind, _, factor = Path(model_path).read_text().rpartition(" ")
+        self.factor = float(factor)
+        if kind == "uint8":
+            self.output = TensorSpec("y", (1, 2), "uint8")
 
     def prepare(self, x: Any) -> None:
         assert x.shape == (1, 2) and x.dtype == np.float32
@@ -235,7 +245,7 @@ class ScaleRuntime(Runtime):
         self.y = self.x * self.factor
 
     def fetch(self) -> Any:
-        return self.y
+        return np.rint(self.y).astype(np.uint8) if self.output.dtype == "uint8" else self.y
 
     def close(self) -> None:
         self.closed.append(self.framework)
@@ -316,7 +326,7 @@ def test_measured_here(tmp_path: Path, frameworks: List[str]) -> None:
         _subject(tmp_path), X, y, "classification", "data", reference_dir=tmp_path, meta={}, keep=1
     )
     # outputs 2x and 2.0005x: the largest difference 0.0005 * 3
-    assert fid["status"] == "checked" and fid["samples"] == 3
+    assert fid["status"] == "checked" and fid["samples"] == 3 and fid["inputs"] == "data"
     assert fid["max_abs_diff"] == pytest.approx(0.0015, rel=1e-3)
     assert (fid["top1_agreement"], fid["accuracy_source"]) == (1.0, pytest.approx(2 / 3))  # argmax 1 0 0
     loaded = [(fw, p.name, o) for fw, p, o in ScaleRuntime.loads]
@@ -467,3 +477,67 @@ def test_the_device_check_with_the_defaults(tmp_path: Path, frameworks: List[str
     assert fid["warnings"] == [
         "int8 model agrees with the source on top-1 for only 0.0% of 3 samples (below 98%); likely cause: scales"
     ]
+
+
+def test_outputs_of_one_model(tmp_path: Path, frameworks: List[str]) -> None:
+    model = _model(tmp_path, "m.pt", "3")
+    got = F.outputs(model, "torchscript", X, RuntimeOptions(threads=4))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, 3 * X.astype(np.float64))
+    assert ScaleRuntime.loads == [("pytorch", model, RuntimeOptions(threads=4, input_shape=(1, 2)))]
+    assert ScaleRuntime.closed == ["pytorch"]
+
+
+def test_integer_outputs_are_compared_as_numbers(tmp_path: Path, frameworks: List[str]) -> None:
+    # uint8 outputs 1 and 2 (source) against 2 and 4 (converted): differences 1 and 2, not 255 and 254
+    x = np.array([[1.0, 2.0]], dtype=np.float32)
+    got = F.outputs(_model(tmp_path, "a.tflite", "uint8 2"), "tflite", x, RuntimeOptions())
+    assert got.dtype == np.float64 and got.tolist() == [[2.0, 4.0]]
+    subject = F.Subject(
+        _model(tmp_path, "src.onnx", "uint8 1"), "onnx", _model(tmp_path, "c.tflite", "uint8 2"), "tflite",
+        RuntimeOptions(),
+    )  # fmt: skip
+    fid = F.measure_or_defer(subject, x, None, "regression", "data", reference_dir=tmp_path, meta={}, keep=1)
+    assert (fid["max_abs_diff"], fid["mean_abs_diff"]) == (2.0, 1.5)
+    meta = {"model_type": "regression", "precision": "int8"}
+    ref_path = F.write_reference(tmp_path / "r.npz", x, np.array([[2, 4]], np.uint8), None, meta)
+    checked = F.check_reference(_loaded(tmp_path, "uint8 3"), F.load_reference(ref_path))  # outputs 3 and 6
+    assert (checked["max_abs_diff"], checked["mean_abs_diff"]) == (2.0, 1.5)
+
+
+def test_torch_models_get_the_sample_shape(tmp_path: Path, frameworks: List[str]) -> None:
+    x = np.ones((2, 2), np.float32)
+    subject = F.Subject(
+        _model(tmp_path, "src.pt", "1"), "torchscript", _model(tmp_path, "net.pth", "1"), "pytorch-state-dict",
+        RuntimeOptions(),
+    )  # fmt: skip
+    F.measure_or_defer(subject, x, None, "regression", "data", reference_dir=tmp_path, meta={}, keep=1)
+    assert [o.input_shape for _, _, o in ScaleRuntime.loads] == [(1, 2), (1, 2)]
+
+
+def test_the_device_check_of_an_exact_regression_source(tmp_path: Path, frameworks: List[str]) -> None:
+    y = np.array([[2.0, 4.0], [6.0, -2.0], [1.0, 0.0]])  # 2 * X: the source is exact, its MSE 0
+    meta = {"model_type": "regression", "precision": "fp16"}
+    path = F.write_reference(tmp_path / "r.npz", X, 2 * X, y, meta)
+    fid = F.check_reference(_loaded(tmp_path, "3"), F.load_reference(path))  # 3 * X: off by X
+    assert fid["top1_agreement"] is None and fid["mse_source"] == 0.0
+    assert fid["mse_converted"] == pytest.approx((1 + 4 + 9 + 1 + 0.25) / 6)
+    # no likely cause stored: none named; a rise from 0 is no percentage (it divided by zero before)
+    assert fid["warnings"] == ["fp16 model's MSE rises from 0 (0 -> 2.542); likely cause: "]
+    same = F.check_reference(_loaded(tmp_path, "2"), F.load_reference(path))
+    assert (same["mse_converted"], same["warnings"]) == (0.0, [])
+
+
+def test_a_reference_is_written_beside_its_final_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced: List[Any] = []
+    real_replace = os.replace
+
+    def record(src: str, dst: str) -> None:
+        replaced.append((Path(src).parent, Path(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(F.os, "replace", record)
+    (tmp_path / "entry").mkdir()
+    F.write_reference(tmp_path / "entry" / "r.npz", X, X, None, {})
+    assert replaced == [(tmp_path / "entry", tmp_path / "entry" / "r.npz")]  # one rename in one folder: atomic
+    assert os.listdir(tmp_path / "entry") == ["r.npz"]
