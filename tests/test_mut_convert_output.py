@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 
@@ -102,12 +103,22 @@ def test_summary_of_an_unchecked_conversion() -> None:
     ]
 
 
-def test_copy_a_file_to_a_path_or_into_a_folder(tmp_path: Path) -> None:
+def test_copy_a_file_to_a_path_or_into_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     art = tmp_path / "cache" / "net.tflite"
     art.parent.mkdir()
     art.write_bytes(b"model")
+    renamed: List[Tuple[Path, Path]] = []
+    real_rename = os.rename
+
+    def record(src: str, dst: str) -> None:
+        renamed.append((Path(src).parent.parent, Path(dst)))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(O.os, "rename", record)
     dest = O.copy(art, tmp_path / "out" / "deep" / "m.tflite")
     assert dest == tmp_path / "out" / "deep" / "m.tflite" and dest.read_bytes() == b"model"
+    # staged in a folder beside the destination: one rename on one file system
+    assert renamed == [(tmp_path / "out" / "deep", dest)]
     assert os.listdir(dest.parent) == ["m.tflite"]  # no staging folder left
     assert O.copy(str(art), str(tmp_path / "out")) == tmp_path / "out" / "net.tflite"
     assert sorted(os.listdir(tmp_path / "out")) == ["deep", "net.tflite"]

@@ -4,6 +4,7 @@ subprocess.run (no child process: mutmut's forked test process may not wait for 
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import subprocess
@@ -49,6 +50,7 @@ def test_the_converters_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy:3128")
     monkeypatch.setenv("NO_PROXY", "localhost")
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
     monkeypatch.setenv("no_proxy", "localhost")
     here = str(Path(sys.executable).parent)  # the venv's bin, unresolved
     repo = str(Path(bench.__file__).resolve().parent.parent)  # the folder holding the bench package
@@ -119,14 +121,19 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Any:
     return install
 
 
-def test_a_tool_that_succeeds(tmp_path: Path, fake: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_tool_that_succeeds(
+    tmp_path: Path, fake: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     run = fake(FakeRun(log=b"converted\n", writes=[tmp_path / "m.tflite"]))
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
-    seconds = T.run(
-        ["onnx2tf", Path("m.onnx"), 3], tool="onnx2tf", cwd=tmp_path, log_file=tmp_path / "log",
-        expect=[tmp_path / "m.tflite"],
-    )  # fmt: skip
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    with caplog.at_level(logging.DEBUG, logger="bench.convert.tools"):
+        seconds = T.run(
+            ["onnx2tf", Path("m.onnx"), 3], tool="onnx2tf", cwd=tmp_path, log_file=tmp_path / "log",
+            expect=[tmp_path / "m.tflite"],
+        )  # fmt: skip
     assert seconds == 3.5
+    assert caplog.messages == ["running onnx2tf m.onnx 3"]  # what --verbose shows
     (call,) = run.calls
     assert call["argv"] == ["onnx2tf", "m.onnx", "3"]
     assert (call["cwd"], call["stderr"], call["stdin"]) == (str(tmp_path), subprocess.STDOUT, subprocess.DEVNULL)
