@@ -57,8 +57,10 @@ VERIFY_TESTS = [
     "tests/test_verify.py::test_the_timing_check_fires_on_the_figures_own_model",
 ]
 #: every logic module of bench/ and the tests that exercise it (in addition to TESTS). Not listed: the framework and
-#: converter wrappers (bench/runtimes/*, bench/convert/*, bench/models/*: their tests need the frameworks and take
-#: minutes per mutant), and modules without logic (__init__, __main__, errors, infer, hashing).
+#: converter wrappers (bench/runtimes/<runtime>.py, bench/convert/'s edges, pipeline and TensorFlow model, bench/models/*:
+#: their tests need the frameworks and take minutes per mutant), and modules without logic (__init__, __main__, errors,
+#: infer, hashing). bench/convert/'s standard-library and numpy modules (edges, planning, cache, options, fidelity,
+#: tools, calibration, result, output) are listed with their fast tests.
 TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/stats.py": [],
     "bench/metrics.py": ["tests/test_mut_metrics.py"],

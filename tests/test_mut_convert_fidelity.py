@@ -158,6 +158,12 @@ def test_reduced_precision_warnings_at_their_boundaries(caplog: pytest.LogCaptur
     assert loud["warnings"] == ["earlier", *new]
 
 
+def test_an_mse_rise_under_one() -> None:
+    fid = _fid(top1_agreement=None, mse_source=0.5, mse_converted=0.75)
+    F.check(fid, "dynamic-range", tolerance=0.001, likely_cause="c")
+    assert fid["warnings"] == ["dynamic-range model's MSE rises 50.0% (0.5 -> 0.75); likely cause: c"]
+
+
 def test_reduced_precision_without_figures_is_quiet() -> None:
     fid = _fid(top1_agreement=None)
     F.check(fid, "dynamic-range", tolerance=0.001, likely_cause="c")
