@@ -63,8 +63,10 @@ VERIFY_TESTS = [
     "tests/test_mut_verify_checks.py",
 ]
 #: every logic module of bench/ and the tests that exercise it (in addition to TESTS). Not listed: the framework and
-#: converter wrappers (bench/runtimes/*, bench/convert/*, bench/models/*: their tests need the frameworks and take
-#: minutes per mutant), and modules without logic (__init__, __main__, errors, infer, hashing).
+#: converter wrappers (bench/runtimes/<runtime>.py, bench/convert/'s edges, pipeline and TensorFlow model, bench/models/*:
+#: their tests need the frameworks and take minutes per mutant), and modules without logic (__init__, __main__, errors,
+#: infer, hashing). bench/convert/'s standard-library and numpy modules (edges, planning, cache, options, fidelity,
+#: tools, calibration, result, output) are listed with their fast tests.
 TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/stats.py": [],
     "bench/metrics.py": ["tests/test_mut_metrics.py"],
@@ -228,6 +230,14 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/runtimes/__init__.py": ["tests/test_mut_runtimes_registry.py"],
     "bench/convert/edges.py": ["tests/test_mut_edges.py"],
     "bench/convert/planning.py": ["tests/test_mut_planning.py"],
+    "bench/convert/cache.py": ["tests/test_mut_convert_cache.py"],
+    # the conversion flags' help and defaults, against docs/generated/cli.md
+    "bench/convert/options.py": ["tests/test_mut_convert_options.py", "tests/test_mut_cli_help.py"],
+    "bench/convert/fidelity.py": ["tests/test_mut_convert_fidelity.py"],
+    "bench/convert/tools.py": ["tests/test_mut_convert_tools.py"],
+    "bench/convert/calibration.py": ["tests/test_mut_convert_calibration.py"],
+    "bench/convert/result.py": ["tests/test_mut_convert_output.py"],
+    "bench/convert/output.py": ["tests/test_mut_convert_output.py"],
     "bench/sysfs.py": ["tests/test_mut_sysfs_probes.py"],
     "bench/runtimes/probes.py": ["tests/test_mut_sysfs_probes.py"],
     "bench/profile.py": ["tests/test_mut_profile.py"],

@@ -174,10 +174,8 @@ def check(fid: Dict[str, Any], precision: str, *, tolerance: float, likely_cause
         )
     mse_s, mse_c = fid.get("mse_source"), fid.get("mse_converted")
     if mse_s is not None and mse_c is not None and mse_c > mse_s * (1 + MAX_MSE_INCREASE):
-        new.append(
-            f"{precision} model's MSE rises {100 * (mse_c / mse_s - 1):.1f}% ({mse_s:.4g} -> {mse_c:.4g}); "
-            f"likely cause: {likely_cause}"
-        )
+        rise = f"{100 * (mse_c / mse_s - 1):.1f}%" if mse_s > 0 else "from 0"  # an exact source: no percentage
+        new.append(f"{precision} model's MSE rises {rise} ({mse_s:.4g} -> {mse_c:.4g}); likely cause: {likely_cause}")
     for w in new:
         log.warning("FIDELITY: %s", w)
         if w not in fid["warnings"]:
