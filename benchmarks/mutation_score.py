@@ -186,6 +186,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     # tests need the whole checkout)
     "bench/machine.py": [
         "tests/test_mut_machine.py",
+        "tests/test_mut_machine_sampler.py",
         "tests/test_boards.py::test_fixture_board_ids",
         "tests/test_boards.py::test_detection_from_a_fixture_root",
         "tests/test_boards.py::test_orin_is_told_from_nano",
