@@ -63,8 +63,8 @@ VERIFY_TESTS = [
     "tests/test_mut_verify_checks.py",
 ]
 #: every logic module of bench/ and the tests that exercise it (in addition to TESTS). The runtime wrappers listed
-#: (onnxrt, tflite, ...) have fast tests of their own on the real framework and the shipped digits model (ONNX Runtime
-#: and LiteRT fork cleanly; torch is the one held to OMP_NUM_THREADS=1, below); the wrappers' slow tests (a CNN
+#: (onnxrt, tflite, openvino) have fast tests of their own on the real framework and the shipped digits model (ONNX Runtime
+#: LiteRT and OpenVINO fork cleanly; torch is the one held to OMP_NUM_THREADS=1, below); the wrappers' slow tests (a CNN
 #: trained per test) are not listed. Not listed: the other runtime wrappers and the converter wrappers
 #: (bench/convert/*, bench/models/*: their tests need the frameworks and take minutes per mutant), and modules
 #: without logic (__init__, __main__, errors, infer, hashing).
@@ -235,6 +235,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/runtimes/probes.py": ["tests/test_mut_sysfs_probes.py"],
     "bench/runtimes/onnxrt.py": ["tests/test_mut_rt_onnxrt.py"],
     "bench/runtimes/tflite.py": ["tests/test_mut_rt_tflite.py", "tests/test_mut_rt_tflite_backends.py"],
+    "bench/runtimes/openvino.py": ["tests/test_mut_rt_openvino.py"],
     "bench/profile.py": ["tests/test_mut_profile.py"],
     "bench/peaktable.py": ["tests/test_mut_peaktable.py"],
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)

@@ -4,7 +4,11 @@ the onnx package), the test labels, the session ONNX Runtime reports back, and o
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
+import types
+import warnings
 from pathlib import Path
 from typing import List
 
@@ -80,6 +84,20 @@ def test_threads_and_session_settings_reach_the_session(threads: object) -> None
     assert so.graph_optimization_level == onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     assert so.log_severity_level == 3 and not so.enable_profiling
     assert rt.describe() == {"providers": ["CPUExecutionProvider"], "intra_op_threads": threads}
+
+
+def test_the_default_provider_is_one_onnxruntime_knows() -> None:
+    """ONNX Runtime warns and falls back to the CPU for a provider name it does not have: the default must be exact."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rt = _load(models.DIGITS_ONNX)
+    assert rt._sess.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_close_before_any_load_has_nothing_to_release() -> None:
+    rt = OnnxRuntime()
+    rt.close()  # a load that failed early: the harness still closes
+    assert rt._sess is None
 
 
 def test_providers_option_reaches_the_session() -> None:
@@ -184,6 +202,7 @@ def test_profile_rows_are_the_measured_runs_kernels(warm: int, measured: int, st
     rt = _load(models.DIGITS_ONNX, extra={"profile": True})
     assert rt._sess.get_session_options().enable_profiling
     prof_dir = Path(rt._prof_dir)
+    assert prof_dir.parent == Path(tempfile.gettempdir()) and prof_dir.name.startswith("edgebench-ortprof-")
     assert prof_dir.is_dir() and rt._sess.get_session_options().profile_file_prefix == str(prof_dir / "ort")
     for _ in range(warm):
         _run(rt, X[:1])
@@ -214,3 +233,34 @@ def test_profile_rows_need_profiling_and_close_removes_an_unread_trace() -> None
     assert prof_dir.is_dir()
     prof.close()
     assert not prof_dir.exists() and prof._sess is None and prof._run is None
+
+
+#: a trace as ONNX Runtime writes it (cat, name, ts in µs after the profiler's start, dur in µs, args.op_name)
+TRACE = [
+    {"cat": "Session", "name": "model_run", "ts": 6000, "dur": 900},
+    {"cat": "Node", "name": "fc_fence_before", "ts": 6000, "dur": 0, "args": {"op_name": "Gemm"}},
+    {"cat": "Node", "name": "fc_kernel_time", "ts": 4999, "dur": 7000, "args": {"op_name": "Gemm"}},  # warm-up
+    {"cat": "Node", "name": "fc_kernel_time", "ts": 5000, "dur": 2000, "args": {"op_name": "Gemm"}},
+    {"cat": "Session", "name": "x_kernel_time", "ts": 6000, "dur": 5},  # not a node
+    {"cat": "Node", "name": "relu_kernel_time", "ts": 6001, "dur": 1500},  # no args
+    {"cat": "Node", "ts": 6002, "dur": 1},  # no name
+]
+
+
+def test_profile_trace_is_read_node_kernels_after_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Contract test of the trace reader: a trace written here, handed over as the session's end_profiling file."""
+    prof_dir = tmp_path / "prof"
+    prof_dir.mkdir()
+    trace = prof_dir / "ort.json"
+    trace.write_text(json.dumps(TRACE))
+    start_ns = 1_700_000_000_000_000_000
+    rt = OnnxRuntime()
+    rt._profiling, rt._prof_dir = True, str(prof_dir)
+    rt._sess = types.SimpleNamespace(get_profiling_start_time_ns=lambda: start_ns, end_profiling=lambda: str(trace))
+    monkeypatch.setattr("time.time_ns", lambda: start_ns + 5000 * 1000)  # 5000 µs after the profiler's start
+    rt.profile_start()
+    assert rt.profile_rows() == [
+        {"name": "fc", "type": "Gemm", "calls": 1, "total_ms": 2.0},
+        {"name": "relu", "type": "", "calls": 1, "total_ms": 1.5},
+    ]
+    assert not prof_dir.exists()
