@@ -10,7 +10,6 @@ import types
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-import ai_edge_litert
 import numpy as np
 import pytest
 from ai_edge_litert import interpreter as litert
@@ -63,24 +62,59 @@ def test_litert_first_then_tflite_runtime_then_tensorflow(monkeypatch: pytest.Mo
     assert tf.lite.Interpreter is litert.Interpreter
 
 
-def test_nothing_installed_names_what_was_tried(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ai_edge_litert", "tflite_runtime", "tensorflow"):
+def test_nothing_installed_names_what_was_tried_and_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = types.ModuleType("ai_edge_litert")  # the package is there, its interpreter does not import
+    broken.__path__ = []  # a package whose folder lacks interpreter.py
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", broken)
+    monkeypatch.delitem(sys.modules, "ai_edge_litert.interpreter")
+    for name in ("tflite_runtime", "tensorflow"):
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(FrameworkUnavailable) as err:
         tflite.TFLiteRuntime().setup()
-    assert err.value.problem == "no TFLite interpreter is installed (tried ai_edge_litert, tflite_runtime, tensorflow)"
+    assert err.value.problem == (
+        "no TFLite interpreter is installed (tried ai_edge_litert, tflite_runtime, tensorflow: "
+        "ai_edge_litert: cannot import name 'interpreter' from 'ai_edge_litert' (unknown location); "
+        "tflite_runtime: import of tflite_runtime halted; None in sys.modules; "
+        "tensorflow: import of tensorflow halted; None in sys.modules)"
+    )
     assert err.value.fix == "pip install ai-edge-litert (or tflite-runtime on Python 3.9)"
-    with pytest.raises(FrameworkUnavailable, match=r"\(tried tflite_runtime\)"):
+    with pytest.raises(
+        FrameworkUnavailable, match=r"\(tried tflite_runtime: tflite_runtime: import of tflite_runtime "
+    ):
         tflite.interpreter_module("tflite_runtime")
+
+
+def _distributions(monkeypatch: pytest.MonkeyPatch, **versions: str) -> None:
+    """Stand-in installed distributions for importlib.metadata.version (names normalised as it does)."""
+
+    def version(dist: str) -> str:
+        key = dist.lower().replace("_", "-")
+        if key not in versions:
+            raise importlib.metadata.PackageNotFoundError(dist)
+        return versions[key]
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
 
 
 def test_a_package_without_version_is_read_from_its_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _fake_tflite_runtime(monkeypatch, version=None)
     assert tflite.interpreter_module("tflite_runtime") == ("tflite-runtime", fake, "unknown")  # no such distribution
+    _distributions(monkeypatch, **{"tflite-runtime": "2.5.0.post1", "ai-edge-litert": "2.3.1"})
+    assert tflite.interpreter_module("tflite_runtime") == ("tflite-runtime", fake, "2.5.0.post1")
     bare = types.ModuleType("ai_edge_litert")
     bare.interpreter = litert
     monkeypatch.setitem(sys.modules, "ai_edge_litert", bare)
-    assert tflite.interpreter_module()[2] == importlib.metadata.version("ai-edge-litert") == ai_edge_litert.__version__
+    assert tflite.interpreter_module() == ("ai-edge-litert", litert, "2.3.1")
+
+
+def test_a_packages_own_version_comes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    _distributions(monkeypatch, **{"tflite-runtime": "2.5.0.post1", "ai-edge-litert": "2.3.1"})
+    pkg = types.ModuleType("ai_edge_litert")
+    pkg.interpreter, pkg.__version__ = litert, "7.7.7"
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", pkg)
+    assert tflite.interpreter_module() == ("ai-edge-litert", litert, "7.7.7")
+    _fake_tflite_runtime(monkeypatch, version="2.5.0")
+    assert tflite.interpreter_module("tflite_runtime")[2] == "2.5.0"
 
 
 def test_armnn_library_path_and_fix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,6 +191,13 @@ def test_no_library_name_passes_the_options_alone_and_other_errors_pass_through(
         tflite.load_delegate_quietly(_Loads(TypeError("t")), "lib", {}, "x", "y")
 
 
+def _raised(exc: BaseException) -> BaseException:
+    try:
+        raise exc
+    except BaseException as caught:
+        return caught
+
+
 def test_forget_traceback_keeps_the_first_line_and_drops_every_frame() -> None:
     try:
         try:
@@ -168,14 +209,22 @@ def test_forget_traceback_keeps_the_first_line_and_drops_every_frame() -> None:
     assert caught.__traceback__ is not None and caught.__cause__.__traceback__ is not None
     assert tflite._forget_traceback(caught) == "outer"
     assert caught.__traceback__ is None and caught.__cause__.__traceback__ is None
-    try:
-        raise OSError()
-    except OSError as exc:
-        assert tflite._forget_traceback(exc) == "OSError" and exc.__traceback__ is None
-    try:
-        raise OSError("   ")
-    except OSError as exc:
-        assert tflite._forget_traceback(exc) == "OSError"
+    assert tflite._forget_traceback(_raised(OSError())) == "OSError"
+    assert tflite._forget_traceback(_raised(OSError("   "))) == "OSError"
+
+
+def test_forget_traceback_follows_a_cause_alone_and_a_context_alone() -> None:
+    cause = _raised(KeyError("k"))
+    outer = _raised(ValueError("v").with_traceback(None))
+    outer.__cause__ = cause  # raised "from" an earlier error, outside its except block: no context
+    assert outer.__context__ is None and cause.__traceback__ is not None
+    tflite._forget_traceback(outer)
+    assert cause.__traceback__ is None
+    context = _raised(KeyError("c"))
+    inner = _raised(OSError("o"))
+    inner.__context__ = context  # raised while handling another: no cause
+    tflite._forget_traceback(inner)
+    assert context.__traceback__ is None and inner.__cause__ is None
 
 
 def test_the_finalizer_filter_passes_every_other_report_on(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -284,3 +333,32 @@ def test_backend_option_picks_the_interpreter(monkeypatch: pytest.MonkeyPatch) -
     rt = tflite.TFLiteRuntime()
     rt.load(models.DIGITS_TFLITE, RuntimeOptions(extra={"tflite_backend": "tflite_runtime"}))
     assert rt.versions() == {"tflite-runtime": "9.9"} and rt.describe()["backend"] == "tflite-runtime"
+
+
+def test_delegate_none_names_the_backend_and_version_that_lack_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_tflite_runtime(monkeypatch, version="2.5.0.post1", Interpreter=litert.Interpreter)
+    with pytest.raises(FrameworkUnavailable, match="^--delegate none needs OpResolverType, which tflite-runtime "
+                                                   "2.5.0.post1 does not have "):  # fmt: skip
+        tflite.TFLiteRuntime().load(
+            models.DIGITS_TFLITE, RuntimeOptions(delegate="none", extra={"tflite_backend": "tflite_runtime"})
+        )
+
+
+def test_a_loaded_delegate_reaches_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ARM NN delegate as a stand-in (no library here): its library, options and object reach LiteRT."""
+    seen: List[Dict[str, Any]] = []
+    real = litert.Interpreter
+
+    def interpreter(**kwargs: Any) -> Any:
+        seen.append(kwargs)
+        return real(model_path=kwargs["model_path"], num_threads=kwargs["num_threads"])  # the stand-in left out
+
+    loads = _Loads()
+    monkeypatch.setattr(litert, "Interpreter", interpreter)
+    monkeypatch.setattr(litert, "load_delegate", loads)
+    rt = tflite.TFLiteRuntime()
+    rt.load(models.DIGITS_TFLITE, RuntimeOptions(threads=2, delegate="armnn", extra={"delegate_path": "/d/a.so"}))
+    assert seen == [{"model_path": str(models.DIGITS_TFLITE), "num_threads": 2, "experimental_delegates": ["delegate"]}]
+    opts = {"backends": "CpuAcc,CpuRef", "logging-severity": "warning", "number-of-threads": "2"}
+    assert loads.calls == [("/d/a.so", opts)]
+    assert rt.describe() == {"backend": "ai-edge-litert", "delegate": "armnn", "threads": 2}
