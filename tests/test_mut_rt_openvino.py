@@ -6,6 +6,7 @@ the Core report back (properties, device name, profiling info, the version)."""
 from __future__ import annotations
 
 import sys
+import types
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, List
@@ -113,6 +114,22 @@ def test_without_threads_the_plugin_chooses(digits_ir: Path) -> None:
     assert rt.describe()["inference_num_threads"] == default.get_property("INFERENCE_NUM_THREADS") > 0
 
 
+def test_weights_are_read_as_bytes(tmp_path: Path) -> None:
+    """A .bin of 12 bytes (three float32): whole bytes, not 8-byte words."""
+    p = ops.parameter([1, 3], np.float32, name="in0")
+    p.output(0).get_tensor().set_names({"in0"})
+    add = _named(ops.add(p, ops.constant(np.array([[1.0, 2.0, 3.0]], dtype=np.float32))), "out0")
+    xml = _save(ov.Model([add], [p], "add"), tmp_path)
+    assert xml.with_suffix(".bin").stat().st_size == 12
+    rt = _load(xml)
+    np.testing.assert_allclose(_run(rt, np.array([[1.0, 1.0, 1.0]], dtype=np.float32)), [[2.0, 3.0, 4.0]])
+
+
+def test_probe_lists_every_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ov, "Core", lambda: types.SimpleNamespace(available_devices=["CPU", "NPU"]))
+    assert ovrt.probe() == {"openvino": ov.get_version(), "devices": "CPU,NPU"}
+
+
 def test_a_fake_quantize_ir_is_int8(tmp_path: Path) -> None:
     rt = _load(_small(tmp_path, [1, 4], quantize=True))
     assert rt.describe()["precision"] == "int8" and rt.describe()["quantized_ir"] is True
@@ -140,15 +157,48 @@ def test_several_inputs_or_outputs_are_refused(tmp_path: Path, n_in: int, n_out:
 
 
 def test_a_damaged_ir_is_one_line_naming_problem_and_fix(digits_ir: Path, tmp_path: Path) -> None:
+    """OpenVINO's reason is its message's last line (its first lines are C++ source places)."""
     xml = tmp_path / "cut.xml"
     xml.write_bytes(digits_ir.read_bytes()[:700])
     (tmp_path / "cut.bin").write_bytes(digits_ir.with_suffix(".bin").read_bytes())
     with pytest.raises(ModelFormatError) as err:
         _load(xml)
-    assert err.value.problem.startswith(f"OpenVINO could not read {xml}: ")
-    assert len(err.value.problem) > len(f"OpenVINO could not read {xml}: ") + 10  # OpenVINO's reason
+    assert err.value.problem == f"OpenVINO could not read {xml}: Error parsing start element tag at offset 699"
     assert err.value.fix == "check the .xml and .bin belong together (convert the model again)"
     assert "\n" not in str(err.value) and err.value.__cause__ is not None
+    short = tmp_path / "short.xml"
+    short.write_bytes(digits_ir.read_bytes())
+    (tmp_path / "short.bin").write_bytes(digits_ir.with_suffix(".bin").read_bytes()[:100])
+    with pytest.raises(ModelFormatError) as err:
+        _load(short)
+    assert err.value.problem == f"OpenVINO could not read {short}: Incorrect weights in bin file!"
+
+
+class _Unreadable:
+    """A stand-in Core whose read_model fails with the message it is given."""
+
+    message = ""
+
+    def read_model(self, xml: str, weights: Any) -> None:
+        raise RuntimeError(self.message)
+
+
+@pytest.mark.parametrize(
+    "message, reason",
+    [
+        ("Exception from a.cpp:1:\n" + "z" * 400 + "\n\n", "z" * 300),  # the last line, its first 300 characters
+        ("  only line  ", "only line"),
+        ("", "RuntimeError"),
+    ],
+)
+def test_the_reason_is_openvinos_last_line(
+    digits_ir: Path, monkeypatch: pytest.MonkeyPatch, message: str, reason: str
+) -> None:
+    monkeypatch.setattr(_Unreadable, "message", message)
+    monkeypatch.setattr(ov, "Core", _Unreadable)
+    with pytest.raises(ModelFormatError) as err:
+        OpenVINORuntime().load(digits_ir, RuntimeOptions())
+    assert err.value.problem == f"OpenVINO could not read {digits_ir}: {reason}"
 
 
 def test_profile_rows_are_the_executed_nodes_of_the_measured_runs(digits_ir: Path) -> None:
