@@ -21,8 +21,10 @@ import pytest
 from bench import bundle, formats
 from bench.errors import FrameworkUnavailable, ModelFormatError, UnsupportedModelError
 from bench.runtimes import ncnn as ncnnrt
-from bench.runtimes.base import RuntimeOptions, TensorSpec
+from bench.runtimes.base import TensorSpec
 from bench.runtimes.ncnn import NcnnRuntime
+from tests.runtime_helpers import loaded
+from tests.runtime_helpers import run_once as _run
 
 #: y = W x + b, 4 inputs, 2 outputs: x = (1, 2, 3, 4) gives (1+4+9+16+0.5, -4) = (30.5, -4)
 FC = "7767517\n2 2\nInput in0 0 1 in0 0=4 1=1 2=1\nInnerProduct fc 1 1 in0 out0 0=2 1=1 2=8\n"
@@ -44,16 +46,7 @@ def _bundle(tmp_path: Path, meta: Dict[str, Any], param: str = FC, weights: byte
 
 
 def _load(path: Path, threads: Optional[int] = 1, **kw: Any) -> NcnnRuntime:
-    rt = NcnnRuntime()
-    rt.setup()
-    rt.load(path, RuntimeOptions(threads=threads, **kw))
-    return rt
-
-
-def _run(rt: NcnnRuntime, x: np.ndarray) -> np.ndarray:
-    rt.prepare(x)
-    rt.invoke()
-    return rt.fetch()
+    return loaded(NcnnRuntime, path, threads=threads, **kw)
 
 
 def test_a_bundle_computes_its_weights(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import tempfile
 import types
 import warnings
 from pathlib import Path
-from typing import List
+from typing import Any, List
 
 import numpy as np
 import onnx
@@ -21,24 +21,17 @@ from onnx import TensorProto, helper
 from bench import models
 from bench.errors import FrameworkUnavailable, ModelFormatError, UnsupportedModelError
 from bench.runtimes import onnxrt
-from bench.runtimes.base import RuntimeOptions, TensorSpec
+from bench.runtimes.base import TensorSpec
 from bench.runtimes.onnxrt import OnnxRuntime
+from tests.runtime_helpers import loaded
+from tests.runtime_helpers import run_once as _run
 
 DIGITS = np.load(models.DIGITS_TEST_DATA)
 X, Y = DIGITS["x_data"][:100], DIGITS["y_data"][:100]
 
 
-def _load(path: Path, **kw: object) -> OnnxRuntime:
-    rt = OnnxRuntime()
-    rt.setup()
-    rt.load(path, RuntimeOptions(**kw))  # type: ignore[arg-type]
-    return rt
-
-
-def _run(rt: OnnxRuntime, x: np.ndarray) -> np.ndarray:
-    rt.prepare(x)
-    rt.invoke()
-    return rt.fetch()
+def _load(path: Path, **kw: Any) -> OnnxRuntime:
+    return loaded(OnnxRuntime, path, **kw)
 
 
 def _identity(tmp_path: Path, elem: int, shape: List[object], n_in: int = 1, n_out: int = 1) -> Path:

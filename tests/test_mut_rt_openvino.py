@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, List
 
 import numpy as np
-import onnxruntime
 import openvino as ov
 import pytest
 from openvino import opset13 as ops
@@ -22,6 +21,8 @@ from bench.errors import FrameworkUnavailable, ModelFormatError, UnsupportedMode
 from bench.runtimes import openvino as ovrt
 from bench.runtimes.base import RuntimeOptions, TensorSpec
 from bench.runtimes.openvino import OpenVINORuntime
+from tests.runtime_helpers import assert_digits_like_onnx_runtime, loaded
+from tests.runtime_helpers import run_once as _run
 
 DIGITS = np.load(models.DIGITS_TEST_DATA)
 X, Y = DIGITS["x_data"][:100], DIGITS["y_data"][:100]
@@ -58,29 +59,14 @@ def _small(tmp_path: Path, shape: List[int], n_in: int = 1, n_out: int = 1, quan
 
 
 def _load(path: Path, **kw: Any) -> OpenVINORuntime:
-    rt = OpenVINORuntime()
-    rt.setup()
-    rt.load(path, RuntimeOptions(**kw))
-    return rt
-
-
-def _run(rt: OpenVINORuntime, x: np.ndarray) -> np.ndarray:
-    rt.prepare(x)
-    rt.invoke()
-    return rt.fetch()
+    return loaded(OpenVINORuntime, path, **kw)
 
 
 def test_digits_specs_and_outputs(digits_ir: Path) -> None:
     rt = _load(digits_ir)
     assert rt.input == TensorSpec("input", (1, 1, 32, 32), "float32")  # the ONNX file's names and shapes
     assert rt.output == TensorSpec("logits", (1, 10), "float32")
-    sess = onnxruntime.InferenceSession(str(models.DIGITS_ONNX), providers=["CPUExecutionProvider"])
-    outs = [_run(rt, X[i : i + 1]) for i in range(len(X))]
-    assert {(o.shape, o.dtype.name) for o in outs} == {((1, 10), "float32")}
-    ref = np.concatenate([sess.run(None, {"input": X[i : i + 1]})[0] for i in range(len(X))])
-    np.testing.assert_allclose(np.concatenate(outs), ref, atol=1e-4)
-    preds = np.concatenate(outs).argmax(axis=1)
-    assert np.mean(preds == Y) >= 0.9 and len(set(preds)) == 10
+    assert_digits_like_onnx_runtime(rt)
 
 
 def test_fetch_is_a_copy_not_the_requests_buffer(digits_ir: Path) -> None:

@@ -12,15 +12,16 @@ from typing import Any, Dict, List
 
 import ai_edge_litert
 import numpy as np
-import onnxruntime
 import pytest
 from ai_edge_litert import interpreter as litert
 
 from bench import models
 from bench.errors import FrameworkUnavailable, ModelFormatError
 from bench.runtimes import tflite
-from bench.runtimes.base import RuntimeOptions, TensorSpec
+from bench.runtimes.base import TensorSpec
 from bench.runtimes.tflite import TFLiteRuntime
+from tests.runtime_helpers import assert_digits_like_onnx_runtime, loaded
+from tests.runtime_helpers import run_once as _run
 
 DIGITS = np.load(models.DIGITS_TEST_DATA)
 X, Y = DIGITS["x_data"][:100], DIGITS["y_data"][:100]
@@ -28,16 +29,7 @@ LITERT = ("ai-edge-litert", ai_edge_litert.__version__)
 
 
 def _load(path: Path, cls: type = TFLiteRuntime, **kw: Any) -> TFLiteRuntime:
-    rt = cls()
-    rt.setup()
-    rt.load(path, RuntimeOptions(**kw))
-    return rt
-
-
-def _run(rt: TFLiteRuntime, x: np.ndarray) -> np.ndarray:
-    rt.prepare(x)
-    rt.invoke()
-    return rt.fetch()
+    return loaded(cls, path, **kw)
 
 
 @pytest.fixture
@@ -75,13 +67,7 @@ def test_int8_specs_carry_the_files_scale_and_zero_point() -> None:
 
 def test_fp32_outputs_agree_with_onnx_runtime_and_the_labels() -> None:
     rt = _load(models.DIGITS_TFLITE, threads=1)
-    sess = onnxruntime.InferenceSession(str(models.DIGITS_ONNX), providers=["CPUExecutionProvider"])
-    outs = [_run(rt, X[i : i + 1]) for i in range(len(X))]
-    assert {(o.shape, o.dtype.name) for o in outs} == {((1, 10), "float32")}
-    ref = np.concatenate([sess.run(None, {"input": X[i : i + 1]})[0] for i in range(len(X))])
-    np.testing.assert_allclose(np.concatenate(outs), ref, atol=1e-4)
-    preds = np.concatenate(outs).argmax(axis=1)
-    assert np.mean(preds == Y) >= 0.9 and len(set(preds)) == 10
+    assert_digits_like_onnx_runtime(rt)
 
 
 def test_int8_outputs_agree_with_the_labels() -> None:
