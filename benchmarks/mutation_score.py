@@ -62,11 +62,14 @@ VERIFY_TESTS = [
     "tests/test_mut_verify_run.py",
     "tests/test_mut_verify_checks.py",
 ]
-#: every logic module of bench/ and the tests that exercise it (in addition to TESTS). Not listed: the framework and
-#: converter wrappers (bench/runtimes/<runtime>.py, bench/convert/'s edges, pipeline and TensorFlow model, bench/models/*:
-#: their tests need the frameworks and take minutes per mutant), and modules without logic (__init__, __main__, errors,
-#: infer, hashing). bench/convert/'s standard-library and numpy modules (edges, planning, cache, options, fidelity,
-#: tools, calibration, result, output) are listed with their fast tests.
+#: every logic module of bench/ and the tests that exercise it (in addition to TESTS). bench/convert/'s standard-library
+#: and numpy modules (edges, planning, cache, options, fidelity, tools, calibration, result, output) are listed with
+#: their fast tests. The runtime wrappers listed (onnxrt, tflite, openvino, ncnn) have fast tests of their own on the
+#: real framework with the shipped digits model or small nets built in the test (ONNX Runtime, LiteRT and OpenVINO fork
+#: cleanly; torch is held to OMP_NUM_THREADS=1, below; ncnn computes on one thread there); their slow tests (a CNN
+#: trained per test) are not listed. Not listed: the other runtime wrappers, the converter wrappers (bench/convert/'s
+#: edges, pipeline and TensorFlow model, bench/models/*: their tests need the frameworks and take minutes per mutant),
+#: and modules without logic (__init__, __main__, errors, infer, hashing).
 TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/stats.py": [],
     "bench/metrics.py": ["tests/test_mut_metrics.py"],
@@ -241,6 +244,11 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/convert/output.py": ["tests/test_mut_convert_output.py"],
     "bench/sysfs.py": ["tests/test_mut_sysfs_probes.py"],
     "bench/runtimes/probes.py": ["tests/test_mut_sysfs_probes.py"],
+    "bench/runtimes/onnxrt.py": ["tests/test_mut_rt_onnxrt.py"],
+    "bench/runtimes/tflite.py": ["tests/test_mut_rt_tflite.py", "tests/test_mut_rt_tflite_backends.py"],
+    "bench/runtimes/openvino.py": ["tests/test_mut_rt_openvino.py"],
+    # every ncnn net in it that computes runs on one thread: ncnn's OpenMP pool hangs a fork when both sides used more
+    "bench/runtimes/ncnn.py": ["tests/test_mut_rt_ncnn.py"],
     "bench/profile.py": ["tests/test_mut_profile.py"],
     "bench/peaktable.py": ["tests/test_mut_peaktable.py"],
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)

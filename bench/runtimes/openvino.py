@@ -54,6 +54,13 @@ def _spec(port: Any) -> TensorSpec:
     return TensorSpec(port.get_any_name(), tuple(int(d) for d in shape.to_shape()), dtype)
 
 
+def _reason(exc: BaseException) -> str:
+    """OpenVINO's own message, first 300 characters: the last line of its text, as its first lines name only the
+    C++ source places ("Exception from src/inference/src/cpp/core.cpp:105:", "Check '...' failed at ...:")."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:300]
+
+
 def _type_name(value: Any) -> str:
     """ "f32" for an ov.Type (its str() is "<Type: 'float32'>")."""
     return str(value.to_string()) if hasattr(value, "to_string") else str(value)
@@ -96,7 +103,7 @@ class OpenVINORuntime(Runtime):
             model = core.read_model(xml.decode("utf-8"), ov.Tensor(np.frombuffer(weights, dtype=np.uint8)))
         except Exception as exc:
             raise ModelFormatError(
-                f"OpenVINO could not read {model_path}: {str(exc).strip().splitlines()[0][:300]}",
+                f"OpenVINO could not read {model_path}: {_reason(exc)}",
                 "check the .xml and .bin belong together (convert the model again)",
             ) from exc
         if len(model.inputs) != 1 or len(model.outputs) != 1:

@@ -61,8 +61,8 @@ def interpreter_module(preferred: Optional[str] = None) -> Tuple[str, Any, str]:
                 return "tensorflow", _TFLiteShim(tf), tf.__version__
         except ImportError as exc:
             errors.append(f"{name}: {exc}")
-    raise FrameworkUnavailable(
-        "no TFLite interpreter is installed (tried " + ", ".join(order) + ")",
+    raise FrameworkUnavailable(  # each reason: a package that is there but does not import says why
+        "no TFLite interpreter is installed (tried " + ", ".join(order) + ": " + "; ".join(errors) + ")",
         "pip install ai-edge-litert (or tflite-runtime on Python 3.9)",
     )
 
