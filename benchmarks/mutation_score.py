@@ -136,6 +136,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     # forked mutant then waits forever on a lock held at the fork (mutmut's CPU-time timeout never fires on a wait)
     "bench/peak_share.py": [
         "tests/test_mut_peak_share.py",
+        "tests/test_mut_peak_share_more.py",
         "tests/test_compute_by_hand.py",
         "tests/test_mut_compute.py",
     ],
