@@ -140,7 +140,11 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_compute_by_hand.py",
         "tests/test_mut_compute.py",
     ],
-    "bench/peaks.py": ["tests/test_peaks.py", "tests/test_mut_peaks.py"],  # not test_compute.py (as above)
+    "bench/peaks.py": [
+        "tests/test_peaks.py",
+        "tests/test_mut_peaks.py",
+        "tests/test_mut_peaks_more.py",
+    ],  # not test_compute.py (as above)
     "bench/cpupeak.py": [
         "tests/test_compute_by_hand.py",
         "tests/test_peaks.py",
