@@ -169,6 +169,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_opcount.py",
         "tests/test_qdq_count.py",
         "tests/test_mut_opcount_onnx.py",
+        "tests/test_mut_opcount_more.py",
     ],
     "bench/sustained.py": ["tests/test_sustained.py"],
     # test_legacy_cli's uint8 case converts with TensorFlow: a forked mutant child deadlocks in it (futex wait)
