@@ -162,3 +162,9 @@ def test_inputs_of_older_runtimes_and_a_second_dynamic_input() -> None:
     assert err.value.problem == (
         "input 'mask' has unknown dimensions [1] (no input shape given): its operation count would be a guess"
     )
+
+
+def test_a_static_graph_records_no_input_shape() -> None:
+    assets = Path(opcount.__file__).parent / "models" / "assets"
+    res = opcount.count(assets / "digits_cnn.onnx")
+    assert sorted(res) == ["by_precision", "by_type", "macs", "ops", "precision", "source"]
