@@ -167,6 +167,9 @@ def test_a_counted_operators_tensor_the_interpreter_does_not_list_is_refused(
         "count would be a guess"
     )
     assert err.value.fix == "count the ONNX export instead"
+    _stand_in(monkeypatch, [filt, OUT], [FC])  # the activation, tensor 0, is the one left out
+    with pytest.raises(UnsupportedModelError, match=r"^the shapes of FULLY_CONNECTED \(tensors \[0\]\)"):
+        opcount.count_tflite(Path("m.tflite"))
 
 
 def test_inputs_of_older_runtimes_and_a_second_dynamic_input() -> None:
