@@ -19,8 +19,9 @@ GMACs, often printed as "4.1 GFLOPs"). One MAC is two operations: ``ops = 2 * ma
 
 Shapes are never guessed. A symbolic or unknown input dimension other than the batch (set to 1: counts are per
 inference at batch 1) is taken from ``input_shape``, the shape of the data the model is run on (its NCHW/NHWC
-transpose when only that fits the graph); without it, or when an operator's shape is still unknown after inference,
-the count raises ``UnsupportedModelError`` naming the dimension or operator, and the caller records "unavailable".
+transpose when only that fits the graph); without it, or when an operator's shape is still unknown after inference
+(TFLite: a counted operator's tensor the interpreter does not list), the count raises ``UnsupportedModelError`` naming
+the dimension or operator, and the caller records "unavailable".
 
 Returns ``{"macs", "ops", "by_type", "by_precision", "precision", "source"}`` (plus ``input_shape`` when the data
 fixed a dimension); a model this cannot read raises ``UnsupportedModelError``.
@@ -43,6 +44,8 @@ ONNX_INT8_OPS = ("QLinearConv", "ConvInteger", "QLinearMatMul", "MatMulInteger")
 #: ONNX operators counted, and the positions of (activation, weight) among their inputs
 _ONNX_CONV_INPUTS = {"Conv": (0, 1), "ConvInteger": (0, 1), "QLinearConv": (0, 3)}
 _ONNX_MATMUL = ("MatMul", "MatMulInteger", "QLinearMatMul")
+#: TFLite operators counted
+_TFLITE_COUNTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV")
 
 
 def _prod(shape: Sequence[int]) -> int:
@@ -283,6 +286,13 @@ def count_tflite(path: Path, input_shape: Optional[Sequence[int]] = None) -> Dic
     by_type: Dict[str, int] = {}
     int8 = 0
     for op in ops_details():
+        unlisted = [int(i) for i in [*op["inputs"], *op["outputs"][:1]] if int(i) >= 0 and int(i) not in shapes]
+        if unlisted and op["op_name"] in _TFLITE_COUNTED:  # the interpreter leaves out tensors it cannot describe
+            raise UnsupportedModelError(
+                f"the shapes of {op['op_name']} (tensors {unlisted}) are not in the interpreter's tensor list: its "
+                "operation count would be a guess",
+                "count the ONNX export instead",
+            )
         ins = [shapes.get(int(i), []) if int(i) >= 0 else [] for i in op["inputs"]]
         out = shapes.get(int(op["outputs"][0]), []) if len(op["outputs"]) else []
         try:

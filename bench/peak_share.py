@@ -204,8 +204,7 @@ def _peak_for(machine: Dict[str, Any], device: str, precision: str) -> Dict[str,
     bid, model = board.get("id", ""), board.get("model", "")
     if bid == "jetson-orin" and not peaks.orin_memory(machine):
         return {"peak_unavailable": "which Orin Nano module (4 GB or 8 GB) is unknown: the memory size was not read"}
-    what = "CPU" if device == "cpu" else device.upper()
-    return {"peak_unavailable": f"no {precision} peak for this {what} ({bid} {model}) in bench/peaks.py"}
+    return {"peak_unavailable": f"no {precision} peak for this {device.upper()} ({bid} {model}) in bench/peaks.py"}
 
 
 def section(

@@ -144,10 +144,15 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     # forked mutant then waits forever on a lock held at the fork (mutmut's CPU-time timeout never fires on a wait)
     "bench/peak_share.py": [
         "tests/test_mut_peak_share.py",
+        "tests/test_mut_peak_share_more.py",
         "tests/test_compute_by_hand.py",
         "tests/test_mut_compute.py",
     ],
-    "bench/peaks.py": ["tests/test_peaks.py", "tests/test_mut_peaks.py"],  # not test_compute.py (as above)
+    "bench/peaks.py": [
+        "tests/test_peaks.py",
+        "tests/test_mut_peaks.py",
+        "tests/test_mut_peaks_more.py",
+    ],  # not test_compute.py (as above)
     "bench/cpupeak.py": [
         "tests/test_compute_by_hand.py",
         "tests/test_peaks.py",
@@ -172,6 +177,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_opcount.py",
         "tests/test_qdq_count.py",
         "tests/test_mut_opcount_onnx.py",
+        "tests/test_mut_opcount_more.py",
     ],
     "bench/sustained.py": ["tests/test_sustained.py"],
     # test_legacy_cli's uint8 case converts with TensorFlow: a forked mutant child deadlocks in it (futex wait)

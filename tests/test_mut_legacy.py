@@ -145,8 +145,14 @@ def test_help_keeps_the_originals_texts() -> None:
         "--use-armnn Use the ARM NN delegate (float32 TFLite models)",
         "--armnn-path ARMNN_PATH Path to the ARM NN delegate library",
         "--output OUTPUT results file (default: edgebench's)",
+        "--model-type {classification,regression}",
     ):
-        assert phrase in text, phrase
+        assert f" {phrase} " in f" {text} ", phrase  # whole words: nothing glued to either end
+
+
+def test_an_explicit_classification_is_one_of_the_choices() -> None:
+    argv = legacy.translate(["m.onnx", "d.npz", "onnx", "--model-type", "classification"])
+    assert argv[-2:] == ["--model-type", "classification"]
 
 
 def test_main_logs_info_lines_in_edgebench_form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
