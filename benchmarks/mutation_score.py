@@ -279,7 +279,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_mut_cli_help.py",
         "tests/test_mut_compare_plan_more.py",
     ],
-    "bench/compare/ident.py": ["tests/test_mut_compare.py"],
+    "bench/compare/ident.py": ["tests/test_mut_compare.py", "tests/test_mut_compare_ident.py"],
     "bench/compare/presets.py": ["tests/test_mut_compare.py"],
     # fast in-process tests (the real compares in tests/test_compare.py and tests/test_device_compare.py take
     # minutes); the two in-process argv/plan checks of test_device_compare kept for artifacts

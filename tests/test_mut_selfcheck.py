@@ -184,3 +184,17 @@ def test_xnnpack_check_names_the_interpreter_it_is_built_into() -> None:
 
     backend, _, version = interpreter_module()
     assert selfcheck.CHECKS["xnnpack"]() == {"xnnpack": f"built into {backend} {version}"}
+
+
+def test_every_fact_of_a_check_is_listed_and_a_delegate_before_a_runtime_is_passed_over(monkeypatch, capsys) -> None:
+    """A delegate's check (xnnpack) has no runtime to run the model on; the runtime required after it still runs it."""
+    monkeypatch.setattr(selfcheck, "checks", lambda: {"xnnpack": lambda: {"lib": "1", "in": "litert"}, "onnx": _ok})
+    assert selfcheck.main(["xnnpack", "onnx"], model=ASSETS / "digits_cnn.onnx") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "  ok xnnpack     lib 1, in litert   (REQUIRED)"
+    assert lines[-1].startswith("  ran digits_cnn.onnx on onnx: input [1, 1, 32, 32]")
+
+
+def test_an_unknown_module_attribute_names_itself() -> None:
+    with pytest.raises(AttributeError, match="^module 'bench.selfcheck' has no attribute 'nothing'$"):
+        selfcheck.nothing  # noqa: B018

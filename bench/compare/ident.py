@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, FrozenSet, Optional, Sequence, Set, Tuple
 
@@ -32,8 +31,8 @@ def options_of(template: RunConfig, rounds: int, seed: Optional[int], artifacts:
     opts["model_class_sha256"] = _sha(template.model_class_path)
     conv = template.convert
     if conv is not None:
-        d = conv.to_dict() if hasattr(conv, "to_dict") else asdict(conv)
-        opts["convert"] = {k: v for k, v in d.items() if k not in _CONVERT_SKIP}
+        # RunConfig.to_dict above has read conv.to_dict() already: every convert section has one
+        opts["convert"] = {k: v for k, v in conv.to_dict().items() if k not in _CONVERT_SKIP}
         opts["representative_data_sha256"] = _sha(conv.representative_data)
         opts["transposed_data_sha256"] = _sha(conv.transposed_data)
     opts["rounds"], opts["seed"] = rounds, seed
