@@ -255,6 +255,8 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/runtimes/openvino.py": ["tests/test_mut_rt_openvino.py"],
     # every ncnn net in it that computes runs on one thread: ncnn's OpenMP pool hangs a fork when both sides used more
     "bench/runtimes/ncnn.py": ["tests/test_mut_rt_ncnn.py"],
+    # TensorRT's cache logic without TensorRT: a maps fixture and stand-ins of the pycuda and TensorRT calls it makes
+    "bench/runtimes/trt_cache.py": ["tests/test_mut_rt_trt_cache.py"],
     "bench/profile.py": ["tests/test_mut_profile.py"],
     "bench/peaktable.py": ["tests/test_mut_peaktable.py"],
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)
