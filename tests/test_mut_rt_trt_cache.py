@@ -28,6 +28,7 @@ def test_the_cache_folder_is_the_named_volume_else_under_the_cache_root(monkeypa
     [
         ("sm87", "sm87"),
         ("NVIDIA Tegra X1", "NVIDIA_Tegra_X1"),
+        ("Xavier NX", "Xavier_NX"),  # its leading X is kept
         (" /Orin (nvgpu)/ ", "Orin_nvgpu"),
         ("", "gpu"),
         ("//", "gpu"),
@@ -52,6 +53,14 @@ def test_the_mapped_libnvinfer_is_read_through_its_symlink(tmp_path: Path) -> No
     link = tmp_path / "libnvinfer.so.8"
     os.symlink(real.name, link)
     assert trt_cache.loaded_libnvinfer(_maps(tmp_path, "/usr/lib/libc.so.6", str(link))) == "8.2.1"
+
+
+def test_a_path_that_is_not_utf8_does_not_hide_the_library(tmp_path: Path) -> None:
+    real = tmp_path / "libnvinfer.so.10.3.0"
+    real.write_bytes(b"")
+    maps = tmp_path / "maps"
+    maps.write_bytes(b"7f00-7f01 r-xp 0 0:0 1 /opt/caf\xe9/libx.so\n7f01-7f02 r-xp 0 0:0 2 " + bytes(real) + b"\n")
+    assert trt_cache.loaded_libnvinfer(maps) == "10.3.0"
 
 
 def test_no_libnvinfer_mapped_or_no_maps_file(tmp_path: Path) -> None:
