@@ -280,6 +280,7 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
         "tests/test_cli_options.py",
         "tests/test_mut_cli_help.py",
         "tests/test_mut_compare_plan_more.py",
+        "tests/test_mut_compare_plan_why.py",
     ],
     "bench/compare/ident.py": ["tests/test_mut_compare.py", "tests/test_mut_compare_ident.py"],
     "bench/compare/presets.py": ["tests/test_mut_compare.py"],
