@@ -13,6 +13,7 @@ from typing import Any, List
 import numpy as np
 import pytest
 import torch
+from torch.utils import flop_counter
 
 from bench import models
 from bench.errors import FrameworkUnavailable
@@ -127,6 +128,36 @@ def test_count_macs_is_the_digits_cnns_by_hand() -> None:
     }
 
 
+def test_count_macs_is_whole_numbers_printed_nowhere(capsys: pytest.CaptureFixture) -> None:
+    got = _digits().count_macs()
+    assert type(got["macs"]) is int and {type(v) for v in got["by_type"].values()} == {int}
+    assert capsys.readouterr() == ("", "")  # FlopCounterMode prints its table only when asked to display it
+
+
+def test_count_macs_of_a_model_without_counted_operators_is_zero(tmp_path: Path) -> None:
+    cls = tmp_path / "scale.py"
+    cls.write_text("import torch\n\nclass Scale(torch.nn.Module):\n    def forward(self, x):\n        return x * 2\n")
+    weights = tmp_path / "none.pth"
+    torch.save({}, str(weights))
+    rt = loaded(PyTorchRuntime, weights, model_class_path=cls, model_class_name="Scale", input_shape=(1, 3))
+    assert rt.count_macs() == {
+        "macs": 0,
+        "ops": 0,
+        "by_type": {},
+        "source": "torch FlopCounterMode (one forward pass)",
+    }
+
+
+def test_count_macs_leaves_torch_dynamo_unimported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without dynamo loaded, the count marks torch's raw dispatch as its own disabled form instead of importing
+    dynamo (2-5 s); tests/test_count_without_dynamo.py checks the same in a fresh process."""
+    raw = flop_counter._FlopCounterMode.__dict__["__torch_dispatch__"].__wrapped__
+    monkeypatch.delattr(raw, "__dynamo_disable", raising=False)  # as in a process that never counted
+    assert "torch._dynamo" not in sys.modules  # else this test shows nothing
+    _digits().count_macs()
+    assert "torch._dynamo" not in sys.modules
+
+
 def test_count_macs_uses_the_input_dtype() -> None:
     rt = _digits()
     rt.input = TensorSpec("input", SHAPE, "float64")  # the model's weights are float32: torch refuses a double input
@@ -182,22 +213,29 @@ def test_torchscript_profile_rows_are_aten_operators(tmp_path: Path) -> None:
     assert all(r["total_ms"] >= 0 for r in rows) and sum(r["total_ms"] for r in rows) > 0
 
 
-def test_profile_self_time_not_inclusive_for_operators(tmp_path: Path) -> None:
-    """aten::_convolution only calls down to the convolution kernels: its self time is below its inclusive time."""
-    rt = loaded(PyTorchRuntime, _torchscript(tmp_path), input_shape=SHAPE, threads=1, extra={"profile": True})
+def _rows_and_events(rt: PyTorchRuntime) -> Any:
+    """The runtime's profile rows, and the profiler's own averaged events they were made from (µs)."""
+    kept: List[Any] = []
+    averages = rt._prof.key_averages
+    rt._prof.key_averages = lambda: kept.append(averages()) or kept[0]
+    rows = {r["name"]: r["total_ms"] for r in rt.profile_rows()}
+    return rows, {e.key: e for e in kept[0]}
+
+
+def test_profile_times_are_the_profilers_in_milliseconds(tmp_path: Path) -> None:
+    """Layers: their inclusive time; TorchScript's operators: their self time (aten::_convolution only calls down
+    to the convolution kernels, so its self time is below its inclusive time)."""
+    rt = _digits(extra={"profile": True})
     rt.profile_start()
     _run(rt, X[:1])
-    events = None
-    orig = rt._prof.key_averages
-
-    def keep() -> Any:
-        nonlocal events
-        events = orig()
-        return events
-
-    rt._prof.key_averages = keep
-    rows = {r["name"]: r["total_ms"] for r in rt.profile_rows()}
-    conv = next(e for e in events if e.key == "aten::_convolution")
+    rows, events = _rows_and_events(rt)
+    assert rows["features.0"] == events["layer:features.0"].cpu_time_total / 1e3 > 0
+    assert rows["classifier"] == events["layer:classifier"].cpu_time_total / 1e3 > 0
+    script = loaded(PyTorchRuntime, _torchscript(tmp_path), input_shape=SHAPE, threads=1, extra={"profile": True})
+    script.profile_start()
+    _run(script, X[:1])
+    rows, events = _rows_and_events(script)
+    conv = events["aten::_convolution"]
     assert rows["aten::_convolution"] == conv.self_cpu_time_total / 1e3 < conv.cpu_time_total / 1e3
 
 

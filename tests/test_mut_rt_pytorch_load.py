@@ -20,7 +20,7 @@ from bench import formats, models
 from bench.errors import BenchError, InputError, ModelFormatError, UnsupportedModelError
 from bench.runtimes import pytorch
 from bench.runtimes.pytorch import PyTorchRuntime
-from tests.runtime_helpers import loaded
+from tests.runtime_helpers import assert_digits_like_onnx_runtime, loaded
 from tests.runtime_helpers import run_once as _run
 
 X = np.load(models.DIGITS_TEST_DATA)["x_data"][:1]
@@ -84,8 +84,15 @@ def test_the_class_module_is_registered_under_its_own_name(tmp_path: Path) -> No
     assert sys.modules["edgebench_user_model_mine"].__file__ == str(path)
 
 
-def test_a_pickled_full_model_is_refused_as_weights_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("force_unsafe", [False, True])
+def test_a_pickled_full_model_is_refused_as_weights_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, force_unsafe: bool
+) -> None:
+    """Also when the environment asks torch to unpickle anything: it does so only where weights_only is not given."""
     from bench.models.digits import DigitsCNN
+
+    if force_unsafe:
+        monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 
     full = tmp_path / "full.pth"
     torch.save(DigitsCNN(), str(full))
@@ -224,3 +231,58 @@ def test_no_dynamo_import_marks_the_raw_dispatch_as_its_own_disabled_form(monkey
     monkeypatch.setattr(raw, "__dynamo_disable", marker, raising=False)
     pytorch._no_dynamo_import(flop_counter.FlopCounterMode)  # a disabled form already there is kept
     assert getattr(raw, "__dynamo_disable") is marker
+
+
+def _on_gpu_state_dict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The digits weights as saved from a CUDA device: torch.save tags each storage "cuda:0" (a tagger put first)."""
+    path = tmp_path / "cuda.pth"
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, "_package_registry", list(torch.serialization._package_registry))
+        torch.serialization.register_package(0, lambda obj: "cuda:0", lambda obj, location: None)
+        torch.save(torch.load(str(SD), weights_only=True), str(path))
+    with pytest.raises(RuntimeError, match="CUDA"):  # this machine has no GPU: read as saved, they do not load
+        torch.load(str(path), weights_only=True)
+    return path
+
+
+def _on_gpu_torchscript(tmp_path: Path) -> Path:
+    """A TorchScript of the digits CNN whose weights say "cuda:0" (data.pkl's one location string, rewritten)."""
+    from bench.models.digits import DigitsCNN
+
+    model = DigitsCNN()
+    model.load_state_dict(torch.load(str(SD), weights_only=True))
+    cpu, gpu = tmp_path / "cpu.pt", tmp_path / "cuda.pt"
+    torch.jit.save(torch.jit.trace(model.eval(), torch.zeros(SHAPE)), str(cpu))
+    with zipfile.ZipFile(cpu) as src, zipfile.ZipFile(gpu, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("/data.pkl"):  # pickle BINUNICODE: 4-byte length, then the text
+                assert data.count(b"X\x03\x00\x00\x00cpu") == 1
+                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+            out.writestr(info.filename, data)
+    with pytest.raises(Exception, match="CUDA"):
+        torch.jit.load(str(gpu))
+    return gpu
+
+
+def test_weights_saved_on_a_gpu_are_loaded_onto_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for path, kw in ((_on_gpu_state_dict(tmp_path, monkeypatch), CLS), (_on_gpu_torchscript(tmp_path), {})):
+        rt = loaded(PyTorchRuntime, path, input_shape=SHAPE, threads=1, **kw)
+        assert {p.device.type for p in rt._model.parameters()} == {"cpu"}
+        assert_digits_like_onnx_runtime(rt, count=40)
+        rt.close()
+
+
+def _dispatch(*args: Any) -> None:
+    """A __torch_dispatch__ as a torch without torch._disable_dynamo's wrapper has it (no __wrapped__)."""
+
+
+@pytest.mark.parametrize("older", ["no _FlopCounterMode", "dispatch not wrapped"])
+def test_no_dynamo_import_leaves_another_torchs_counter_alone(monkeypatch: pytest.MonkeyPatch, older: str) -> None:
+    if older == "no _FlopCounterMode":
+        monkeypatch.delattr(flop_counter, "_FlopCounterMode")
+    else:
+        monkeypatch.setattr(flop_counter, "_FlopCounterMode", type("Mode", (), {"__torch_dispatch__": _dispatch}))
+    monkeypatch.delitem(sys.modules, "torch._dynamo", raising=False)
+    pytorch._no_dynamo_import(flop_counter.FlopCounterMode)  # nothing raised
+    assert not hasattr(_dispatch, "__dynamo_disable")
