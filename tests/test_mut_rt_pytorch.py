@@ -148,14 +148,23 @@ def test_count_macs_of_a_model_without_counted_operators_is_zero(tmp_path: Path)
     }
 
 
+class _NoDynamo:
+    """A meta path finder that refuses to import torch._dynamo."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "torch._dynamo":
+            raise ImportError("the count imported torch._dynamo")
+
+
 def test_count_macs_leaves_torch_dynamo_unimported(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without dynamo loaded, the count marks torch's raw dispatch as its own disabled form instead of importing
-    dynamo (2-5 s); tests/test_count_without_dynamo.py checks the same in a fresh process."""
+    dynamo (2-5 s); tests/test_count_without_dynamo.py checks the same in a fresh process. Here, as in a process that
+    never loaded dynamo nor counted: dynamo hidden from sys.modules, the mark removed, its import refused."""
     raw = flop_counter._FlopCounterMode.__dict__["__torch_dispatch__"].__wrapped__
-    monkeypatch.delattr(raw, "__dynamo_disable", raising=False)  # as in a process that never counted
-    assert "torch._dynamo" not in sys.modules  # else this test shows nothing
-    _digits().count_macs()
-    assert "torch._dynamo" not in sys.modules
+    monkeypatch.delattr(raw, "__dynamo_disable", raising=False)
+    monkeypatch.delitem(sys.modules, "torch._dynamo", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_NoDynamo(), *sys.meta_path])
+    assert _digits().count_macs()["macs"] == 8 * 9 * 32 * 32 + 16 * 72 * 16 * 16 + 10 * 1024
 
 
 def test_count_macs_uses_the_input_dtype() -> None:
