@@ -98,6 +98,50 @@ def test_program_facts_of_a_file_that_is_no_program(tmp_path: Path) -> None:
     assert len(facts["program"]) > len("not read: ") + 10  # the reader's exception and its message
 
 
+def _op(name: str, overload: str) -> Any:
+    return types.SimpleNamespace(name=name, overload=overload)
+
+
+def _instr(kind: str, **args: int) -> Any:
+    return types.SimpleNamespace(instr_args=type(kind, (), args)())
+
+
+#: a program as executorch's serializer reads it (schema/program.fbs): one plan, two chains, two backends
+PLAN = types.SimpleNamespace(
+    operators=[_op("aten::add", "out"), _op("my::kernel", ""), _op("aten::mul", "Scalar_out")],
+    delegates=[types.SimpleNamespace(id="XnnpackBackend"), types.SimpleNamespace(id="QnnBackend")],
+    chains=[
+        types.SimpleNamespace(instructions=[_instr("DelegateCall"), _instr("KernelCall", op_index=1)]),
+        types.SimpleNamespace(
+            instructions=[_instr("KernelCall", op_index=0), _instr("DelegateCall"), _instr("KernelCall", op_index=1)]
+        ),
+    ],
+)
+
+
+@pytest.mark.parametrize("older", [False, True])
+def test_program_facts_read_the_plan(monkeypatch: pytest.MonkeyPatch, older: bool) -> None:
+    """Contract test of the reader; an older executorch's deserializer gave the Program itself, not a PTEFile."""
+    program_ = types.SimpleNamespace(execution_plan=[PLAN])
+    pte = program_ if older else types.SimpleNamespace(program=program_)
+    monkeypatch.setattr("executorch.exir._serialize._program.deserialize_pte_binary", lambda data: pte)
+    assert et.program_facts(program("xnnpack")) == {
+        "delegate": "QnnBackend,XnnpackBackend",
+        "delegate_backends": ["QnnBackend", "XnnpackBackend"],
+        "delegate_calls": 2,
+        "kernel_calls_outside_delegate": 3,
+        "operators_outside_delegate": ["aten::add.out", "my::kernel"],  # an operator without overload: its name
+    }
+
+
+def test_program_facts_name_the_readers_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(data: bytes) -> Any:
+        raise ValueError("bad header")
+
+    monkeypatch.setattr("executorch.exir._serialize._program.deserialize_pte_binary", refuse)
+    assert et.program_facts(program("xnnpack")) == {"program": "not read: ValueError: bad header"}
+
+
 @pytest.mark.parametrize("threads, calls", [(None, []), (0, []), (4, [4])])
 def test_threads_option_resets_the_threadpool(monkeypatch: pytest.MonkeyPatch, threads: Any, calls: List[int]) -> None:
     seen: List[int] = []

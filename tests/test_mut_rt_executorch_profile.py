@@ -82,6 +82,11 @@ def test_invoke_is_counted_only_when_profiling() -> None:
     assert prof._runs == 3 and prof._profile_from == 3
 
 
+def test_the_etdump_is_written_nowhere_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _profiled("portable", 0, 1)[0] and list(tmp_path.iterdir()) == []
+
+
 def test_the_etdump_folder_is_removed(monkeypatch: pytest.MonkeyPatch) -> None:
     made: List[str] = []
     real = tempfile.mkdtemp
@@ -108,6 +113,7 @@ def _forward(conv_ns: int) -> List[Any]:
         _event("Method::execute", 0, 9_000_000),
         _event("DELEGATE_CALL", 0, 5_000_000, iid=0),
         _event("Fused", 0, conv_ns, debug="Convolution (NHWC, F32) IGEMM #1"),
+        _event("Other", 0, 10_000, debug="another backend's op"),  # no " #<n>": all of it is the type
         _event("OPERATOR_CALL", 5_000_000, 8_000_000, iid=1),
         _event("native_call_relu.out", 5_500_000, 7_500_000, iid=1),
         _event("OPERATOR_CALL", 8_000_000, 8_250_000, iid=2),  # a kernel without its own event: the call is its row
@@ -126,6 +132,7 @@ def test_etdump_rows_skip_the_load_constant_methods_and_the_first_runs() -> None
     assert et.rows_of(etdump, 1) == [
         {"name": "Convolution (NHWC, F32) IGEMM #1", "type": "Convolution (NHWC, F32) IGEMM", "calls": 1,
          "total_ms": 2.5},
+        {"name": "another backend's op", "type": "another backend's op", "calls": 1, "total_ms": 0.01},
         {"name": "native_call_relu.out #1", "type": "native_call_relu.out", "calls": 1, "total_ms": 2.0},
         {"name": "OPERATOR_CALL #2", "type": "OPERATOR_CALL", "calls": 1, "total_ms": 0.25},
     ]  # fmt: skip
