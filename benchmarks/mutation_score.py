@@ -64,10 +64,11 @@ VERIFY_TESTS = [
 ]
 #: every logic module of bench/ and the tests that exercise it (in addition to TESTS). bench/convert/'s standard-library
 #: and numpy modules (edges, planning, cache, options, fidelity, tools, calibration, result, output) are listed with
-#: their fast tests. The runtime wrappers listed (onnxrt, tflite, openvino, ncnn) have fast tests of their own on the
-#: real framework with the shipped digits model or small nets built in the test (ONNX Runtime, LiteRT and OpenVINO fork
-#: cleanly; torch is held to OMP_NUM_THREADS=1, below; ncnn computes on one thread there); their slow tests (a CNN
-#: trained per test) are not listed. Not listed: the other runtime wrappers, the converter wrappers (bench/convert/'s
+#: their fast tests. The runtime wrappers listed (onnxrt, tflite, openvino, ncnn, pytorch, executorch) have fast tests
+#: of their own on the real framework with the shipped digits model or small nets built in the test (ONNX Runtime,
+#: LiteRT, OpenVINO and ExecuTorch fork cleanly; torch is held to OMP_NUM_THREADS=1, below, and its tests never ask it
+#: for more threads; ncnn computes on one thread there); their slow tests (a CNN trained per test) are not listed. Not
+#: listed: the other runtime wrappers, the converter wrappers (bench/convert/'s
 #: edges, pipeline and TensorFlow model, bench/models/*: their tests need the frameworks and take minutes per mutant),
 #: and modules without logic (__init__, __main__, errors, infer, hashing).
 TESTS_BY_MODULE: Dict[str, List[str]] = {
@@ -257,6 +258,10 @@ TESTS_BY_MODULE: Dict[str, List[str]] = {
     "bench/runtimes/ncnn.py": ["tests/test_mut_rt_ncnn.py"],
     # TensorRT's cache logic without TensorRT: a maps fixture and stand-ins of the pycuda and TensorRT calls it makes
     "bench/runtimes/trt_cache.py": ["tests/test_mut_rt_trt_cache.py"],
+    # torch in-process on one thread (OMP_NUM_THREADS=1, threads=1; a larger count is read from a recording stand-in)
+    "bench/runtimes/pytorch.py": ["tests/test_mut_rt_pytorch.py", "tests/test_mut_rt_pytorch_load.py"],
+    # programs exported once a process (tests/executorch_programs.py); real runs on one thread
+    "bench/runtimes/executorch.py": ["tests/test_mut_rt_executorch.py", "tests/test_mut_rt_executorch_profile.py"],
     "bench/profile.py": ["tests/test_mut_profile.py"],
     "bench/peaktable.py": ["tests/test_mut_peaktable.py"],
     # not tests/test_compute.py either (framework thread pools: see bench/peak_share.py above)

@@ -15,7 +15,9 @@ snapshot; the 1.5.1 wheel's ``extension/pybindings/pybindings.pyi`` and ``runtim
   ``executorch.devtools.etdump.serialize.deserialize_from_etdump_flatcc``. The XNNPACK delegate logs one event per
   XNNPACK operator of each run (``backends/xnnpack/runtime/profiling/XNNProfiler.cpp``: XNNPACK's microsecond timings,
   named ``"<operator> #<n>"``); operators left outside the delegate log ``OPERATOR_CALL`` events
-  (``runtime/executor/method.cpp``). ETDump can be read once (``ETDumpGen::get_etdump_data`` ends the buffer).
+  (``runtime/executor/method.cpp``), and inside each the kernel's own ``native_call_<operator>`` event (the 1.5.1
+  wheel's portable kernels): one row per instruction, the kernel's where there is one. ETDump can be read once
+  (``ETDumpGen::get_etdump_data`` ends the buffer).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ METHOD = "forward"
 BACKEND = "XnnpackBackend"
 #: ETDump event names that are not a layer: the method's own scopes and the delegate call around the XNNPACK operators
 _NOT_LAYERS = ("Method::execute", "Method::init", "Program::load_method", "DELEGATE_CALL")
+#: the event the portable kernels log inside their instruction's OPERATOR_CALL: "native_call_convolution.out"
+_KERNEL_PREFIX = "native_call_"
 
 
 def _portable_lib() -> Any:
@@ -111,7 +115,7 @@ class ExecuTorchRuntime(Runtime):
             method = self._program.load_method(METHOD)
         except Exception as exc:  # the pybindings raise RuntimeError/ValueError with the ExecuTorch error code
             raise ModelFormatError(
-                f"ExecuTorch could not load {model_path}: {str(exc).splitlines()[0][:300] if str(exc) else exc!r}",
+                f"ExecuTorch could not load {model_path}: {str(exc).splitlines()[0][:300] if str(exc) else repr(exc)}",
                 "convert the model again with this executorch version (a .pte holds a forward method)",
             ) from exc
         meta = method.metadata
@@ -206,9 +210,9 @@ def program_facts(path: Path) -> Dict[str, Any]:
         from executorch.exir._serialize._program import deserialize_pte_binary
 
         pte = deserialize_pte_binary(Path(path).read_bytes())
+        plan = getattr(pte, "program", pte).execution_plan[0]  # a file of zeros reads as a program without plans
     except Exception as exc:  # a nicety for the record: the measurement does not depend on it
         return {"program": f"not read: {type(exc).__name__}: {exc}"}
-    plan = getattr(pte, "program", pte).execution_plan[0]
     kinds = [type(i.instr_args).__name__ for chain in plan.chains for i in chain.instructions]
     ops = [
         plan.operators[i.instr_args.op_index]
@@ -238,9 +242,10 @@ def rows_of(etdump: Any, skip_runs: int) -> List[Dict[str, Any]]:
         seen += 1
         if seen <= skip_runs:
             continue
+        kernels = {e.instruction_id for e in events if str(e.name).startswith(_KERNEL_PREFIX)}
         for e in events:
-            if e.name in _NOT_LAYERS:
-                continue
+            if e.name in _NOT_LAYERS or (e.name == "OPERATOR_CALL" and e.instruction_id in kernels):
+                continue  # an OPERATOR_CALL around its kernel's own event: counted once, named by the kernel
             if e.delegate_debug_id_str:  # an XNNPACK operator: "Convolution (NHWC, F32) IGEMM #3"
                 name = e.delegate_debug_id_str
                 kind = name.rsplit(" #", 1)[0]

@@ -205,7 +205,8 @@ class PyTorchRuntime(Runtime):
 
         self._layers: Dict[str, str] = {}
         self._hooks: List[Any] = []
-        for name, module in self._model.named_modules():
+        scripted = isinstance(self._model, self._torch.jit.ScriptModule)  # takes no hooks: its operators are read
+        for name, module in [] if scripted else self._model.named_modules():
             if name and not any(True for _ in module.children()):
                 label = f"layer:{name}"
                 self._layers[label] = type(module).__name__
