@@ -49,6 +49,23 @@ def test_windows_p50_p90_and_slowdown_on_a_fake_clock() -> None:
     assert out["windows"][0]["start_s"] == 0.0 and out["windows"][1]["start_s"] == pytest.approx(10.0)
 
 
+def test_the_sustained_seconds_are_under_load_and_the_reads_between_windows_come_on_top(monkeypatch) -> None:
+    """Each window's statistics and sensor reads take 0.5 s here (a slow read; 300 000 sorted latencies take about as
+    long): 30 s of 10 ms steps still make three full windows of 1000 steps, and the run lasts 31 s."""
+    clock = FakeClock()
+    real = sustained._window
+
+    def slow_window(*args):
+        clock.now += 500_000_000
+        return real(*args)
+
+    monkeypatch.setattr(sustained, "_window", slow_window)
+    out = sustained.run(_stepper(clock, [10.0]), 5, SustainedOptions(30, 10), root=SYSFS / "rpi5/idle", clock=clock)
+    assert [w["count"] for w in out["windows"]] == [1000, 1000, 1000] and out["inferences"] == 3000
+    assert [w["seconds"] for w in out["windows"]] == [10.0, 10.0, 10.0]
+    assert [w["start_s"] for w in out["windows"]] == [0.0, 10.5, 21.0] and clock.now == 31_500_000_000
+
+
 def test_window_state_from_board_fixtures() -> None:
     pi = sustained.machine_now(SYSFS / "rpi5/throttled")
     assert pi["temp_c"] == 85.15
