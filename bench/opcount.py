@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from bench import formats
 from bench.errors import FrameworkUnavailable, UnsupportedModelError
@@ -44,8 +44,6 @@ ONNX_INT8_OPS = ("QLinearConv", "ConvInteger", "QLinearMatMul", "MatMulInteger")
 #: ONNX operators counted, and the positions of (activation, weight) among their inputs
 _ONNX_CONV_INPUTS = {"Conv": (0, 1), "ConvInteger": (0, 1), "QLinearConv": (0, 3)}
 _ONNX_MATMUL = ("MatMul", "MatMulInteger", "QLinearMatMul")
-#: TFLite operators counted
-_TFLITE_COUNTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV")
 
 
 def _prod(shape: Sequence[int]) -> int:
@@ -222,18 +220,21 @@ def count_onnx(path: Path, input_shape: Optional[Sequence[int]] = None) -> Dict[
 # ---------------------------------------------------------------- TFLite
 
 
+#: the TFLite operators counted: name -> MACs from (input shapes, output shape)
+_TFLITE_MACS: Dict[str, Callable[[List[List[int]], List[int]], int]] = {
+    "CONV_2D": lambda ins, out: _prod(out) * _prod(ins[1][1:]),  # filter (Cout, kH, kW, Cin)
+    "DEPTHWISE_CONV_2D": lambda ins, out: _prod(out) * _prod(ins[1][1:3]),  # filter (1, kH, kW, Cout)
+    "FULLY_CONNECTED": lambda ins, out: _prod(out) * int(ins[1][-1]),  # filter (Cout, Cin)
+    # A (..., M, K), or (..., K, M) with adj_x; out (..., M, N)
+    "BATCH_MATMUL": lambda ins, out: _prod(out) * (int(ins[0][-2]) + int(ins[0][-1]) - int(out[-2])),
+    # inputs: output_shape, filter (Cout, kH, kW, Cin), input
+    "TRANSPOSE_CONV": lambda ins, out: _prod(ins[2]) * _prod(ins[1][:3]),
+}
+
+
 def _tflite_op_macs(op: str, ins: List[List[int]], out: List[int]) -> int:
-    if op == "CONV_2D":
-        return _prod(out) * _prod(ins[1][1:])  # filter (Cout, kH, kW, Cin)
-    if op == "DEPTHWISE_CONV_2D":
-        return _prod(out) * _prod(ins[1][1:3])  # filter (1, kH, kW, Cout)
-    if op == "FULLY_CONNECTED":
-        return _prod(out) * int(ins[1][-1])  # filter (Cout, Cin)
-    if op == "BATCH_MATMUL":  # A (..., M, K), or (..., K, M) with adj_x; out (..., M, N)
-        return _prod(out) * (int(ins[0][-2]) + int(ins[0][-1]) - int(out[-2]))
-    if op == "TRANSPOSE_CONV":
-        return _prod(ins[2]) * _prod(ins[1][:3])  # inputs: output_shape, filter (Cout, kH, kW, Cin), input
-    return 0
+    macs = _TFLITE_MACS.get(op)
+    return macs(ins, out) if macs else 0
 
 
 def _fix_tflite_inputs(interp: Any, input_shape: Optional[Sequence[int]]) -> Optional[List[int]]:
@@ -287,7 +288,7 @@ def count_tflite(path: Path, input_shape: Optional[Sequence[int]] = None) -> Dic
     int8 = 0
     for op in ops_details():
         unlisted = [int(i) for i in [*op["inputs"], *op["outputs"][:1]] if int(i) >= 0 and int(i) not in shapes]
-        if unlisted and op["op_name"] in _TFLITE_COUNTED:  # the interpreter leaves out tensors it cannot describe
+        if unlisted and op["op_name"] in _TFLITE_MACS:  # the interpreter leaves out tensors it cannot describe
             raise UnsupportedModelError(
                 f"the shapes of {op['op_name']} (tensors {unlisted}) are not in the interpreter's tensor list: its "
                 "operation count would be a guess",
