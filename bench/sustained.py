@@ -2,11 +2,12 @@
 
 A sustained run follows the normal measurement: the model runs back to back for S seconds, cut into windows of
 ``--window-s`` (default 10 s); the S seconds are the windows' sum, so the statistics and sensor reads between windows
-(a few hundred milliseconds for a window of 300 000 fast inferences) lengthen the run instead of shortening the load. Each window keeps the invoke-time p50 and p90 of its inferences and, read between
-windows (never inside a timed step): the hottest thermal zone, the CPU frequency (mean of ``scaling_cur_freq`` over
-the CPUs), the Jetson GPU frequency where devfreq shows it, and throttle flags (the Pi firmware's bits, a zone at its
-passive trip point). The sustained slowdown is the last window's p50 over the first's: 1.0 means no slowdown, 1.3
-means the board got 30% slower as it heated.
+(a few hundred milliseconds for a window of 300 000 fast inferences) lengthen the run instead of shortening the load.
+Each window keeps the invoke-time p50 and p90 of its inferences and, read between windows (never inside a timed
+step): the hottest thermal zone, the CPU frequency (mean of ``scaling_cur_freq`` over the CPUs), the Jetson GPU
+frequency where devfreq shows it, and throttle flags (the Pi firmware's bits, a zone at its passive trip point). The
+sustained slowdown is the last window's p50 over the first's: 1.0 means no slowdown, 1.3 means the board got 30%
+slower as it heated.
 
 The thermal wait reads the hottest zone (bench.machine.thermal) once a second until it is below the limit or the cap
 is reached; ``bench compare`` pauses between runs with the same function.
@@ -122,7 +123,8 @@ def run(
     while covered < total_ns:
         w_start = clock()
         invoke: List[int] = []
-        while clock() - w_start < min(window_ns, total_ns - covered):
+        limit = min(window_ns, total_ns - covered)  # this window's length: the last one ends the S seconds
+        while clock() - w_start < limit:
             inv, _, _ = step(i % n)
             invoke.append(inv)
             i += 1
