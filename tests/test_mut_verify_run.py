@@ -89,9 +89,9 @@ def _no_litert() -> Any:
 
 @pytest.fixture()
 def stand_ins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> verify.ModelSet:
-    """The stand-ins registered as "onnx", "tflite" and "pytorch" (no framework is imported); a model set of two files (copies of the shipped digits
-    model's ONNX and TFLite files: the run detects their formats, the stand-ins compute their own outputs) and the
-    shipped digits data; short runs."""
+    """The stand-ins registered as "onnx", "tflite" and "pytorch" (no framework is imported); a model set of two
+    files (copies of the shipped digits model's ONNX and TFLite files: the run detects their formats, the stand-ins
+    compute their own outputs) and the shipped digits data; short runs."""
     others = tuple(c for c in runtimes.classes() if c.name not in ("onnx", "tflite", "pytorch"))
     monkeypatch.setattr(runtimes, "_FOUND", [(*others, NumpyOnnx, NumpyTFLite, NumpyTorch)])
     monkeypatch.setattr(tflite, "interpreter_module", _no_litert)  # the op count of a .tflite file: none here
